@@ -1,0 +1,1 @@
+//! basiq-bff: a backend-for-frontend for the Basiq open-banking API.
