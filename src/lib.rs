@@ -1,1 +1,15 @@
 //! basiq-bff: a backend-for-frontend for the Basiq open-banking API.
+//!
+//! The library holds everything; `main.rs` and `bin/basiq-sim.rs` are thin.
+
+pub mod auth;
+pub mod basiq;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

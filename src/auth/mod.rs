@@ -1,0 +1,169 @@
+//! App-JWT verification (HS256 secret, PEM public key, or JWKS) and the [`AuthUser`] extractor.
+
+mod jwks;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use crate::{config::JwtMode, error::ApiError, state::AppState};
+
+pub use jwks::JwksCache;
+
+/// The app user making the request: the JWT's `sub`, plus contact claims used to create the
+/// Basiq user when the request body gives none.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub sub: String,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    email: Option<String>,
+    phone_number: Option<String>,
+}
+
+enum KeySource {
+    Static {
+        key: DecodingKey,
+        algorithm: Algorithm,
+    },
+    Jwks(JwksCache),
+}
+
+pub struct JwtVerifier {
+    keys: KeySource,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+/// Checks that `pem` is an RSA or EC public key we can verify with.
+pub fn check_public_key(pem: &str) -> Result<(), String> {
+    static_key(pem).map(drop)
+}
+
+fn static_key(pem: &str) -> Result<(DecodingKey, Algorithm), String> {
+    if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+        return Ok((key, Algorithm::RS256));
+    }
+    DecodingKey::from_ec_pem(pem.as_bytes())
+        .map(|key| (key, Algorithm::ES256))
+        .map_err(|_| "must be a PEM RSA or EC (P-256) public key".to_owned())
+}
+
+impl JwtVerifier {
+    pub fn new(
+        mode: &JwtMode,
+        issuer: Option<String>,
+        audience: Option<String>,
+        http: reqwest::Client,
+    ) -> anyhow::Result<Self> {
+        let keys = match mode {
+            JwtMode::Secret(secret) => KeySource::Static {
+                key: DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+                algorithm: Algorithm::HS256,
+            },
+            JwtMode::PublicKey(pem) => {
+                let (key, algorithm) = static_key(pem).map_err(anyhow::Error::msg)?;
+                KeySource::Static { key, algorithm }
+            }
+            JwtMode::Jwks(url) => KeySource::Jwks(JwksCache::new(url.clone(), http)),
+        };
+        Ok(Self {
+            keys,
+            issuer,
+            audience,
+        })
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        // The algorithm is pinned by our configuration, never taken from the token.
+        let mut v = Validation::new(algorithm);
+        v.leeway = 30;
+        v.set_required_spec_claims(&["exp", "sub"]);
+        match &self.issuer {
+            Some(iss) => v.set_issuer(&[iss]),
+            None => v.iss = None,
+        }
+        match &self.audience {
+            Some(aud) => v.set_audience(&[aud]),
+            None => v.validate_aud = false,
+        }
+        v
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
+        let invalid = |_| ApiError::Unauthorized("the bearer token is not a valid JWT");
+        let (key, algorithm) = match &self.keys {
+            KeySource::Static { key, algorithm } => (key.clone(), *algorithm),
+            KeySource::Jwks(cache) => {
+                let header = decode_header(token).map_err(invalid)?;
+                let kid = header
+                    .kid
+                    .ok_or(ApiError::Unauthorized("the JWT has no kid"))?;
+                cache
+                    .key(&kid)
+                    .await
+                    .ok_or(ApiError::Unauthorized("the JWT's signing key is unknown"))?
+            }
+        };
+        let data = decode::<Claims>(token, &key, &self.validation(algorithm)).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            ApiError::Unauthorized(match e.kind() {
+                K::ExpiredSignature => "the JWT has expired",
+                K::InvalidIssuer => "the JWT's issuer is not accepted",
+                K::InvalidAudience => "the JWT's audience is not accepted",
+                K::InvalidAlgorithm => "the JWT's algorithm is not accepted",
+                K::InvalidSignature => "the JWT's signature is invalid",
+                K::MissingRequiredClaim(_) => "the JWT lacks a required claim (exp, sub)",
+                _ => "the bearer token is not a valid JWT",
+            })
+        })?;
+        let sub = data
+            .claims
+            .sub
+            .filter(|s| !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control))
+            .ok_or(ApiError::Unauthorized("the JWT's sub is empty or too long"))?;
+        Ok(AuthUser {
+            sub,
+            email: data.claims.email,
+            phone_number: data.claims.phone_number,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(user.clone());
+        }
+        let header =
+            parts
+                .headers
+                .get(axum::http::header::AUTHORIZATION)
+                .ok_or(ApiError::Unauthorized(
+                    "the Authorization header is missing",
+                ))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be: Bearer <JWT>",
+            ))?;
+        let user = state.jwt.verify(token).await?;
+        tracing::Span::current().record("user_id", user.sub.as_str());
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}

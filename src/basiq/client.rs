@@ -1,0 +1,479 @@
+use std::{sync::Arc, time::Duration};
+
+use reqwest::{Method, StatusCode, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::{
+    error::BasiqError,
+    token::{Cached, TokenPolicy, TokenState, TokenStatus, backoff},
+    types::*,
+};
+
+/// Connecting to Basiq must be quick; a whole call gets longer (large transaction pages).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+const BASIQ_VERSION: &str = "3.0";
+
+/// A `CLIENT_ACCESS` token bound to one Basiq user, for the Consent UI only.
+pub struct ClientToken {
+    pub token: SecretString,
+    pub expires_in: Duration,
+}
+
+/// One page of transactions and, when there is more, the query that fetches the next page.
+pub struct TransactionPage {
+    pub data: Vec<Transaction>,
+    pub next_query: Option<String>,
+}
+
+/// Cheap to clone: one pooled HTTP client and one token cache for the whole process.
+#[derive(Clone)]
+pub struct BasiqClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    api_key: SecretString,
+    tokens: TokenState,
+    policy: TokenPolicy,
+}
+
+impl BasiqClient {
+    pub fn new(base: &Url, api_key: SecretString, policy: TokenPolicy) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("basiq-bff/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base: base.as_str().trim_end_matches('/').to_owned(),
+                api_key,
+                tokens: TokenState::default(),
+                policy,
+            }),
+        })
+    }
+
+    pub fn token_status(&self) -> TokenStatus {
+        self.inner.tokens.status()
+    }
+
+    /// Keeps the server token fresh until `cancel` fires: refreshes at the policy's fraction of
+    /// its lifetime and backs off while the token endpoint fails (the old token stays in use).
+    pub async fn run_token_refresher(self, cancel: CancellationToken) {
+        let tokens = &self.inner.tokens;
+        loop {
+            let failures = tokens
+                .consecutive_failures
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let wait = if failures > 0 {
+                backoff(&self.inner.policy, failures)
+            } else {
+                tokens
+                    .peek()
+                    .map(|c| c.refresh_due_in(&self.inner.policy))
+                    .unwrap_or_default()
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            let _guard = tokens.refresh.lock().await;
+            // Someone may have refreshed while we waited for the lock.
+            if failures == 0
+                && tokens
+                    .peek()
+                    .is_some_and(|c| c.refresh_due_in(&self.inner.policy) > Duration::ZERO)
+            {
+                continue;
+            }
+            match self.refresh_now().await {
+                Ok(_) => tracing::info!("basiq server token refreshed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "basiq server token refresh failed; backing off")
+                }
+            }
+        }
+    }
+
+    /// The shared server token, fetching one if none is usable.
+    async fn server_token(&self) -> Result<Arc<Cached>, BasiqError> {
+        let tokens = &self.inner.tokens;
+        if let Some(c) = tokens.usable() {
+            return Ok(c);
+        }
+        let _guard = tokens.refresh.lock().await;
+        if let Some(c) = tokens.usable() {
+            return Ok(c);
+        }
+        self.fetch_server_token().await
+    }
+
+    /// Fetches a new server token. Called with the refresh lock held.
+    async fn refresh_now(&self) -> Result<Arc<Cached>, BasiqError> {
+        match self.fetch_token(&[("scope", "SERVER_ACCESS")]).await {
+            Ok(t) => Ok(self.inner.tokens.store(
+                SecretString::from(t.access_token),
+                Duration::from_secs(t.expires_in.max(1)),
+            )),
+            Err(e) => {
+                self.inner.tokens.record_failure(&e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Like [`Self::refresh_now`], but a token Basiq has not refused stays in use until it
+    /// truly expires while the token endpoint fails.
+    async fn fetch_server_token(&self) -> Result<Arc<Cached>, BasiqError> {
+        self.refresh_now()
+            .await
+            .or_else(|e| match self.inner.tokens.peek() {
+                Some(c) if c.fetched_at.elapsed() < c.lifetime => Ok(c),
+                _ => Err(BasiqError::TokenUnavailable(e.to_string())),
+            })
+    }
+
+    async fn fetch_token(&self, form: &[(&str, &str)]) -> Result<TokenResponse, BasiqError> {
+        const EP: &str = "POST /token";
+        let req = self
+            .inner
+            .http
+            .post(format!("{}/token", self.inner.base))
+            .header(
+                header::AUTHORIZATION,
+                format!("Basic {}", self.inner.api_key.expose_secret()),
+            )
+            .header("basiq-version", BASIQ_VERSION)
+            .header(header::ACCEPT, "application/json")
+            .form(form);
+        let response = send(EP, req).await?;
+        let response = check(EP, response).await?;
+        read_json(EP, response).await
+    }
+
+    /// A `CLIENT_ACCESS` token bound to `user_id`: it can open the Consent UI for that user only.
+    pub async fn client_token(&self, user_id: &str) -> Result<ClientToken, BasiqError> {
+        let t = self
+            .fetch_token(&[("scope", "CLIENT_ACCESS"), ("userId", user_id)])
+            .await?;
+        Ok(ClientToken {
+            token: SecretString::from(t.access_token),
+            expires_in: Duration::from_secs(t.expires_in),
+        })
+    }
+
+    /// Sends an authenticated call; if Basiq says the token expired (403 "Token has expired"
+    /// or 401), refreshes the shared token once and retries once.
+    async fn call(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        path: &str,
+        query: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, BasiqError> {
+        let mut url = format!("{}{}", self.inner.base, path);
+        if let Some(q) = query.filter(|q| !q.is_empty()) {
+            url.push('?');
+            url.push_str(q);
+        }
+        let mut retried = false;
+        loop {
+            let token = self.server_token().await?;
+            let mut req = self
+                .inner
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token.token.expose_secret())
+                .header("basiq-version", BASIQ_VERSION)
+                .header(header::ACCEPT, "application/json");
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            let response = send(endpoint, req).await?;
+            match check(endpoint, response).await {
+                Err(e) if !retried && token_expired(&e) => {
+                    tracing::info!(
+                        endpoint,
+                        "basiq says the server token expired; refreshing once"
+                    );
+                    self.inner.tokens.discard(&token.token);
+                    retried = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        query: Option<&str>,
+    ) -> Result<T, BasiqError> {
+        let response = self.call(endpoint, Method::GET, path, query, None).await?;
+        read_json(endpoint, response).await
+    }
+
+    pub async fn create_user(
+        &self,
+        email: Option<&str>,
+        mobile: Option<&str>,
+    ) -> Result<User, BasiqError> {
+        const EP: &str = "POST /users";
+        let mut body = serde_json::Map::new();
+        if let Some(e) = email {
+            body.insert("email".into(), e.into());
+        }
+        if let Some(m) = mobile {
+            body.insert("mobile".into(), m.into());
+        }
+        let response = self
+            .call(EP, Method::POST, "/users", None, Some(&body.into()))
+            .await?;
+        read_json(EP, response).await
+    }
+
+    pub async fn delete_user(&self, user_id: &str) -> Result<(), BasiqError> {
+        let path = format!("/users/{user_id}");
+        self.call("DELETE /users/{id}", Method::DELETE, &path, None, None)
+            .await
+            .map(drop)
+    }
+
+    pub async fn job(&self, job_id: &str) -> Result<Job, BasiqError> {
+        self.get("GET /jobs/{id}", &format!("/jobs/{job_id}"), None)
+            .await
+    }
+
+    pub async fn user_jobs(&self, user_id: &str) -> Result<Vec<Job>, BasiqError> {
+        let list: List<Job> = self
+            .get(
+                "GET /users/{id}/jobs",
+                &format!("/users/{user_id}/jobs"),
+                None,
+            )
+            .await?;
+        Ok(list.data)
+    }
+
+    pub async fn connections(&self, user_id: &str) -> Result<Vec<Connection>, BasiqError> {
+        let path = format!("/users/{user_id}/connections");
+        let list: List<Connection> = self.get("GET /users/{id}/connections", &path, None).await?;
+        Ok(list.data)
+    }
+
+    pub async fn connection(&self, user_id: &str, id: &str) -> Result<Connection, BasiqError> {
+        let path = format!("/users/{user_id}/connections/{id}");
+        self.get("GET /users/{id}/connections/{id}", &path, None)
+            .await
+    }
+
+    pub async fn accounts(&self, user_id: &str) -> Result<Vec<Account>, BasiqError> {
+        let path = format!("/users/{user_id}/accounts");
+        let list: List<Account> = self.get("GET /users/{id}/accounts", &path, None).await?;
+        Ok(list.data)
+    }
+
+    pub async fn account(&self, user_id: &str, id: &str) -> Result<Account, BasiqError> {
+        let path = format!("/users/{user_id}/accounts/{id}");
+        self.get("GET /users/{id}/accounts/{id}", &path, None).await
+    }
+
+    /// One page of transactions. `query` is either our own first-page query or the query
+    /// Basiq put in the previous page's `links.next`.
+    pub async fn transactions(
+        &self,
+        user_id: &str,
+        query: &str,
+    ) -> Result<TransactionPage, BasiqError> {
+        const EP: &str = "GET /users/{id}/transactions";
+        let path = format!("/users/{user_id}/transactions");
+        let list: List<Transaction> = self.get(EP, &path, Some(query)).await?;
+        let next_query = match list.links.next {
+            None => None,
+            Some(next) => {
+                Some(
+                    next_page_query(&next, &path).ok_or_else(|| BasiqError::Malformed {
+                        endpoint: EP,
+                        cause: "links.next is not a transactions URL".into(),
+                    })?,
+                )
+            }
+        };
+        Ok(TransactionPage {
+            data: list.data,
+            next_query,
+        })
+    }
+
+    pub async fn connectors(&self) -> Result<Vec<Connector>, BasiqError> {
+        let list: List<Connector> = self.get("GET /connectors", "/connectors", None).await?;
+        Ok(list.data)
+    }
+
+    pub async fn consents(&self, user_id: &str) -> Result<Vec<Consent>, BasiqError> {
+        let path = format!("/users/{user_id}/consents");
+        let list: List<Consent> = self.get("GET /users/{id}/consents", &path, None).await?;
+        Ok(list.data)
+    }
+}
+
+/// The query of a `links.next` URL, checked to point at the same user's transactions.
+fn next_page_query(next: &str, expected_path: &str) -> Option<String> {
+    let url = Url::parse(next)
+        .or_else(|_| Url::parse("http://basiq.invalid").and_then(|b| b.join(next)))
+        .ok()?;
+    if !url.path().ends_with(expected_path) {
+        return None;
+    }
+    url.query().map(str::to_owned)
+}
+
+fn token_expired(e: &BasiqError) -> bool {
+    match e {
+        BasiqError::Status { status: 401, .. } => true,
+        BasiqError::Status {
+            status: 403,
+            detail,
+            ..
+        } => detail
+            .as_deref()
+            .is_some_and(|d| d.to_ascii_lowercase().contains("expired")),
+        _ => false,
+    }
+}
+
+async fn send(
+    endpoint: &'static str,
+    req: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, BasiqError> {
+    let started = std::time::Instant::now();
+    let result = req.send().await;
+    tracing::debug!(
+        endpoint,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "basiq call"
+    );
+    result.map_err(|e| {
+        if e.is_timeout() {
+            BasiqError::Timeout { endpoint }
+        } else {
+            BasiqError::Unreachable {
+                endpoint,
+                cause: without_url(&e),
+            }
+        }
+    })
+}
+
+/// reqwest errors print the URL; ours carry ids only in the path, but keep logs tidy anyway.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut e_owned = format!("{e}");
+    if let Some(url) = e.url() {
+        e_owned = e_owned.replace(url.as_str(), "<basiq>");
+    }
+    e_owned
+}
+
+/// Turns a non-success answer into [`BasiqError::Status`], reading Basiq's error envelope.
+async fn check(
+    endpoint: &'static str,
+    response: reqwest::Response,
+) -> Result<reqwest::Response, BasiqError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    let body = response.bytes().await.unwrap_or_default();
+    let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&body).ok();
+    let first = envelope.as_ref().and_then(|e| e.data.first());
+    let error = BasiqError::Status {
+        endpoint,
+        status: status.as_u16(),
+        code: first.and_then(|f| f.code.clone()),
+        detail: first.and_then(|f| f.detail.clone().or_else(|| f.title.clone())),
+        correlation_id: envelope.and_then(|e| e.correlation_id),
+        retry_after,
+    };
+    if status != StatusCode::NOT_FOUND {
+        tracing::warn!(error = %error, "basiq call failed");
+    }
+    Err(error)
+}
+
+async fn read_json<T: DeserializeOwned>(
+    endpoint: &'static str,
+    response: reqwest::Response,
+) -> Result<T, BasiqError> {
+    let body = response.bytes().await.map_err(|e| {
+        if e.is_timeout() {
+            BasiqError::Timeout { endpoint }
+        } else {
+            BasiqError::Unreachable {
+                endpoint,
+                cause: without_url(&e),
+            }
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| BasiqError::Malformed {
+        endpoint,
+        cause: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_query_must_point_at_the_same_users_transactions() {
+        let path = "/users/u1/transactions";
+        assert_eq!(
+            next_page_query(
+                "https://au-api.basiq.io/users/u1/transactions?next=abc&limit=5",
+                path
+            )
+            .as_deref(),
+            Some("next=abc&limit=5")
+        );
+        assert_eq!(
+            next_page_query("/users/u1/transactions?next=abc", path).as_deref(),
+            Some("next=abc")
+        );
+        assert!(
+            next_page_query("https://evil.example/users/u2/transactions?next=x", path).is_none()
+        );
+    }
+
+    #[test]
+    fn only_expiry_answers_trigger_a_token_refresh() {
+        let status = |status, detail: &str| BasiqError::Status {
+            endpoint: "x",
+            status,
+            code: None,
+            detail: Some(detail.into()),
+            correlation_id: None,
+            retry_after: None,
+        };
+        assert!(token_expired(&status(403, "Token has expired")));
+        assert!(token_expired(&status(401, "whatever")));
+        assert!(!token_expired(&status(403, "Access denied")));
+        assert!(!token_expired(&status(404, "expired")));
+    }
+}

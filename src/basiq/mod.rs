@@ -1,0 +1,10 @@
+//! The Basiq client: wire types, errors and the shared server-token manager.
+
+mod client;
+mod error;
+mod token;
+pub mod types;
+
+pub use client::{BasiqClient, ClientToken, TransactionPage};
+pub use error::BasiqError;
+pub use token::{TokenPolicy, TokenStatus};

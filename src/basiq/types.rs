@@ -1,0 +1,267 @@
+//! Basiq's wire types, parsed tolerantly: the OpenAPI schemas and their own examples disagree in
+//! places (`class` as object or string, `details` vs `detail`, `method` spelling), so fields we
+//! do not strictly need are optional and unknown fields are ignored.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default = "default_expires_in")]
+    pub expires_in: u64,
+}
+
+fn default_expires_in() -> u64 {
+    3600
+}
+
+#[derive(Debug, Deserialize)]
+pub struct User {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct List<T> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub links: Links,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Links {
+    #[serde(rename = "self")]
+    pub self_: Option<String>,
+    pub next: Option<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: String,
+    pub job_type: Option<String>,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub steps: Vec<JobStep>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub links: JobLinks,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct JobLinks {
+    #[serde(rename = "self")]
+    pub self_: Option<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobStep {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub status: String,
+    pub result: Option<StepResult>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepResult {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub url: Option<String>,
+    pub code: Option<String>,
+    pub title: Option<String>,
+    /// The schema says `details`, Basiq's examples say `detail`: accept both.
+    #[serde(alias = "details")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub id: String,
+    pub status: Option<String>,
+    pub method: Option<String>,
+    pub created_date: Option<String>,
+    pub expiry_date: Option<String>,
+    pub last_used: Option<String>,
+    pub institution: Option<ConnectionInstitution>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConnectionInstitution {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: String,
+    pub name: Option<String>,
+    pub account_no: Option<String>,
+    pub balance: Option<String>,
+    pub available_funds: Option<String>,
+    pub credit_limit: Option<String>,
+    pub currency: Option<String>,
+    pub class: Option<AccountClass>,
+    #[serde(default, deserialize_with = "id_or_object")]
+    pub connection: Option<String>,
+    #[serde(default, deserialize_with = "id_or_object")]
+    pub institution: Option<String>,
+    pub last_updated: Option<String>,
+    pub status: Option<String>,
+}
+
+/// `class` is `{type, product}` in the schema and a bare string in one example.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AccountClass {
+    Object {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+        product: Option<String>,
+    },
+    Bare(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transaction {
+    pub id: String,
+    pub status: Option<String>,
+    pub description: Option<String>,
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    #[serde(default, deserialize_with = "id_or_object")]
+    pub account: Option<String>,
+    pub balance: Option<String>,
+    pub direction: Option<String>,
+    pub class: Option<String>,
+    #[serde(default)]
+    pub sub_class: Option<Value>,
+    #[serde(default, deserialize_with = "id_or_object")]
+    pub institution: Option<String>,
+    #[serde(default, deserialize_with = "id_or_object")]
+    pub connection: Option<String>,
+    pub transaction_date: Option<String>,
+    pub post_date: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connector {
+    pub id: String,
+    pub method: Option<String>,
+    pub stage: Option<String>,
+    pub status: Option<String>,
+    pub institution: Option<ConnectorInstitution>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectorInstitution {
+    pub name: Option<String>,
+    pub short_name: Option<String>,
+    pub tier: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub country: Option<String>,
+    pub logo: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Consent {
+    pub id: Option<String>,
+    pub status: Option<String>,
+    pub created: Option<String>,
+    pub expiry_date: Option<String>,
+}
+
+/// Basiq's error envelope.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEnvelope {
+    pub correlation_id: Option<String>,
+    #[serde(default)]
+    pub data: Vec<ErrorItem>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ErrorItem {
+    pub code: Option<String>,
+    pub title: Option<String>,
+    pub detail: Option<String>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Some references are an id string in one place and `{id, …}` in another.
+fn id_or_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Object(map)) => map.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    })
+}
+
+/// `method` comes as `openbanking`, `open-banking` or `web`: one spelling for our API.
+pub fn normalise_method(method: Option<&str>) -> Option<String> {
+    method.map(
+        |m| match m.to_ascii_lowercase().replace(['-', '_', ' '], "").as_str() {
+            "openbanking" => "openbanking".to_owned(),
+            other => other.to_owned(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_step_accepts_detail_or_details() {
+        for key in ["detail", "details"] {
+            let step: JobStep = serde_json::from_value(serde_json::json!({
+                "title": "verify-credentials", "status": "failed",
+                "result": {"code": "invalid-credentials", "title": "t", key: "why"}
+            }))
+            .unwrap();
+            assert_eq!(step.result.unwrap().detail.as_deref(), Some("why"));
+        }
+    }
+
+    #[test]
+    fn an_account_class_may_be_an_object_or_a_string() {
+        let a: Account = serde_json::from_value(serde_json::json!({
+            "id": "a", "class": "transaction", "connection": {"id": "c"}, "institution": "AU00000"
+        }))
+        .unwrap();
+        assert!(matches!(a.class, Some(AccountClass::Bare(ref s)) if s == "transaction"));
+        assert_eq!(a.connection.as_deref(), Some("c"));
+        assert_eq!(a.institution.as_deref(), Some("AU00000"));
+    }
+
+    #[test]
+    fn methods_are_normalised() {
+        assert_eq!(
+            normalise_method(Some("open-banking")).unwrap(),
+            "openbanking"
+        );
+        assert_eq!(
+            normalise_method(Some("OpenBanking")).unwrap(),
+            "openbanking"
+        );
+        assert_eq!(normalise_method(Some("web")).unwrap(), "web");
+    }
+}

@@ -1,0 +1,389 @@
+//! Typed settings read from the environment (SPEC.md §3).
+//!
+//! Every credential is a [`SecretString`], exposed only where it is used. A missing or malformed
+//! variable is reported as one line naming it, and start-up stops.
+
+use std::{fmt, net::SocketAddr};
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use url::Url;
+
+/// A configuration problem, always naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
+}
+
+/// How app JWTs are verified.
+#[derive(Clone)]
+pub enum JwtMode {
+    /// `APP_JWT_SECRET`: HS256 with a shared secret.
+    Secret(SecretString),
+    /// `APP_JWT_PUBLIC_KEY`: a PEM public key (RSA → RS256, EC P-256 → ES256).
+    PublicKey(String),
+    /// `APP_JWT_JWKS_URL`: a JWKS fetched and cached, refreshed on an unknown `kid`.
+    Jwks(Url),
+}
+
+impl fmt::Debug for JwtMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Secret(_) => f.write_str("Secret([REDACTED])"),
+            Self::PublicKey(_) => f.write_str("PublicKey(..)"),
+            Self::Jwks(url) => write!(f, "Jwks({url})"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// The 32-byte key that protects personal data at rest and signs consent `state` and cursors.
+pub type DataKey = SecretBox<[u8; 32]>;
+
+#[derive(Debug)]
+pub struct Settings {
+    pub database_url: SecretString,
+    pub bind_addr: SocketAddr,
+    pub public_base_url: Url,
+    pub basiq_api_key: SecretString,
+    pub basiq_api_url: Url,
+    pub basiq_consent_url: Url,
+    pub jwt: JwtMode,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub allowed_return_urls: Vec<String>,
+    pub cors_allowed_origins: Vec<String>,
+    pub webhook_secret: Option<SecretString>,
+    /// `None` only against a plain-http upstream (the simulator): an ephemeral key is used then.
+    pub data_encryption_key: Option<DataKey>,
+    pub rate_limit_per_minute: u32,
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply their own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // An empty value counts as unset: `FOO=` in an env file means "not given".
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or_else(|| bad(name, "is required"));
+        let url = |name: &'static str, default: &str| -> Result<Url, ConfigError> {
+            let raw = get(name).unwrap_or_else(|| default.to_owned());
+            let parsed = Url::parse(raw.trim())
+                .map_err(|e| bad(name, format!("is not a valid URL ({e})")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(bad(name, "must be an http or https URL"));
+            }
+            Ok(parsed)
+        };
+
+        let database_url = SecretString::from(required("DATABASE_URL")?);
+        let bind_addr = get("BIND_ADDR")
+            .unwrap_or_else(|| "0.0.0.0:8080".into())
+            .trim()
+            .parse()
+            .map_err(|_| bad("BIND_ADDR", "must be host:port, e.g. 0.0.0.0:8080"))?;
+        let public_base_url = url("PUBLIC_BASE_URL", "http://localhost:8080")?;
+        let basiq_api_key = SecretString::from(required("BASIQ_API_KEY")?.trim().to_owned());
+        let basiq_api_url = url("BASIQ_API_URL", "https://au-api.basiq.io")?;
+        let basiq_consent_url = url("BASIQ_CONSENT_URL", "https://consent.basiq.io/home")?;
+
+        let jwt_vars = [
+            ("APP_JWT_SECRET", get("APP_JWT_SECRET")),
+            ("APP_JWT_PUBLIC_KEY", get("APP_JWT_PUBLIC_KEY")),
+            ("APP_JWT_JWKS_URL", get("APP_JWT_JWKS_URL")),
+        ];
+        let given: Vec<_> = jwt_vars.iter().filter(|(_, v)| v.is_some()).collect();
+        let jwt = match given.as_slice() {
+            [] => {
+                return Err(bad(
+                    "APP_JWT_SECRET",
+                    "one of APP_JWT_SECRET, APP_JWT_PUBLIC_KEY or APP_JWT_JWKS_URL is required",
+                ));
+            }
+            [(name, Some(value))] => match *name {
+                "APP_JWT_SECRET" => {
+                    if value.len() < 32 {
+                        return Err(bad("APP_JWT_SECRET", "must be at least 32 characters"));
+                    }
+                    JwtMode::Secret(SecretString::from(value.clone()))
+                }
+                "APP_JWT_PUBLIC_KEY" => {
+                    // Env files often carry PEM on one line with literal "\n".
+                    let pem = value.replace("\\n", "\n");
+                    crate::auth::check_public_key(&pem)
+                        .map_err(|e| bad("APP_JWT_PUBLIC_KEY", e))?;
+                    JwtMode::PublicKey(pem)
+                }
+                _ => JwtMode::Jwks(url("APP_JWT_JWKS_URL", "")?),
+            },
+            more => {
+                let names: Vec<_> = more.iter().map(|(n, _)| *n).collect();
+                return Err(bad(
+                    names[0],
+                    format!("set only one of {}", names.join(", ")),
+                ));
+            }
+        };
+
+        let list = |name: &str| -> Vec<String> {
+            get(name)
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let allowed_return_urls = list("ALLOWED_RETURN_URLS");
+        for entry in &allowed_return_urls {
+            crate::http::consent::check_allow_list_entry(entry)
+                .map_err(|e| bad("ALLOWED_RETURN_URLS", format!("{entry:?} {e}")))?;
+        }
+        let cors_allowed_origins = list("CORS_ALLOWED_ORIGINS");
+        for origin in &cors_allowed_origins {
+            let parsed = Url::parse(origin).map_err(|_| {
+                bad(
+                    "CORS_ALLOWED_ORIGINS",
+                    format!("{origin:?} is not an origin"),
+                )
+            })?;
+            if parsed.origin().ascii_serialization() != origin.trim_end_matches('/') {
+                return Err(bad(
+                    "CORS_ALLOWED_ORIGINS",
+                    format!("{origin:?} must be a bare origin like https://app.example.com"),
+                ));
+            }
+        }
+
+        let webhook_secret = match get("BASIQ_WEBHOOK_SECRET") {
+            None => None,
+            Some(v) => {
+                let raw = v.trim().strip_prefix("whsec_").unwrap_or(v.trim());
+                if STANDARD.decode(raw).map(|k| k.is_empty()).unwrap_or(true) {
+                    return Err(bad(
+                        "BASIQ_WEBHOOK_SECRET",
+                        "must be whsec_ followed by base64",
+                    ));
+                }
+                Some(SecretString::from(v.trim().to_owned()))
+            }
+        };
+
+        let data_encryption_key = match get("DATA_ENCRYPTION_KEY") {
+            Some(v) => {
+                let bytes = STANDARD
+                    .decode(v.trim())
+                    .map_err(|_| bad("DATA_ENCRYPTION_KEY", "must be base64"))?;
+                let key: [u8; 32] = bytes.try_into().map_err(|_| {
+                    bad(
+                        "DATA_ENCRYPTION_KEY",
+                        "must be exactly 32 bytes (openssl rand -base64 32)",
+                    )
+                })?;
+                Some(SecretBox::new(Box::new(key)))
+            }
+            None if basiq_api_url.scheme() == "https" => {
+                return Err(bad(
+                    "DATA_ENCRYPTION_KEY",
+                    "is required when BASIQ_API_URL is https (generate one with: openssl rand -base64 32)",
+                ));
+            }
+            None => None,
+        };
+
+        let rate_limit_per_minute = match get("RATE_LIMIT_PER_MINUTE") {
+            None => 600,
+            Some(v) => v.trim().parse().map_err(|_| {
+                bad(
+                    "RATE_LIMIT_PER_MINUTE",
+                    "must be a whole number (0 turns it off)",
+                )
+            })?,
+        };
+        let log_format = match get("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(_) => return Err(bad("LOG_FORMAT", "must be json or pretty")),
+        };
+
+        Ok(Self {
+            database_url,
+            bind_addr,
+            public_base_url,
+            basiq_api_key,
+            basiq_api_url,
+            basiq_consent_url,
+            jwt,
+            jwt_issuer: get("APP_JWT_ISSUER"),
+            jwt_audience: get("APP_JWT_AUDIENCE"),
+            allowed_return_urls,
+            cors_allowed_origins,
+            webhook_secret,
+            data_encryption_key,
+            rate_limit_per_minute,
+            log_format,
+        })
+    }
+
+    /// The key for this process: the configured one, or a random one for development.
+    pub fn data_key(&self) -> DataKey {
+        match &self.data_encryption_key {
+            Some(key) => SecretBox::new(Box::new(*key.expose_secret())),
+            None => {
+                tracing::warn!(
+                    "DATA_ENCRYPTION_KEY is unset: using an ephemeral key (development only; consent links will not survive a restart)"
+                );
+                let mut key = [0u8; 32];
+                rand::fill(&mut key);
+                SecretBox::new(Box::new(key))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("DATABASE_URL", "postgres://localhost/x"),
+        ("BASIQ_API_KEY", "key"),
+        ("BASIQ_API_URL", "http://127.0.0.1:4010"),
+        ("APP_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v: Vec<_> = BASE.to_vec();
+        for (k, val) in extra {
+            v.retain(|(key, _)| key != k);
+            v.push((k, val));
+        }
+        v
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let s = settings(BASE).unwrap();
+        assert_eq!(s.bind_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(s.public_base_url.as_str(), "http://localhost:8080/");
+        assert_eq!(
+            s.basiq_consent_url.as_str(),
+            "https://consent.basiq.io/home"
+        );
+        assert_eq!(s.rate_limit_per_minute, 600);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert!(s.webhook_secret.is_none());
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_named() {
+        let vars: Vec<_> = BASE
+            .iter()
+            .filter(|(k, _)| *k != "BASIQ_API_KEY")
+            .copied()
+            .collect();
+        let err = settings(&vars).unwrap_err();
+        assert_eq!(err.var, "BASIQ_API_KEY");
+        assert_eq!(err.to_string(), "BASIQ_API_KEY: is required");
+    }
+
+    #[test]
+    fn malformed_variables_are_named() {
+        for (var, value) in [
+            ("BIND_ADDR", "nope"),
+            ("BASIQ_API_URL", "not a url"),
+            ("RATE_LIMIT_PER_MINUTE", "-3"),
+            ("LOG_FORMAT", "xml"),
+            ("DATA_ENCRYPTION_KEY", "c2hvcnQ="),
+            ("BASIQ_WEBHOOK_SECRET", "whsec_!!!"),
+            ("ALLOWED_RETURN_URLS", "javascript:alert(1)"),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path"),
+            ("APP_JWT_SECRET", "short"),
+        ] {
+            let err = settings(&with(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+        }
+    }
+
+    #[test]
+    fn exactly_one_jwt_mode_is_accepted() {
+        let err = settings(&with(&[(
+            "APP_JWT_JWKS_URL",
+            "https://idp.example.com/jwks",
+        )]))
+        .unwrap_err();
+        assert!(err.problem.contains("only one"), "{err}");
+        let vars: Vec<_> = BASE
+            .iter()
+            .filter(|(k, _)| *k != "APP_JWT_SECRET")
+            .copied()
+            .collect();
+        assert_eq!(settings(&vars).unwrap_err().var, "APP_JWT_SECRET");
+    }
+
+    #[test]
+    fn the_encryption_key_is_required_against_a_real_basiq() {
+        let err = settings(&with(&[("BASIQ_API_URL", "https://au-api.basiq.io")])).unwrap_err();
+        assert_eq!(err.var, "DATA_ENCRYPTION_KEY");
+        let ok = settings(&with(&[
+            ("BASIQ_API_URL", "https://au-api.basiq.io"),
+            (
+                "DATA_ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ]));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_every_secret() {
+        let s = settings(&with(&[
+            ("BASIQ_WEBHOOK_SECRET", "whsec_c2VjcmV0LXdlYmhvb2s="),
+            (
+                "DATA_ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ]))
+        .unwrap();
+        let debug = format!("{s:?}");
+        for secret in [
+            "postgres://localhost/x",
+            "0123456789abcdef",
+            "c2VjcmV0",
+            "AAECAw",
+        ] {
+            assert!(!debug.contains(secret), "{secret} leaked in {debug}");
+        }
+        assert!(!debug.contains("\"key\""));
+    }
+}

@@ -1,0 +1,184 @@
+//! The one error type at the HTTP edge: every failure becomes `application/problem+json`
+//! (RFC 9457) with a stable machine `code` and the request id.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::basiq::BasiqError;
+
+tokio::task_local! {
+    /// The current request's id, set by the request-id middleware for the handler's task.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request id, if inside a request.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A client input problem: `field` names the query parameter, path segment or body field.
+    #[error("invalid {field}: {detail}")]
+    Validation { field: String, detail: String },
+    #[error("missing or invalid bearer token: {0}")]
+    Unauthorized(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("too many requests")]
+    TooManyRequests {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
+    #[error("the consent flow is not configured: {0}")]
+    NotConfigured(&'static str),
+    #[error(transparent)]
+    Upstream(#[from] BasiqError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::Validation {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The problem document we send. `field` appears on validation errors.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+pub fn problem(status: StatusCode, code: &str, title: &str, detail: String) -> Problem {
+    Problem {
+        kind: format!("urn:basiq-bff:problem:{code}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+        code: code.to_owned(),
+        field: None,
+        request_id: current_request_id(),
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            )],
+            body,
+        )
+            .into_response()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        use StatusCode as S;
+        let mut retry_after = None;
+        let mut p = match self {
+            Self::Validation { field, detail } => {
+                let mut p = problem(
+                    S::BAD_REQUEST,
+                    "invalid_request",
+                    "Invalid request",
+                    format!("{field}: {detail}"),
+                );
+                p.field = Some(field);
+                p
+            }
+            Self::Unauthorized(why) => problem(
+                S::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+                why.to_owned(),
+            ),
+            Self::NotFound => problem(
+                S::NOT_FOUND,
+                "not_found",
+                "Not found",
+                "No such resource for this user.".into(),
+            ),
+            Self::Conflict { code, detail } => problem(S::CONFLICT, code, "Conflict", detail),
+            Self::TooManyRequests {
+                code,
+                detail,
+                retry_after_secs,
+            } => {
+                retry_after = Some(retry_after_secs);
+                problem(S::TOO_MANY_REQUESTS, code, "Too many requests", detail)
+            }
+            Self::NotConfigured(what) => problem(
+                S::SERVICE_UNAVAILABLE,
+                "not_configured",
+                "Not configured",
+                what.to_owned(),
+            ),
+            Self::Upstream(e) => {
+                let (status, code, title, detail) = e.public_view();
+                if let Some(secs) = e.retry_after_secs() {
+                    retry_after = Some(secs);
+                }
+                if status.is_server_error() {
+                    tracing::error!(error = %e, "upstream failure");
+                } else {
+                    tracing::warn!(error = %e, "upstream refused");
+                }
+                problem(status, code, title, detail.to_owned())
+            }
+            Self::Internal(e) => {
+                // The cause chain goes to the log once; the client sees a fixed message.
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                problem(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "Internal error",
+                    "Something went wrong on our side.".into(),
+                )
+            }
+        };
+        if p.request_id.is_none() {
+            p.request_id = current_request_id();
+        }
+        let mut response = p.into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,484 @@
+//! The consent round trip: `POST /v1/consent` sends the browser to Basiq's Consent UI with a
+//! signed, single-use `state`; `GET /v1/consent/callback` verifies it and sends the browser back.
+
+use axum::{
+    Json, Router,
+    extract::{RawQuery, State},
+    http::{StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::{
+    auth::AuthUser,
+    crypto::sha256,
+    db,
+    error::{ApiError, ApiResult},
+    http::extract::{JsonBody, check_id},
+    jobs,
+    state::AppState,
+};
+
+/// A consent link is good for at most this long (and never longer than its client token).
+const STATE_TTL_SECS: i64 = 30 * 60;
+const ACTIONS: &[&str] = &["connect", "manage", "extend", "update", "reauthorise"];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/consent", post(start))
+        .route("/v1/consent/callback", get(callback))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConsentRequest {
+    pub return_to: String,
+    pub action: Option<String>,
+    pub institution_id: Option<String>,
+    pub connection_id: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentResponse {
+    pub consent_url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Rejects allow-list entries that could never be safe redirect targets.
+pub fn check_allow_list_entry(entry: &str) -> Result<(), &'static str> {
+    let url = Url::parse(entry).map_err(|_| "is not a URL prefix like https://app.example.com")?;
+    match url.scheme() {
+        "javascript" | "data" | "file" | "vbscript" | "blob" | "about" => {
+            Err("uses a scheme that can never be a return URL")
+        }
+        "http" | "https" if url.host_str().is_none_or(str::is_empty) => Err("has no host"),
+        _ => Ok(()),
+    }
+}
+
+/// `candidate` if it is a URL under one of the allowed prefixes. A prefix only matches at a
+/// boundary, so `https://app.example.com` does not admit `https://app.example.com.evil.com`
+/// or `https://app.example.com@evil.com`.
+pub fn allowed_return_url(candidate: &str, allowed: &[String]) -> Option<Url> {
+    if candidate.len() > 2048 || candidate.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let url = Url::parse(candidate).ok()?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    let normalised = url.as_str();
+    allowed
+        .iter()
+        .any(|prefix| {
+            // Compare like with like: the prefix as the URL parser writes it.
+            let prefix = Url::parse(prefix)
+                .map(|p| {
+                    let s = p.to_string();
+                    if prefix.ends_with('/') {
+                        s
+                    } else {
+                        s.trim_end_matches('/').to_owned()
+                    }
+                })
+                .unwrap_or_else(|_| prefix.clone());
+            normalised
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|rest| {
+                    prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+                })
+        })
+        .then_some(url)
+}
+
+fn check_contact(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
+    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if v.len() > max || v.chars().any(char::is_control) => Err(ApiError::validation(
+            field,
+            "is too long or has control characters",
+        )),
+        Some(v) if field == "email" && !looks_like_email(&v) => {
+            Err(ApiError::validation(field, "is not an email address"))
+        }
+        Some(v) if field == "mobile" && !looks_like_mobile(&v) => Err(ApiError::validation(
+            field,
+            "must be a phone number in international format, e.g. +61400000000",
+        )),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+fn looks_like_email(v: &str) -> bool {
+    v.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !v.contains(' ')
+    })
+}
+
+fn looks_like_mobile(v: &str) -> bool {
+    let digits = v.strip_prefix('+').unwrap_or(v);
+    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[tracing::instrument(skip_all, fields(basiq_user_id))]
+async fn start(
+    State(state): State<AppState>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<ConsentRequest>,
+) -> ApiResult<Json<ConsentResponse>> {
+    let consent = &state.consent;
+    if consent.allowed_return_urls.is_empty() {
+        return Err(ApiError::NotConfigured(
+            "ALLOWED_RETURN_URLS is empty, so no return URL can be accepted",
+        ));
+    }
+    let return_to = allowed_return_url(&body.return_to, &consent.allowed_return_urls)
+        .ok_or_else(|| ApiError::validation("returnTo", "is not in the allowed return URLs"))?;
+    if let Some(action) = &body.action
+        && !ACTIONS.contains(&action.as_str())
+    {
+        return Err(ApiError::validation(
+            "action",
+            format!("must be one of {}", ACTIONS.join(", ")),
+        ));
+    }
+    if let Some(id) = &body.institution_id {
+        check_id("institutionId", id)?;
+    }
+    if let Some(id) = &body.connection_id {
+        check_id("connectionId", id)?;
+    }
+    let email = check_contact("email", body.email.or(user.email.clone()), 254)?;
+    let mobile = check_contact("mobile", body.mobile.or(user.phone_number.clone()), 16)?;
+
+    let basiq = state.basiq.clone();
+    let basiq_user_id = db::users::ensure_basiq_user(&state.pool, &user.sub, || async move {
+        if email.is_none() && mobile.is_none() {
+            return Err(ApiError::validation(
+                "email",
+                "an email or mobile is needed to create the Basiq user (in the body or the JWT's email / phone_number claims)",
+            ));
+        }
+        Ok(basiq.create_user(email.as_deref(), mobile.as_deref()).await?.id)
+    })
+    .await?;
+    tracing::Span::current().record("basiq_user_id", basiq_user_id.as_str());
+
+    if let Some(connection_id) = &body.connection_id {
+        // Re-authorising someone else's connection is "not found", like any foreign id.
+        state
+            .basiq
+            .connection(&basiq_user_id, connection_id)
+            .await
+            .map_err(|e| {
+                if e.is_not_found() {
+                    ApiError::NotFound
+                } else {
+                    e.into()
+                }
+            })?;
+    }
+
+    let token = state.basiq.client_token(&basiq_user_id).await?;
+    let ttl = ChronoDuration::seconds(STATE_TTL_SECS)
+        .min(ChronoDuration::from_std(token.expires_in).unwrap_or_default());
+    let expires_at = Utc::now() + ttl;
+    let state_value = issue_state(&state, &user.sub, return_to.as_str(), expires_at).await?;
+
+    let mut url = consent.consent_url.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("token", token.token.expose_secret());
+        q.append_pair("state", &state_value);
+        for (name, value) in [
+            ("action", &body.action),
+            ("institutionId", &body.institution_id),
+            ("connectionId", &body.connection_id),
+        ] {
+            if let Some(v) = value {
+                q.append_pair(name, v);
+            }
+        }
+    }
+    Ok(Json(ConsentResponse {
+        consent_url: url.into(),
+        expires_at,
+    }))
+}
+
+/// `v1.<nonce>.<expiry>.<mac>`: the MAC binds the nonce and expiry to the app user and
+/// `returnTo`, which are kept server-side (only a hash of the nonce is stored).
+async fn issue_state(
+    state: &AppState,
+    app_user_id: &str,
+    return_to: &str,
+    expires_at: DateTime<Utc>,
+) -> ApiResult<String> {
+    let mut nonce = [0u8; 32];
+    rand::fill(&mut nonce);
+    let exp = expires_at.timestamp().to_string();
+    let tag = state.state_key.sign(&[
+        b"v1",
+        &nonce,
+        exp.as_bytes(),
+        app_user_id.as_bytes(),
+        return_to.as_bytes(),
+    ]);
+    db::consent_states::insert(
+        &state.pool,
+        &sha256(&nonce),
+        app_user_id,
+        return_to,
+        expires_at,
+    )
+    .await?;
+    Ok(format!(
+        "v1.{}.{}.{}",
+        B64.encode(nonce),
+        exp,
+        B64.encode(tag)
+    ))
+}
+
+/// Why a callback was refused; the page never says more than that the link is not valid.
+#[derive(Debug)]
+enum BadState {
+    Malformed,
+    Unknown,
+    Expired,
+    Forged,
+    Replayed,
+}
+
+async fn redeem_state(state: &AppState, raw: &str) -> ApiResult<Result<(String, Url), BadState>> {
+    let parts: Vec<&str> = raw.split('.').collect();
+    let [version, nonce, exp, tag] = parts.as_slice() else {
+        return Ok(Err(BadState::Malformed));
+    };
+    let (Ok(nonce), Ok(exp_secs), Ok(tag)) =
+        (B64.decode(nonce), exp.parse::<i64>(), B64.decode(tag))
+    else {
+        return Ok(Err(BadState::Malformed));
+    };
+    if *version != "v1" || nonce.len() != 32 {
+        return Ok(Err(BadState::Malformed));
+    }
+    let nonce_hash = sha256(&nonce);
+    let Some(pending) = db::consent_states::find(&state.pool, &nonce_hash).await? else {
+        return Ok(Err(BadState::Unknown));
+    };
+    let authentic = state.state_key.verify(
+        &[
+            b"v1",
+            &nonce,
+            exp.as_bytes(),
+            pending.app_user_id.as_bytes(),
+            pending.return_to.as_bytes(),
+        ],
+        &tag,
+    );
+    if !authentic {
+        return Ok(Err(BadState::Forged));
+    }
+    if pending.used {
+        return Ok(Err(BadState::Replayed));
+    }
+    if exp_secs < Utc::now().timestamp() {
+        return Ok(Err(BadState::Expired));
+    }
+    if !db::consent_states::consume(&state.pool, &nonce_hash).await? {
+        return Ok(Err(BadState::Replayed));
+    }
+    let return_to = Url::parse(&pending.return_to)
+        .map_err(|e| anyhow::anyhow!("stored returnTo is not a URL: {e}"))?;
+    Ok(Ok((pending.app_user_id, return_to)))
+}
+
+fn bad_state_page() -> Response {
+    let html = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Link not valid</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem">
+<h1>This link is no longer valid</h1>
+<p>It has expired or has already been used. Go back to the app and start connecting your bank again.</p>
+</body></html>"#;
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(html),
+    )
+        .into_response()
+}
+
+fn redirect(mut to: Url, params: &[(&str, &str)]) -> Response {
+    {
+        let mut q = to.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, to.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+#[tracing::instrument(skip_all, fields(user_id, basiq_user_id))]
+async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let params = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes());
+    let mut state_param = None;
+    let mut job_ids: Vec<String> = Vec::new();
+    for (k, v) in params {
+        match k.as_ref() {
+            "state" if state_param.is_none() => state_param = Some(v.into_owned()),
+            "state" => return Ok(bad_state_page()),
+            "jobIds" | "jobId" => job_ids.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            ),
+            // Basiq may add parameters of its own; they are not ours to act on.
+            _ => {}
+        }
+    }
+    let Some(raw_state) = state_param else {
+        return Ok(bad_state_page());
+    };
+    let (app_user_id, return_to) = match redeem_state(&state, &raw_state).await? {
+        Ok(ok) => ok,
+        Err(why) => {
+            tracing::warn!(reason = ?why, "consent callback refused");
+            return Ok(bad_state_page());
+        }
+    };
+    tracing::Span::current().record("user_id", app_user_id.as_str());
+    job_ids.sort();
+    job_ids.dedup();
+    if job_ids.is_empty() {
+        return Ok(redirect(return_to, &[("error", "no_connection")]));
+    }
+    if job_ids.len() > 20 || job_ids.iter().any(|id| check_id("jobIds", id).is_err()) {
+        return Ok(redirect(return_to, &[("error", "invalid_job")]));
+    }
+    let Some(basiq_user_id) = state.basiq_user_id(&app_user_id).await? else {
+        return Ok(redirect(return_to, &[("error", "invalid_job")]));
+    };
+    // Job ids arrive from the browser: each must be proven to be this user's before we keep it.
+    let user_jobs = match state.basiq.user_jobs(&basiq_user_id).await {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            tracing::error!(error = %e, "could not verify the returned jobs");
+            return Ok(redirect(return_to, &[("error", "temporarily_unavailable")]));
+        }
+    };
+    let mut verified = Vec::new();
+    for id in &job_ids {
+        let found = user_jobs.iter().find(|j| &j.id == id);
+        match found {
+            Some(job) => {
+                let view = jobs::normalise(job);
+                db::jobs::record(
+                    &state.pool,
+                    &job.id,
+                    &app_user_id,
+                    view.connection_id.as_deref(),
+                    "consent",
+                    view.status.as_str(),
+                )
+                .await?;
+                tracing::info!(job_id = %job.id, connection_id = ?view.connection_id, "consent job recorded");
+                verified.push(id.as_str());
+            }
+            None => {
+                tracing::warn!(job_id = %id, "a returned job does not belong to this user; ignored")
+            }
+        }
+    }
+    if verified.is_empty() {
+        return Ok(redirect(return_to, &[("error", "invalid_job")]));
+    }
+    Ok(redirect(return_to, &[("jobIds", &verified.join(","))]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed() -> Vec<String> {
+        vec![
+            "https://app.example.com".into(),
+            "http://localhost:3000/done".into(),
+            "myapp://".into(),
+        ]
+    }
+
+    #[test]
+    fn return_urls_match_allowed_prefixes_at_a_boundary_only() {
+        for ok in [
+            "https://app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/banks?x=1",
+            "https://APP.example.com/banks",
+            "http://localhost:3000/done",
+            "http://localhost:3000/done?tab=1",
+            "myapp://callback",
+        ] {
+            assert!(allowed_return_url(ok, &allowed()).is_some(), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com.evil.com",
+            "https://app.example.com@evil.com",
+            "https://user:pw@app.example.com/",
+            "https://app.example.com:8443/",
+            "http://app.example.com/",
+            "http://localhost:3000/donemore",
+            "http://localhost:3000/",
+            "javascript:alert(1)",
+            "//app.example.com",
+            "https://evil.com/https://app.example.com",
+            "https://app.example.com\\@evil.com",
+            "otherapp://callback",
+        ] {
+            assert!(allowed_return_url(bad, &allowed()).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dangerous_allow_list_entries_are_refused() {
+        assert!(check_allow_list_entry("javascript:alert(1)").is_err());
+        assert!(check_allow_list_entry("data:text/html,x").is_err());
+        assert!(check_allow_list_entry("not a url").is_err());
+        assert!(check_allow_list_entry("https://app.example.com").is_ok());
+        assert!(check_allow_list_entry("myapp://").is_ok());
+    }
+
+    #[test]
+    fn contacts_are_validated() {
+        assert!(
+            check_contact("email", Some("a@b.co".into()), 254)
+                .unwrap()
+                .is_some()
+        );
+        assert!(check_contact("email", Some("nope".into()), 254).is_err());
+        assert!(check_contact("mobile", Some("+61400000000".into()), 16).is_ok());
+        assert!(check_contact("mobile", Some("0400 000".into()), 16).is_err());
+        assert!(
+            check_contact("email", Some("  ".into()), 254)
+                .unwrap()
+                .is_none()
+        );
+    }
+}

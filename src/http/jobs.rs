@@ -1,0 +1,87 @@
+//! `GET /v1/jobs` and `GET /v1/jobs/{jobId}`: normalised jobs of the caller only.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+
+use crate::{
+    auth::AuthUser,
+    db,
+    error::{ApiError, ApiResult},
+    http::{DataList, extract::check_id},
+    jobs::{self, JobView},
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/jobs", get(list))
+        .route("/v1/jobs/{job_id}", get(one))
+}
+
+#[tracing::instrument(skip_all, fields(basiq_user_id))]
+async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<DataList<JobView>>> {
+    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+        return Ok(Json(DataList::new(Vec::new())));
+    };
+    let mut views: Vec<JobView> = state
+        .basiq
+        .user_jobs(&basiq_user_id)
+        .await?
+        .iter()
+        .map(jobs::normalise)
+        .collect();
+    views.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    Ok(Json(DataList::new(views)))
+}
+
+#[tracing::instrument(skip_all, fields(basiq_user_id, job_id = %job_id))]
+async fn one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(job_id): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    check_id("jobId", &job_id)?;
+    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let recorded_owner = db::jobs::owner(&state.pool, &job_id).await?;
+    if recorded_owner
+        .as_deref()
+        .is_some_and(|owner| owner != user.sub)
+    {
+        return Err(ApiError::NotFound);
+    }
+    let job = state.basiq.job(&job_id).await.map_err(|e| {
+        if e.is_not_found() {
+            ApiError::NotFound
+        } else {
+            e.into()
+        }
+    })?;
+    let view = jobs::normalise(&job);
+    match (recorded_owner, jobs::job_user(&job)) {
+        // Basiq names another user: never show it, whatever we recorded.
+        (_, Some(owner)) if owner != basiq_user_id => return Err(ApiError::NotFound),
+        (Some(_), _) | (None, Some(_)) => {}
+        // Not recorded and Basiq does not say yet (first step running): check the user's list.
+        (None, None) => {
+            let mine = state.basiq.user_jobs(&basiq_user_id).await?;
+            if !mine.iter().any(|j| j.id == job_id) {
+                return Err(ApiError::NotFound);
+            }
+        }
+    }
+    db::jobs::record(
+        &state.pool,
+        &job_id,
+        &user.sub,
+        view.connection_id.as_deref(),
+        "observed",
+        view.status.as_str(),
+    )
+    .await?;
+    Ok(Json(view))
+}

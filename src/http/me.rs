@@ -1,0 +1,61 @@
+//! `GET /v1/me`: the app user's link to Basiq.
+
+use axum::{Json, Router, extract::State, routing::get};
+use serde::Serialize;
+
+use crate::{auth::AuthUser, error::ApiResult, state::AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/me", get(me))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    pub user_id: String,
+    pub basiq_user_id: Option<String>,
+    pub connection_count: usize,
+    pub consent: Option<ConsentSummary>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentSummary {
+    pub id: Option<String>,
+    /// `active`, `revoked` or `expired`.
+    pub status: String,
+    pub created_at: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(basiq_user_id))]
+async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Me>> {
+    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+        return Ok(Json(Me {
+            user_id: user.sub,
+            basiq_user_id: None,
+            connection_count: 0,
+            consent: None,
+        }));
+    };
+    let (connections, consents) = tokio::join!(
+        state.basiq.connections(&basiq_user_id),
+        state.basiq.consents(&basiq_user_id)
+    );
+    // The newest consent tells the app whether the user must consent again.
+    let consent = consents?
+        .into_iter()
+        .max_by(|a, b| a.created.cmp(&b.created))
+        .map(|c| ConsentSummary {
+            id: c.id,
+            status: c.status.unwrap_or_else(|| "active".into()),
+            created_at: c.created,
+            expires_at: c.expiry_date,
+        });
+    Ok(Json(Me {
+        user_id: user.sub,
+        basiq_user_id: Some(basiq_user_id),
+        connection_count: connections?.len(),
+        consent,
+    }))
+}

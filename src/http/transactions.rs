@@ -1,0 +1,303 @@
+//! `GET /v1/transactions`: validated filters built into Basiq's `filter` syntax, and an opaque,
+//! signed cursor (never a URL) for the next page.
+
+use axum::{
+    Json, Router,
+    extract::{RawQuery, State},
+    routing::get,
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::{
+    auth::AuthUser,
+    basiq::types::Transaction,
+    error::{ApiError, ApiResult},
+    http::extract::{check_id, query_params},
+    state::AppState,
+};
+
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 500;
+const PARAMS: &[&str] = &[
+    "accountId",
+    "connectionId",
+    "institutionId",
+    "status",
+    "direction",
+    "from",
+    "to",
+    "limit",
+    "cursor",
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/transactions", get(list))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionView {
+    pub id: String,
+    /// `pending` or `posted`.
+    pub status: Option<String>,
+    pub description: Option<String>,
+    /// Decimal string; negative is money out.
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    pub account_id: Option<String>,
+    pub balance: Option<String>,
+    /// `debit` or `credit`.
+    pub direction: Option<String>,
+    pub class: Option<String>,
+    pub sub_class: Option<String>,
+    pub connection_id: Option<String>,
+    pub institution_id: Option<String>,
+    pub transaction_date: Option<String>,
+    /// `null` while pending.
+    pub post_date: Option<String>,
+}
+
+impl From<Transaction> for TransactionView {
+    fn from(t: Transaction) -> Self {
+        let sub_class = t.sub_class.and_then(|v| match v {
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Object(o) => {
+                o.get("title").and_then(|t| t.as_str()).map(str::to_owned)
+            }
+            _ => None,
+        });
+        Self {
+            id: t.id,
+            status: t.status,
+            description: t.description,
+            amount: t.amount,
+            currency: t.currency,
+            account_id: t.account,
+            balance: t.balance,
+            direction: t.direction,
+            class: t.class,
+            sub_class,
+            connection_id: t.connection,
+            institution_id: t.institution,
+            transaction_date: t.transaction_date,
+            post_date: t.post_date,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionPage {
+    pub data: Vec<TransactionView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn date(field: &str, value: &str) -> ApiResult<NaiveDate> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|_| value.len() == 10)
+        .ok_or_else(|| ApiError::validation(field, "must be a date as YYYY-MM-DD"))
+}
+
+fn one_of<'a>(field: &str, value: &'a str, allowed: &[&str]) -> ApiResult<&'a str> {
+    if allowed.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// The first-page query for Basiq, from validated values only.
+pub fn first_page_query(params: &std::collections::HashMap<String, String>) -> ApiResult<String> {
+    let mut filters = Vec::new();
+    for (param, field) in [
+        ("accountId", "account.id"),
+        ("connectionId", "connection.id"),
+        ("institutionId", "institution.id"),
+    ] {
+        if let Some(v) = params.get(param) {
+            filters.push(format!("{field}.eq('{}')", check_id(param, v)?));
+        }
+    }
+    if let Some(v) = params.get("status") {
+        let v = one_of("status", v, &["pending", "posted"])?;
+        filters.push(format!("transaction.status.eq('{v}')"));
+    }
+    if let Some(v) = params.get("direction") {
+        let v = one_of("direction", v, &["debit", "credit"])?;
+        filters.push(format!("transaction.direction.eq('{v}')"));
+    }
+    let from = params.get("from").map(|v| date("from", v)).transpose()?;
+    let to = params.get("to").map(|v| date("to", v)).transpose()?;
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => {
+            return Err(ApiError::validation("from", "must not be after to"));
+        }
+        (Some(f), Some(t)) => filters.push(format!("transaction.postDate.bt('{f}','{t}')")),
+        (Some(f), None) => filters.push(format!("transaction.postDate.gteq('{f}')")),
+        (None, Some(t)) => filters.push(format!("transaction.postDate.lteq('{t}')")),
+        (None, None) => {}
+    }
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
+    };
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("limit", &limit.to_string());
+    if !filters.is_empty() {
+        q.append_pair("filter", &filters.join(","));
+    }
+    Ok(q.finish())
+}
+
+/// `<payload>.<mac>`: the payload holds the first-page query and Basiq's next-page query; the MAC
+/// binds both to the Basiq user, so a cursor cannot be forged, edited or used by someone else.
+fn encode_cursor(state: &AppState, user: &str, first: &str, next: &str) -> String {
+    let payload = serde_json::json!({ "f": first, "n": next }).to_string();
+    let tag = state
+        .cursor_key
+        .sign(&[b"cursor-v1", user.as_bytes(), payload.as_bytes()]);
+    format!("{}.{}", B64.encode(payload), B64.encode(tag))
+}
+
+fn decode_cursor(state: &AppState, user: &str, cursor: &str) -> ApiResult<(String, String)> {
+    let invalid = || ApiError::validation("cursor", "is not a cursor this API issued to you");
+    let (payload, tag) = cursor.split_once('.').ok_or_else(invalid)?;
+    let payload = B64.decode(payload).map_err(|_| invalid())?;
+    let tag = B64.decode(tag).map_err(|_| invalid())?;
+    if !state
+        .cursor_key
+        .verify(&[b"cursor-v1", user.as_bytes(), &payload], &tag)
+    {
+        return Err(invalid());
+    }
+    let value: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| invalid())?;
+    match (value["f"].as_str(), value["n"].as_str()) {
+        (Some(f), Some(n)) => Ok((f.to_owned(), n.to_owned())),
+        _ => Err(invalid()),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(basiq_user_id))]
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<TransactionPage>> {
+    let mut params = query_params(raw.as_deref(), PARAMS)?;
+    let cursor = params.remove("cursor");
+    if cursor.as_ref().is_some_and(|c| c.len() > 4096) {
+        return Err(ApiError::validation("cursor", "is too long"));
+    }
+    let first = first_page_query(&params)?;
+    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+        return Ok(Json(TransactionPage {
+            data: Vec::new(),
+            next_cursor: None,
+        }));
+    };
+    let (query, issued_for) = match cursor {
+        None => (first.clone(), first),
+        Some(c) => {
+            let (issued_for, next) = decode_cursor(&state, &basiq_user_id, &c)?;
+            // Filters may be repeated with the cursor, but not changed.
+            if !params.is_empty() && issued_for != first {
+                return Err(ApiError::validation(
+                    "cursor",
+                    "was issued for other filters; repeat the same filters or none",
+                ));
+            }
+            (next, issued_for)
+        }
+    };
+    let page = state.basiq.transactions(&basiq_user_id, &query).await?;
+    let next_cursor = page
+        .next_query
+        .map(|next| encode_cursor(&state, &basiq_user_id, &issued_for, &next));
+    Ok(Json(TransactionPage {
+        data: page.data.into_iter().map(TransactionView::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn q(pairs: &[(&str, &str)]) -> ApiResult<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        first_page_query(&map)
+    }
+
+    fn filter_of(query: &str) -> String {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "filter")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn filters_are_built_in_basiqs_syntax() {
+        let query = q(&[
+            ("accountId", "a1"),
+            ("status", "posted"),
+            ("direction", "debit"),
+            ("from", "2026-01-01"),
+            ("to", "2026-02-01"),
+            ("limit", "25"),
+        ])
+        .unwrap();
+        assert!(query.starts_with("limit=25&filter="));
+        assert_eq!(
+            filter_of(&query),
+            "account.id.eq('a1'),transaction.status.eq('posted'),transaction.direction.eq('debit'),transaction.postDate.bt('2026-01-01','2026-02-01')"
+        );
+        assert_eq!(
+            filter_of(&q(&[("from", "2026-01-01")]).unwrap()),
+            "transaction.postDate.gteq('2026-01-01')"
+        );
+        assert_eq!(q(&[]).unwrap(), "limit=100");
+    }
+
+    #[test]
+    fn each_bad_value_is_named() {
+        for (field, value) in [
+            ("accountId", "a')+or+('1"),
+            ("connectionId", ""),
+            ("status", "cleared"),
+            ("direction", "up"),
+            ("from", "2026-13-01"),
+            ("to", "yesterday"),
+            ("limit", "0"),
+            ("limit", "501"),
+            ("limit", "ten"),
+        ] {
+            let err = q(&[(field, value)]).unwrap_err();
+            assert!(
+                matches!(&err, ApiError::Validation { field: f, .. } if f == field),
+                "{field}={value}: {err:?}"
+            );
+        }
+        let err = q(&[("from", "2026-02-01"), ("to", "2026-01-01")]).unwrap_err();
+        assert!(matches!(err, ApiError::Validation { ref field, .. } if field == "from"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Builds the application: pool, migrations, clients, background tasks, router.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::JwtVerifier,
+    basiq::{BasiqClient, TokenPolicy},
+    config::Settings,
+    crypto::MacKey,
+    db,
+    http::{
+        self,
+        institutions::{INSTITUTIONS_TTL, InstitutionCache},
+    },
+    state::{App, AppState, ConsentConfig},
+};
+
+/// Knobs tests turn; production uses the defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub token_policy: TokenPolicy,
+    pub institutions_ttl: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            token_policy: TokenPolicy::default(),
+            institutions_ttl: INSTITUTIONS_TTL,
+        }
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `BIND_ADDR`, connects to Postgres, applies migrations and builds the state.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind_addr)
+            .await
+            .with_context(|| format!("BIND_ADDR: cannot listen on {}", settings.bind_addr))?;
+        Self::build_on(settings, listener, Options::default()).await
+    }
+
+    /// Like [`Self::build`] on a listener bound by the caller (tests bind port 0).
+    pub async fn build_on(
+        settings: Settings,
+        listener: TcpListener,
+        options: Options,
+    ) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(20)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(settings.database_url.expose_secret())
+            .await
+            .context("DATABASE_URL: cannot connect to Postgres")?;
+        db::MIGRATOR
+            .run(&pool)
+            .await
+            .context("applying database migrations")?;
+
+        let basiq = BasiqClient::new(
+            &settings.basiq_api_url,
+            settings.basiq_api_key.clone(),
+            options.token_policy,
+        )?;
+        let jwks_http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .build()?;
+        let jwt = JwtVerifier::new(
+            &settings.jwt,
+            settings.jwt_issuer.clone(),
+            settings.jwt_audience.clone(),
+            jwks_http,
+        )?;
+        let data_key = settings.data_key();
+        let mut callback_url = settings.public_base_url.clone();
+        callback_url.set_path("/v1/consent/callback");
+
+        let state = AppState(Arc::new(App {
+            pool,
+            institutions: InstitutionCache::new(basiq.clone(), options.institutions_ttl),
+            basiq,
+            jwt,
+            consent: ConsentConfig {
+                consent_url: settings.basiq_consent_url.clone(),
+                callback_url,
+                allowed_return_urls: settings.allowed_return_urls.clone(),
+            },
+            state_key: MacKey::derive(&data_key, "basiq-bff/consent-state/v1"),
+            cursor_key: MacKey::derive(&data_key, "basiq-bff/transactions-cursor/v1"),
+            shutdown: CancellationToken::new(),
+        }));
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener")
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `signal` completes, then stops taking connections, lets requests in flight
+    /// finish, stops background tasks and closes the pool.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let refresher = tokio::spawn(
+            state
+                .basiq
+                .clone()
+                .run_token_refresher(state.shutdown.clone()),
+        );
+        let router = http::router(state.clone());
+        let shutdown = state.shutdown.clone();
+        tracing::info!(
+            addr = %self.local_addr(),
+            consent_callback = %state.consent.callback_url,
+            "basiq-bff listening; Basiq's Consent UI must redirect to consent_callback (set it in Basiq's dashboard)"
+        );
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                tracing::info!("shutting down: finishing requests in flight");
+                shutdown.cancel();
+            })
+            .await?;
+        state.shutdown.cancel();
+        let _ = refresher.await;
+        state.pool.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

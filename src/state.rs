@@ -1,0 +1,51 @@
+use std::{ops::Deref, sync::Arc};
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::{
+    auth::JwtVerifier, basiq::BasiqClient, crypto::MacKey, http::institutions::InstitutionCache,
+};
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+pub struct App {
+    pub pool: PgPool,
+    pub basiq: BasiqClient,
+    pub jwt: JwtVerifier,
+    pub consent: ConsentConfig,
+    /// Signs consent `state` values.
+    pub state_key: MacKey,
+    /// Signs transaction cursors.
+    pub cursor_key: MacKey,
+    pub institutions: InstitutionCache,
+    /// Fires on shutdown: background tasks stop and `/readyz` answers 503.
+    pub shutdown: CancellationToken,
+}
+
+pub struct ConsentConfig {
+    pub consent_url: Url,
+    pub callback_url: Url,
+    pub allowed_return_urls: Vec<String>,
+}
+
+impl App {
+    /// The Basiq user of an app user, if one has been created.
+    pub async fn basiq_user_id(&self, app_user_id: &str) -> Result<Option<String>, sqlx::Error> {
+        let id = crate::db::users::basiq_user_id(&self.pool, app_user_id).await?;
+        if let Some(id) = &id {
+            tracing::Span::current().record("basiq_user_id", id.as_str());
+        }
+        Ok(id)
+    }
+}
