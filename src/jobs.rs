@@ -80,6 +80,22 @@ pub struct JobView {
     pub updated_at: Option<String>,
 }
 
+impl JobView {
+    /// Final for the job watcher: Basiq will not change it by itself. A `wait` failure is not:
+    /// Basiq retries such jobs every 2 hours for up to 7 days.
+    pub fn settled(&self) -> bool {
+        match (self.status, &self.error) {
+            (JobStatus::Failed, Some(e)) if e.user_action == UserAction::Wait => false,
+            (status, _) => status.is_final(),
+        }
+    }
+}
+
+/// What the user must do about a Basiq failure code.
+pub fn user_action(code: &str) -> UserAction {
+    outcome(code).1
+}
+
 fn outcome(code: &str) -> (JobStatus, UserAction) {
     match code {
         "invalid-credentials" | "authorization-failed" => {

@@ -13,3 +13,5 @@ pub mod jobs;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod watcher;
+pub mod webhook_signature;

@@ -19,6 +19,8 @@ use crate::{
         institutions::{INSTITUTIONS_TTL, InstitutionCache},
     },
     state::{App, AppState, ConsentConfig},
+    watcher,
+    webhook_signature::WebhookKey,
 };
 
 /// Knobs tests turn; production uses the defaults.
@@ -26,6 +28,8 @@ use crate::{
 pub struct Options {
     pub token_policy: TokenPolicy,
     pub institutions_ttl: Duration,
+    /// How often the job watcher looks for due jobs.
+    pub watch_interval: Duration,
 }
 
 impl Default for Options {
@@ -33,6 +37,7 @@ impl Default for Options {
         Self {
             token_policy: TokenPolicy::default(),
             institutions_ttl: INSTITUTIONS_TTL,
+            watch_interval: Duration::from_secs(2),
         }
     }
 }
@@ -40,6 +45,7 @@ impl Default for Options {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    watch_interval: Duration,
 }
 
 impl Application {
@@ -98,9 +104,17 @@ impl Application {
             },
             state_key: MacKey::derive(&data_key, "basiq-bff/consent-state/v1"),
             cursor_key: MacKey::derive(&data_key, "basiq-bff/transactions-cursor/v1"),
+            webhook_key: settings
+                .webhook_secret
+                .as_ref()
+                .and_then(|s| WebhookKey::from_secret(s.expose_secret())),
             shutdown: CancellationToken::new(),
         }));
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            watch_interval: options.watch_interval,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -124,6 +138,7 @@ impl Application {
                 .clone()
                 .run_token_refresher(state.shutdown.clone()),
         );
+        let watcher = tokio::spawn(watcher::run(state.clone(), self.watch_interval));
         let router = http::router(state.clone());
         let shutdown = state.shutdown.clone();
         tracing::info!(
@@ -139,7 +154,7 @@ impl Application {
             })
             .await?;
         state.shutdown.cancel();
-        let _ = refresher.await;
+        let _ = tokio::join!(refresher, watcher);
         state.pool.close().await;
         tracing::info!("stopped");
         Ok(())

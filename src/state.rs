@@ -6,6 +6,7 @@ use url::Url;
 
 use crate::{
     auth::JwtVerifier, basiq::BasiqClient, crypto::MacKey, http::institutions::InstitutionCache,
+    webhook_signature::WebhookKey,
 };
 
 /// Everything a handler needs; cheap to clone.
@@ -29,6 +30,8 @@ pub struct App {
     /// Signs transaction cursors.
     pub cursor_key: MacKey,
     pub institutions: InstitutionCache,
+    /// `None` while `BASIQ_WEBHOOK_SECRET` is unset: the webhook route answers 404.
+    pub webhook_key: Option<WebhookKey>,
     /// Fires on shutdown: background tasks stop and `/readyz` answers 503.
     pub shutdown: CancellationToken,
 }

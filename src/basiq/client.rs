@@ -316,6 +316,42 @@ impl BasiqClient {
         })
     }
 
+    /// Asks Basiq to refresh a connection. `true` when Basiq started a new job (202); `false`
+    /// when it answered with the job already running for that connection (200).
+    pub async fn refresh_connection(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+    ) -> Result<(JobStub, bool), BasiqError> {
+        const EP: &str = "POST /users/{id}/connections/{id}/refresh";
+        let path = format!("/users/{user_id}/connections/{connection_id}/refresh");
+        let response = self.call(EP, Method::POST, &path, None, None).await?;
+        let created = response.status() == StatusCode::ACCEPTED;
+        Ok((read_json(EP, response).await?, created))
+    }
+
+    pub async fn delete_connection(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+    ) -> Result<(), BasiqError> {
+        let path = format!("/users/{user_id}/connections/{connection_id}");
+        self.call(
+            "DELETE /users/{id}/connections/{id}",
+            Method::DELETE,
+            &path,
+            None,
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn event(&self, event_id: &str) -> Result<Event, BasiqError> {
+        self.get("GET /events/{id}", &format!("/events/{event_id}"), None)
+            .await
+    }
+
     pub async fn connectors(&self) -> Result<Vec<Connector>, BasiqError> {
         let list: List<Connector> = self.get("GET /connectors", "/connectors", None).await?;
         Ok(list.data)

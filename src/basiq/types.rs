@@ -80,6 +80,25 @@ pub struct StepResult {
     pub detail: Option<String>,
 }
 
+/// What refresh answers: `{type: "job", id, links}`.
+#[derive(Debug, Deserialize)]
+pub struct JobStub {
+    pub id: String,
+}
+
+/// `GET /events/{id}`: what a webhook's thin payload points at.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: Option<String>,
+    pub entity: Option<String>,
+    pub event_type: Option<String>,
+    pub user_id: Option<String>,
+    pub data_ref: Option<String>,
+    #[serde(default)]
+    pub data: Option<Value>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Connection {

@@ -1,8 +1,11 @@
 //! Queries, one file per table. Migrations live in `migrations/` and are embedded.
 
+pub mod connections;
 pub mod consent_states;
 pub mod jobs;
+pub mod refreshes;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::PgPool;
 

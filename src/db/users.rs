@@ -63,3 +63,48 @@ where
     tracing::info!(basiq_user_id, "basiq user created");
     Ok(basiq_user_id)
 }
+
+pub async fn app_user_of(
+    pool: &PgPool,
+    basiq_user_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select app_user_id from app_users where basiq_user_id = $1",
+        basiq_user_id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Removes the user's stored data (jobs, refreshes, connection state, pending consents) but
+/// keeps the link to the Basiq user: what consent revocation or expiry requires.
+pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("delete from jobs where app_user_id = $1", app_user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("delete from refreshes where app_user_id = $1", app_user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "delete from connections where app_user_id = $1",
+        app_user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "delete from consent_states where app_user_id = $1",
+        app_user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Removes the user and, by cascade, every row that refers to them.
+pub async fn delete(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from app_users where app_user_id = $1", app_user_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -1,22 +1,39 @@
 //! `GET /v1/connections`: the caller's bank connections and whether they need the user.
 
-use axum::{Json, Router, extract::State, routing::get};
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{delete, get, post},
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::{
     auth::AuthUser,
     basiq::types::{Connection, normalise_method},
-    error::ApiResult,
-    http::DataList,
+    db,
+    error::{ApiError, ApiResult},
+    http::{DataList, extract::check_id},
+    jobs::{self, JobView},
     state::AppState,
 };
 
 /// A consent this close to expiry should be extended by the user.
 const EXPIRY_WARNING_DAYS: i64 = 7;
 
+/// Basiq allows open-banking connections 20 refreshes a day. We count a rolling 24 hours,
+/// which keeps within any calendar day Basiq may use.
+pub const DAILY_REFRESHES: i64 = 20;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/connections", get(list))
+    Router::new()
+        .route("/v1/connections", get(list))
+        .route("/v1/connections/refresh", post(refresh_all))
+        .route("/v1/connections/{connection_id}", delete(remove))
+        .route("/v1/connections/{connection_id}/refresh", post(refresh_one))
 }
 
 #[derive(Debug, Serialize)]
@@ -32,7 +49,9 @@ pub struct ConnectionView {
     pub last_used: Option<String>,
     pub expiry_date: Option<String>,
     pub needs_attention: bool,
-    /// `invalid` or `consent_expiring` when `needsAttention`.
+    /// When `needsAttention`: `invalid` (reconnect through the Consent UI with this
+    /// `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
+    /// its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
     pub attention_reason: Option<&'static str>,
 }
 
@@ -43,9 +62,24 @@ pub struct InstitutionRef {
     pub name: Option<String>,
 }
 
-pub fn attention(c: &Connection, now: DateTime<Utc>) -> Option<&'static str> {
-    if c.status.as_deref() == Some("invalid") {
+/// What we know locally about a connection: a webhook invalidated it, and its newest job's
+/// error code.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub invalidated: bool,
+    pub last_job_error: Option<String>,
+}
+
+pub fn attention(c: &Connection, known: &Known, now: DateTime<Utc>) -> Option<&'static str> {
+    if c.status.as_deref() == Some("invalid") || known.invalidated {
         return Some("invalid");
+    }
+    if let Some(code) = &known.last_job_error {
+        match jobs::user_action(code) {
+            jobs::UserAction::ReenterCredentials => return Some("reenter_credentials"),
+            jobs::UserAction::VisitBank => return Some("visit_bank"),
+            _ => {}
+        }
     }
     let expiring = c
         .expiry_date
@@ -77,11 +111,18 @@ async fn list(
     };
     let connections = state.basiq.connections(&basiq_user_id).await?;
     let names = state.institutions.names().await;
+    let mut known: HashMap<String, Known> = HashMap::new();
+    for id in db::connections::invalidated(&state.pool, &user.sub).await? {
+        known.entry(id).or_default().invalidated = true;
+    }
+    for (id, _status, error) in db::jobs::latest_by_connection(&state.pool, &user.sub).await? {
+        known.entry(id).or_default().last_job_error = error;
+    }
     let now = Utc::now();
     let views = connections
         .into_iter()
         .map(|c| {
-            let reason = attention(&c, now);
+            let reason = attention(&c, known.get(&c.id).unwrap_or(&Known::default()), now);
             let institution_id = c.institution.as_ref().map(|i| i.id.clone());
             ConnectionView {
                 institution: InstitutionRef {
@@ -104,6 +145,139 @@ async fn list(
     Ok(Json(DataList::new(views)))
 }
 
+/// The Basiq user of the caller, or 404: a user with no Basiq user has no connections.
+async fn basiq_user(state: &AppState, user: &AuthUser) -> ApiResult<String> {
+    state
+        .basiq_user_id(&user.sub)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+fn not_found_if_missing(e: crate::basiq::BasiqError) -> ApiError {
+    if e.is_not_found() {
+        ApiError::NotFound
+    } else {
+        e.into()
+    }
+}
+
+/// Refreshes one connection of the user: answers the running job instead of starting another,
+/// and refuses with 429 when an open-banking connection has used its daily refreshes.
+async fn refresh(
+    state: &AppState,
+    app_user_id: &str,
+    basiq_user_id: &str,
+    connection: &Connection,
+) -> ApiResult<JobView> {
+    // A job we know is still running for this connection is the answer: no Basiq call needed.
+    if let Some((job_id, status, _)) =
+        db::jobs::latest_for_connection(&state.pool, app_user_id, &connection.id).await?
+        && matches!(status.as_str(), "pending" | "in_progress")
+    {
+        let view = jobs::normalise(&state.basiq.job(&job_id).await?);
+        if !view.status.is_final() {
+            return Ok(view);
+        }
+    }
+    let open_banking =
+        normalise_method(connection.method.as_deref()).as_deref() == Some("openbanking");
+    // The budget check and Basiq's refresh happen under one lock per connection, so concurrent
+    // refreshes (on any replica) cannot together overrun it.
+    let mut tx = state.pool.begin().await?;
+    db::refreshes::lock_connection(&mut tx, &connection.id).await?;
+    if open_banking {
+        let (used, oldest) = db::refreshes::in_last_day(&mut tx, &connection.id).await?;
+        if used >= DAILY_REFRESHES {
+            let free_at = oldest.unwrap_or_else(Utc::now) + chrono::Duration::hours(24);
+            let retry_after = (free_at - Utc::now()).num_seconds().max(1) as u64;
+            return Err(ApiError::TooManyRequests {
+                code: "refresh_limit_reached",
+                detail: format!(
+                    "This open-banking connection has been refreshed {DAILY_REFRESHES} times in the last 24 hours, Basiq's daily limit."
+                ),
+                retry_after_secs: retry_after,
+            });
+        }
+    }
+    let (stub, created) = state
+        .basiq
+        .refresh_connection(basiq_user_id, &connection.id)
+        .await
+        .map_err(not_found_if_missing)?;
+    if created {
+        db::refreshes::insert(&mut tx, app_user_id, &connection.id, &stub.id).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(job_id = %stub.id, connection_id = %connection.id, created, "connection refresh");
+    let mut view = jobs::normalise(&state.basiq.job(&stub.id).await?);
+    view.connection_id
+        .get_or_insert_with(|| connection.id.clone());
+    db::jobs::record(&state.pool, app_user_id, "refresh", &view).await?;
+    Ok(view)
+}
+
+#[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
+async fn refresh_one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(connection_id): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    check_id("connectionId", &connection_id)?;
+    let basiq_user_id = basiq_user(&state, &user).await?;
+    let connection = state
+        .basiq
+        .connection(&basiq_user_id, &connection_id)
+        .await
+        .map_err(not_found_if_missing)?;
+    Ok(Json(
+        refresh(&state, &user.sub, &basiq_user_id, &connection).await?,
+    ))
+}
+
+/// Refreshes every connection within its budget; 429 only when none could be refreshed.
+#[tracing::instrument(skip_all, fields(basiq_user_id))]
+async fn refresh_all(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<DataList<JobView>>> {
+    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+        return Ok(Json(DataList::new(Vec::new())));
+    };
+    let connections = state.basiq.connections(&basiq_user_id).await?;
+    let mut jobs = Vec::new();
+    let mut limited = None;
+    for connection in &connections {
+        match refresh(&state, &user.sub, &basiq_user_id, connection).await {
+            Ok(job) => jobs.push(job),
+            Err(e @ ApiError::TooManyRequests { .. }) => limited = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    match limited {
+        Some(e) if jobs.is_empty() => Err(e),
+        _ => Ok(Json(DataList::new(jobs))),
+    }
+}
+
+/// Deletes the connection at Basiq, then what we stored about it.
+#[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
+async fn remove(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(connection_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    check_id("connectionId", &connection_id)?;
+    let basiq_user_id = basiq_user(&state, &user).await?;
+    state
+        .basiq
+        .delete_connection(&basiq_user_id, &connection_id)
+        .await
+        .map_err(not_found_if_missing)?;
+    db::connections::forget(&state.pool, &user.sub, &connection_id).await?;
+    tracing::info!("connection deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,16 +290,43 @@ mod tests {
     }
 
     #[test]
-    fn invalid_or_soon_expiring_connections_need_attention() {
+    fn invalid_or_soon_expiring_connections_or_a_job_needing_the_user_need_attention() {
         let now = Utc::now();
+        let none = Known::default();
         let soon = (now + chrono::Duration::days(3)).to_rfc3339();
         let later = (now + chrono::Duration::days(90)).to_rfc3339();
-        assert_eq!(attention(&conn("invalid", None), now), Some("invalid"));
         assert_eq!(
-            attention(&conn("active", Some(soon)), now),
+            attention(&conn("invalid", None), &none, now),
+            Some("invalid")
+        );
+        assert_eq!(
+            attention(&conn("active", Some(soon)), &none, now),
             Some("consent_expiring")
         );
-        assert_eq!(attention(&conn("active", Some(later)), now), None);
-        assert_eq!(attention(&conn("active", None), now), None);
+        assert_eq!(
+            attention(&conn("active", Some(later.clone())), &none, now),
+            None
+        );
+        assert_eq!(attention(&conn("active", None), &none, now), None);
+        let invalidated = Known {
+            invalidated: true,
+            last_job_error: None,
+        };
+        assert_eq!(
+            attention(&conn("active", None), &invalidated, now),
+            Some("invalid")
+        );
+        for (code, reason) in [
+            ("invalid-credentials", Some("reenter_credentials")),
+            ("user-action-required", Some("visit_bank")),
+            ("connector-error", None),
+        ] {
+            let known = Known {
+                invalidated: false,
+                last_job_error: Some(code.into()),
+            };
+            let c = conn("active", Some(later.clone()));
+            assert_eq!(attention(&c, &known, now), reason, "{code}");
+        }
     }
 }

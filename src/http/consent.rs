@@ -390,15 +390,7 @@ async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Api
         match found {
             Some(job) => {
                 let view = jobs::normalise(job);
-                db::jobs::record(
-                    &state.pool,
-                    &job.id,
-                    &app_user_id,
-                    view.connection_id.as_deref(),
-                    "consent",
-                    view.status.as_str(),
-                )
-                .await?;
+                db::jobs::record(&state.pool, &app_user_id, "consent", &view).await?;
                 tracing::info!(job_id = %job.id, connection_id = ?view.connection_id, "consent job recorded");
                 verified.push(id.as_str());
             }

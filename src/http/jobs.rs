@@ -74,14 +74,6 @@ async fn one(
             }
         }
     }
-    db::jobs::record(
-        &state.pool,
-        &job_id,
-        &user.sub,
-        view.connection_id.as_deref(),
-        "observed",
-        view.status.as_str(),
-    )
-    .await?;
+    db::jobs::record(&state.pool, &user.sub, "observed", &view).await?;
     Ok(Json(view))
 }

@@ -1,12 +1,12 @@
 //! `GET /v1/me`: the app user's link to Basiq.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde::Serialize;
 
-use crate::{auth::AuthUser, error::ApiResult, state::AppState};
+use crate::{auth::AuthUser, db, error::ApiResult, state::AppState};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/me", get(me))
+    Router::new().route("/v1/me", get(me).delete(erase))
 }
 
 #[derive(Debug, Serialize)]
@@ -58,4 +58,20 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Me>
         connection_count: connections?.len(),
         consent,
     }))
+}
+
+/// Erasure: deletes the Basiq user (its connections and data go with it), then every local row
+/// of the app user. Safe to repeat: a user already gone answers 204 again.
+#[tracing::instrument(skip_all, fields(basiq_user_id))]
+async fn erase(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+    if let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? {
+        match state.basiq.delete_user(&basiq_user_id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => tracing::info!("the Basiq user was already gone"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    db::users::delete(&state.pool, &user.sub).await?;
+    tracing::info!("user erased");
+    Ok(StatusCode::NO_CONTENT)
 }

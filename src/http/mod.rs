@@ -9,6 +9,7 @@ pub mod institutions;
 pub mod jobs;
 pub mod me;
 pub mod transactions;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(transactions::router())
         .merge(institutions::router())
+        .merge(webhooks::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

@@ -1,0 +1,199 @@
+//! `POST /webhooks/basiq`: verified over the raw body, each `webhook-id` processed once,
+//! acknowledged at once and worked on afterwards. Answers 404 while no secret is configured.
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde::Deserialize;
+
+use crate::{
+    db,
+    error::{ApiError, problem},
+    state::AppState,
+    webhook_signature::SignatureError,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/basiq", post(receive))
+}
+
+/// Basiq's thin payload: details come from `GET /events/{eventId}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload {
+    event_type_id: String,
+    event_id: String,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(key) = &state.webhook_key else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+            "Not found",
+            "There is no such route.".into(),
+        )
+        .into_response();
+    };
+    let webhook_id = header(&headers, "webhook-id");
+    let verified = key.verify(
+        webhook_id,
+        header(&headers, "webhook-timestamp"),
+        header(&headers, "webhook-signature"),
+        &body,
+        chrono::Utc::now().timestamp(),
+    );
+    if let Err(e) = verified {
+        tracing::warn!(reason = %e, "webhook refused");
+        let (status, code) = match e {
+            SignatureError::Stale => (StatusCode::BAD_REQUEST, "webhook_timestamp_out_of_range"),
+            _ => (StatusCode::UNAUTHORIZED, "webhook_signature_invalid"),
+        };
+        return problem(status, code, "Webhook refused", e.to_string()).into_response();
+    }
+    let webhook_id = webhook_id.unwrap_or_default().to_owned();
+    let payload: Payload = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(_) => {
+            return ApiError::validation("body", "is not a Basiq webhook payload").into_response();
+        }
+    };
+    if crate::http::extract::check_id("eventId", &payload.event_id).is_err()
+        && !payload.event_id.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return ApiError::validation("eventId", "is not an event id").into_response();
+    }
+    match db::webhooks::first_delivery(&state.pool, &webhook_id, &payload.event_type_id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(
+                webhook_id,
+                "webhook redelivery acknowledged; already processed"
+            );
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    tracing::info!(webhook_id, event_type = %payload.event_type_id, event_id = %payload.event_id, "webhook accepted");
+    let task_state = state.clone();
+    tokio::spawn(async move { process(task_state, payload).await });
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `…/users/{id}…` and `…/connections/{id}…` out of a Basiq link.
+fn segment_after<'a>(link: &'a str, name: &str) -> Option<&'a str> {
+    let mut parts = link.split(['/', '?']);
+    parts.find(|p| *p == name)?;
+    parts.next().filter(|s| !s.is_empty())
+}
+
+#[tracing::instrument(skip_all, fields(event_type = %payload.event_type_id, event_id = %payload.event_id, basiq_user_id, user_id))]
+async fn process(state: AppState, payload: Payload) {
+    let mut attempt = 0;
+    let event = loop {
+        match state.basiq.event(&payload.event_id).await {
+            Ok(event) => break event,
+            Err(e) if attempt < 3 && !e.is_not_found() => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "fetching the webhook's event failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not fetch the webhook's event; dropped");
+                return;
+            }
+        }
+    };
+    let data_ref = event.data_ref.as_deref().unwrap_or_default();
+    let Some(basiq_user_id) = event
+        .user_id
+        .clone()
+        .or_else(|| segment_after(data_ref, "users").map(str::to_owned))
+    else {
+        tracing::warn!("the event names no user; ignored");
+        return;
+    };
+    tracing::Span::current().record("basiq_user_id", basiq_user_id.as_str());
+    let app_user_id = match db::users::app_user_of(&state.pool, &basiq_user_id).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            tracing::info!("the event is for a Basiq user we do not know; ignored");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "database unavailable while processing a webhook");
+            return;
+        }
+    };
+    tracing::Span::current().record("user_id", app_user_id.as_str());
+    let connection_id = event
+        .data
+        .as_ref()
+        .filter(|_| event.entity.as_deref() == Some("connection"))
+        .and_then(|d| d.get("id"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| segment_after(data_ref, "connections").map(str::to_owned));
+
+    let pool = &state.pool;
+    let result = match (payload.event_type_id.as_str(), connection_id.as_deref()) {
+        ("connection.invalidated", Some(c)) => {
+            db::connections::mark_invalidated(pool, &app_user_id, c).await
+        }
+        ("connection.activated" | "connection.created", Some(c)) => {
+            db::connections::clear_invalidated(pool, c).await
+        }
+        ("connection.deleted", Some(c)) => db::connections::forget(pool, &app_user_id, c).await,
+        // Basiq requires the app to delete or de-identify the user's data.
+        ("consent.revoked" | "consent.expired", _) => {
+            db::users::erase_data(pool, &app_user_id).await
+        }
+        ("user.deleted", _) => db::users::delete(pool, &app_user_id).await,
+        (
+            "transactions.updated"
+            | "account.updated"
+            | "consent.created"
+            | "consent.updated"
+            | "consent.warning"
+            | "user.created"
+            | "user.updated",
+            _,
+        ) => Ok(()),
+        (other, _) => {
+            tracing::warn!(
+                event_type = other,
+                "webhook event not handled; acknowledged"
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => tracing::info!(connection_id = ?connection_id, "webhook processed"),
+        Err(e) => tracing::error!(error = %e, "webhook processing failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_read_out_of_basiq_links() {
+        let link = "https://au-api.basiq.io/users/u-1/connections/c-2";
+        assert_eq!(segment_after(link, "users"), Some("u-1"));
+        assert_eq!(segment_after(link, "connections"), Some("c-2"));
+        assert_eq!(segment_after("https://x/users/", "users"), None);
+        assert_eq!(segment_after("https://x/events/1", "users"), None);
+    }
+}

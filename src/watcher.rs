@@ -1,0 +1,108 @@
+//! The job watcher: jobs the app started (consent, refresh) are followed to their end even if
+//! no frontend polls, with back-off, for at most Basiq's 7-day job window, so `GET /v1/jobs`
+//! and `GET /v1/connections` reflect reality. Safe with several replicas: jobs are claimed with
+//! `FOR UPDATE SKIP LOCKED` and a lease.
+
+use std::time::Duration;
+
+use crate::{
+    db,
+    jobs::{self, JobStatus, JobView},
+    state::AppState,
+};
+
+/// How many due jobs one pass claims.
+const BATCH: i64 = 50;
+/// A job failing with `wait` is retried by Basiq every 2 hours: look again at that pace.
+const BASIQ_RETRY_SECS: f64 = 2.0 * 3600.0;
+const MAX_BACKOFF_SECS: f64 = 600.0;
+
+/// Seconds until the next check: 1 s doubling to 10 minutes.
+pub fn next_check_secs(checks: i32) -> f64 {
+    2f64.powi(checks.clamp(0, 16)).min(MAX_BACKOFF_SECS)
+}
+
+pub async fn run(state: AppState, interval: Duration) {
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let due = match db::jobs::claim_due(&state.pool, BATCH).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "job watcher could not read due jobs; will retry");
+                continue;
+            }
+        };
+        for job in due {
+            if state.shutdown.is_cancelled() {
+                return;
+            }
+            check(&state, &job).await;
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(job_id = %due.job_id, user_id = %due.app_user_id))]
+async fn check(state: &AppState, due: &db::jobs::DueJob) {
+    let job = match state.basiq.job(&due.job_id).await {
+        Ok(job) => job,
+        Err(e) if e.is_not_found() => {
+            tracing::info!("Basiq no longer knows this job; no longer watching it");
+            let _ = db::jobs::unwatch(&state.pool, &due.job_id).await;
+            return;
+        }
+        Err(e) => {
+            // The claim's lease brings it back later.
+            tracing::warn!(error = %e, "job check failed");
+            return;
+        }
+    };
+    let view = jobs::normalise(&job);
+    let next = match (view.settled(), view.status) {
+        (true, _) => 0.0,
+        (false, JobStatus::Failed) => BASIQ_RETRY_SECS,
+        (false, _) => next_check_secs(due.checks),
+    };
+    let stored = db::jobs::watched(
+        &state.pool,
+        &due.job_id,
+        view.status,
+        view.settled(),
+        view.connection_id.as_deref(),
+        view.error.as_ref().map(|e| e.code.as_str()),
+        next,
+    )
+    .await;
+    if let Err(e) = stored {
+        tracing::warn!(error = %e, "could not store the job's state");
+        return;
+    }
+    after_job(state, &view).await;
+    if view.settled() {
+        tracing::info!(status = view.status.as_str(), connection_id = ?view.connection_id, "job finished");
+    }
+}
+
+/// A successful job clears an earlier invalidation of its connection.
+pub async fn after_job(state: &AppState, view: &JobView) {
+    if view.status == JobStatus::Succeeded
+        && let Some(connection_id) = &view.connection_id
+        && let Err(e) = db::connections::clear_invalidated(&state.pool, connection_id).await
+    {
+        tracing::warn!(error = %e, "could not clear the connection's invalidation");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_back_off_to_ten_minutes() {
+        assert_eq!(next_check_secs(0), 1.0);
+        assert_eq!(next_check_secs(3), 8.0);
+        assert_eq!(next_check_secs(30), 600.0);
+    }
+}
