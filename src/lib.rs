@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod sim;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -1,1 +1,51 @@
-fn main() {}
+//! `basiq-sim`: runs the Basiq simulator until ctrl-c or SIGTERM.
+
+use basiq_bff::sim::{self, SimConfig};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    let config = match SimConfig::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("basiq-sim: {e}");
+            std::process::exit(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let server = match sim::spawn(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("basiq-sim: cannot listen: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("basiq-sim listening on {}", server.base_url());
+    shutdown_signal().await;
+    server.shutdown().await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

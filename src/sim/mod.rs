@@ -1,0 +1,110 @@
+//! `basiq-sim`: a faithful local simulator of the Basiq v3 API and its Consent UI, for
+//! development, tests, demos and benchmarks. See docs/simulator.md.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+mod config;
+mod consent_ui;
+mod control;
+mod data;
+mod error;
+mod filter;
+mod institutions;
+mod routes;
+mod state;
+pub mod webhooks;
+
+pub use config::SimConfig;
+use state::{Sim, SimState, Store};
+
+/// A running simulator. Dropping it stops the server.
+pub struct SimServer {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimServer {
+    /// `http://127.0.0.1:PORT` (loopback when bound to an unspecified address).
+    pub fn base_url(&self) -> String {
+        base_url_of(self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and stops background work.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn base_url_of(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        "127.0.0.1".parse().expect("loopback parses")
+    } else {
+        addr.ip()
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// The simulator's router for a given state (exposed for in-process `oneshot` use).
+fn router(state: SimState) -> Router {
+    Router::new()
+        .merge(control::router())
+        .merge(consent_ui::router())
+        .merge(routes::router(state.clone()))
+        .with_state(state)
+}
+
+/// Binds `config.addr` (port 0 allowed) and serves in a background task.
+pub async fn spawn(config: SimConfig) -> std::io::Result<SimServer> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let public_base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| base_url_of(addr));
+    let webhooks = webhooks::Webhooks::new(
+        config.webhook_url.as_deref(),
+        config.webhook_secret.as_deref(),
+        config.webhook_retry_scale,
+    );
+    let state = SimState(Arc::new(Sim {
+        config,
+        public_base,
+        store: Mutex::new(Store::default()),
+        requests: Mutex::new(Vec::new()),
+        faults: Mutex::new(Vec::new()),
+        webhooks,
+        shutdown: shutdown.clone(),
+    }));
+    let app = router(state);
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "basiq-sim server stopped");
+        }
+    });
+    tracing::info!(%addr, "basiq-sim listening");
+    Ok(SimServer {
+        addr,
+        shutdown,
+        task: Some(task),
+    })
+}

@@ -1,0 +1,134 @@
+//! Accounts of a user's connections, with `account.id`, `connection.id` and `institution.id`
+//! filters.
+
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::{Base, P, ServerAuth, query_param, ts};
+use crate::sim::data::{Account, money};
+use crate::sim::error::{ApiError, ApiResult};
+use crate::sim::filter::{self, Field, FieldTable, Kind};
+use crate::sim::state::{Connection, SimState, Store};
+
+const FIELDS: FieldTable = &[
+    (&["account.id"], "account.id", Kind::Text),
+    (&["connection.id"], "connection.id", Kind::Text),
+    (&["institution.id"], "institution.id", Kind::Text),
+];
+
+pub fn router() -> Router<SimState> {
+    Router::new()
+        .route("/users/{user_id}/accounts", get(list))
+        .route("/users/{user_id}/accounts/{account_id}", get(read))
+}
+
+/// Accounts whose data is visible at `now`, with their connection.
+fn visible<'s>(
+    store: &'s Store,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = (&'s Connection, &'s Account)> {
+    store
+        .user_data_connections(user_id)
+        .into_iter()
+        .filter(move |c| c.accounts_at.is_some_and(|t| t <= now))
+        .flat_map(|c| c.data.accounts.iter().map(move |a| (c, a)))
+}
+
+fn account_json(
+    store: &Store,
+    c: &Connection,
+    a: &Account,
+    base: &str,
+    now: DateTime<Utc>,
+) -> Value {
+    let u = &c.user_id;
+    let holder = store
+        .users
+        .get(u)
+        .map(|u| {
+            format!("{} {}", u.first_name, u.last_name)
+                .trim()
+                .to_owned()
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| c.login_id.clone());
+    json!({
+        "type": "account",
+        "id": a.id,
+        "name": a.name,
+        "accountNo": a.account_no,
+        "bsb": a.bsb,
+        "maskedNumber": format!("xxxx{}", &a.account_no[a.account_no.len() - 4..]),
+        "accountHolder": holder,
+        "isOwned": true,
+        "accountOwnership": "ONE_PARTY",
+        "balance": money(a.balance_cents),
+        "availableFunds": money(a.available_cents),
+        "creditLimit": a.credit_limit_cents.map(money),
+        "currency": "AUD",
+        "class": { "type": a.class, "product": a.product },
+        "connection": c.id,
+        "institution": c.institution.id,
+        "lastUpdated": ts(store.last_used(c, now)),
+        "status": if c.deleted { "unavailable" } else { "available" },
+        "transactionIntervals": [{ "from": a.from.to_string(), "to": a.to.to_string() }],
+        "links": {
+            "self": format!("{base}/users/{u}/accounts/{}", a.id),
+            "transactions": format!("{base}/users/{u}/transactions?filter=account.id.eq('{}')", a.id),
+            "connection": format!("{base}/users/{u}/connections/{}", c.id),
+            "institution": format!("{base}/institutions/{}", c.institution.id),
+        },
+    })
+}
+
+async fn list(
+    _: ServerAuth,
+    State(sim): State<SimState>,
+    Base(base): Base,
+    P(user_id): P<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let conditions = match query_param(query.as_deref(), "filter") {
+        Some(f) => filter::parse(&f, FIELDS).map_err(|e| ApiError::not_valid("filter", e))?,
+        None => Vec::new(),
+    };
+    let store = sim.store();
+    store.user(&user_id)?;
+    let now = Utc::now();
+    let data: Vec<Value> = visible(&store, &user_id, now)
+        .filter(|(c, a)| {
+            filter::all_match(&conditions, |field| match field {
+                "account.id" => Field::Text(&a.id),
+                "connection.id" => Field::Text(&c.id),
+                _ => Field::Text(c.institution.id),
+            })
+        })
+        .map(|(c, a)| account_json(&store, c, a, &base, now))
+        .collect();
+    let self_link = match &query {
+        Some(q) => format!("{base}/users/{user_id}/accounts?{q}"),
+        None => format!("{base}/users/{user_id}/accounts"),
+    };
+    Ok(Json(
+        json!({ "type": "list", "data": data, "links": { "self": self_link } }),
+    ))
+}
+
+async fn read(
+    _: ServerAuth,
+    State(sim): State<SimState>,
+    Base(base): Base,
+    P((user_id, account_id)): P<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let store = sim.store();
+    store.user(&user_id)?;
+    let now = Utc::now();
+    let (c, a) = visible(&store, &user_id, now)
+        .find(|(_, a)| a.id == account_id)
+        .ok_or_else(|| ApiError::not_found(format!("users/{user_id}/accounts/{account_id}")))?;
+    Ok(Json(account_json(&store, c, a, &base, now)))
+}

@@ -1,0 +1,136 @@
+//! The sandbox institutions, as v3 connectors and in the older `/institutions` shape.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::{Base, P, ServerAuth};
+use crate::sim::error::{ApiError, ApiResult};
+use crate::sim::institutions::{INSTITUTIONS, Institution, find};
+use crate::sim::state::SimState;
+
+pub fn router() -> Router<SimState> {
+    Router::new()
+        .route("/connectors", get(list_connectors))
+        .route("/connectors/{connector_id}/{method}", get(read_connector))
+        .route("/institutions", get(list_institutions))
+        .route("/institutions/{institution_id}", get(read_institution))
+}
+
+fn logo(i: &Institution, base: &str) -> Value {
+    json!({
+        "type": "image",
+        "colors": { "primary": "#0063E6" },
+        "links": {
+            "full": format!("{base}/logos/{}-full.svg", i.id),
+            "square": format!("{base}/logos/{}-square.svg", i.id),
+        },
+    })
+}
+
+fn connector_json(i: &Institution, base: &str) -> Value {
+    let step_ms = 500 * i64::from(i.slowness);
+    json!({
+        "type": "connector",
+        "id": i.id,
+        "method": i.method,
+        "stage": "live",
+        "status": i.status,
+        "scopes": ["account.basic", "transaction.detail"],
+        "institution": {
+            "type": "Test Bank",
+            "name": i.name,
+            "shortName": i.short_name,
+            "tier": i.tier,
+            "country": "Australia",
+            "logo": logo(i, base),
+        },
+        "authorization": {
+            "type": "user",
+            "meta": {
+                "login_id_caption": "Login",
+                "password_caption": "Password",
+                "forgotten_password_url": "https://www.hooli.xyz/forgot",
+            },
+        },
+        "stats": {
+            "averageDurationMs": {
+                "verifyCredentials": step_ms,
+                "retrieveAccounts": step_ms,
+                "retrieveTransactions": step_ms,
+                "retrieveMeta": 0,
+                "total": 3 * step_ms,
+            },
+        },
+        "links": { "self": format!("{base}/connectors/{}/{}", i.id, i.method) },
+    })
+}
+
+fn institution_json(i: &Institution, base: &str) -> Value {
+    json!({
+        "type": "institution",
+        "id": i.id,
+        "name": i.name,
+        "shortName": i.short_name,
+        "institutionType": "Test Bank",
+        "country": "Australia",
+        "serviceName": i.name,
+        "serviceType": "Test",
+        "loginIdCaption": "Login",
+        "passwordCaption": "Password",
+        "tier": i.tier,
+        "authorization": "user",
+        "method": i.method,
+        "stage": "live",
+        "status": i.status,
+        "logo": logo(i, base),
+        "links": { "self": format!("{base}/institutions/{}", i.id) },
+    })
+}
+
+async fn list_connectors(_: ServerAuth, Base(base): Base) -> Json<Value> {
+    let data: Vec<Value> = INSTITUTIONS
+        .iter()
+        .map(|i| connector_json(i, &base))
+        .collect();
+    Json(json!({
+        "type": "list",
+        "totalCount": data.len(),
+        "data": data,
+        "links": { "self": format!("{base}/connectors") },
+    }))
+}
+
+async fn read_connector(
+    _: ServerAuth,
+    Base(base): Base,
+    P((id, method)): P<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    find(&id)
+        .filter(|i| i.method == method)
+        .map(|i| Json(connector_json(i, &base)))
+        .ok_or_else(|| ApiError::not_found(format!("connectors/{id}/{method}")))
+}
+
+async fn list_institutions(_: ServerAuth, Base(base): Base) -> Json<Value> {
+    let data: Vec<Value> = INSTITUTIONS
+        .iter()
+        .map(|i| institution_json(i, &base))
+        .collect();
+    Json(json!({
+        "type": "list",
+        "totalCount": data.len(),
+        "data": data,
+        "links": { "self": format!("{base}/institutions") },
+    }))
+}
+
+async fn read_institution(
+    _: ServerAuth,
+    Base(base): Base,
+    P(id): P<String>,
+) -> ApiResult<Json<Value>> {
+    find(&id)
+        .map(|i| Json(institution_json(i, &base)))
+        .ok_or_else(|| ApiError::not_found(format!("institutions/{id}")))
+}

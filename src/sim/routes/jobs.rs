@@ -1,0 +1,114 @@
+//! Jobs, whose steps move on with time: each step takes the configured job step.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::{Base, P, ServerAuth, ts};
+use crate::sim::error::{ApiError, ApiResult};
+use crate::sim::institutions::{Outcome, STEPS};
+use crate::sim::state::{JOB_LIST_WINDOW, Job, SimState, StepState};
+
+pub fn router() -> Router<SimState> {
+    Router::new()
+        .route("/jobs/{job_id}", get(read))
+        .route("/users/{user_id}/jobs", get(list))
+}
+
+/// The full job as Basiq shows it at `now`.
+pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
+    let (u, c) = (&job.user_id, &job.connection_id);
+    let states = job.step_states(now);
+    let steps: Vec<Value> = STEPS
+        .iter()
+        .zip(states)
+        .enumerate()
+        .map(|(i, (title, state))| {
+            let result = match (state, &job.outcome) {
+                (StepState::Success, _) => {
+                    let url = match i {
+                        0 => format!("/users/{u}/connections/{c}"),
+                        1 => format!("/users/{u}/accounts?filter=connection.id.eq('{c}')"),
+                        _ => format!("/users/{u}/transactions?filter=connection.id.eq('{c}')"),
+                    };
+                    json!({ "type": "link", "url": url })
+                }
+                (
+                    StepState::Failed,
+                    Outcome::Fail {
+                        code,
+                        title,
+                        detail,
+                        ..
+                    },
+                ) => json!({ "code": code, "title": title, "detail": detail }),
+                _ => Value::Null,
+            };
+            json!({ "title": title, "status": state.as_str(), "result": result })
+        })
+        .collect();
+    let mut links = json!({ "self": format!("{base}/jobs/{}", job.id) });
+    // Basiq only ties a job to its connection once the first step is over.
+    if states[0] != StepState::InProgress {
+        links["source"] = json!(format!("{base}/users/{u}/connections/{c}"));
+    }
+    json!({
+        "type": "job",
+        "id": job.id,
+        "created": ts(job.created),
+        "updated": ts(job.updated(now)),
+        "jobType": "connection",
+        "institution": {
+            "type": "institution",
+            "id": job.institution_id,
+            "links": { "self": format!("{base}/institutions/{}", job.institution_id) },
+        },
+        "steps": steps,
+        "links": links,
+    })
+}
+
+/// The stub a refresh answers.
+pub fn job_stub(id: &str, base: &str) -> Value {
+    json!({ "type": "job", "id": id, "links": { "self": format!("{base}/jobs/{id}") } })
+}
+
+async fn read(
+    _: ServerAuth,
+    State(sim): State<SimState>,
+    Base(base): Base,
+    P(job_id): P<String>,
+) -> ApiResult<Json<Value>> {
+    let store = sim.store();
+    let job = store
+        .jobs
+        .get(&job_id)
+        .ok_or_else(|| ApiError::not_found(format!("jobs/{job_id}")))?;
+    Ok(Json(job_json(job, &base, Utc::now())))
+}
+
+async fn list(
+    _: ServerAuth,
+    State(sim): State<SimState>,
+    Base(base): Base,
+    P(user_id): P<String>,
+) -> ApiResult<Json<Value>> {
+    let store = sim.store();
+    store.user(&user_id)?;
+    let now = Utc::now();
+    let mut jobs: Vec<&Job> = store
+        .jobs
+        .values()
+        .filter(|j| j.user_id == user_id && j.created > now - JOB_LIST_WINDOW)
+        .collect();
+    jobs.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+    let data: Vec<Value> = jobs.iter().map(|j| job_json(j, &base, now)).collect();
+    Ok(Json(json!({
+        "type": "list",
+        "size": data.len(),
+        "data": data,
+        "links": { "self": format!("{base}/users/{user_id}/jobs") },
+    })))
+}

@@ -1,0 +1,390 @@
+//! The simulator's in-memory state. Handlers take the lock, work synchronously, and release it
+//! before any `.await`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::config::SimConfig;
+use super::control::{Fault, RecordedRequest};
+use super::data::{self, ConnectionData};
+use super::error::ApiError;
+use super::institutions::{Institution, Outcome, STEPS};
+use super::webhooks::Webhooks;
+
+/// Open-banking connections allow this many refreshes in 24 hours.
+pub const DAILY_REFRESH_LIMIT: usize = 20;
+/// `GET /users/{id}/jobs` lists jobs of the last 7 days.
+pub const JOB_LIST_WINDOW: TimeDelta = TimeDelta::days(7);
+
+/// Cheap-to-clone handle on the simulator.
+#[derive(Clone)]
+pub struct SimState(pub Arc<Sim>);
+
+impl std::ops::Deref for SimState {
+    type Target = Sim;
+    fn deref(&self) -> &Sim {
+        &self.0
+    }
+}
+
+pub struct Sim {
+    pub config: SimConfig,
+    /// Base of absolute links built without a request (webhooks, events).
+    pub public_base: String,
+    pub store: Mutex<Store>,
+    pub requests: Mutex<Vec<RecordedRequest>>,
+    pub faults: Mutex<Vec<Fault>>,
+    pub webhooks: Option<Webhooks>,
+    /// Cancelled when the server stops; background tasks watch it.
+    pub shutdown: CancellationToken,
+}
+
+impl Sim {
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock would poison it; the data is still usable.
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn job_step(&self) -> TimeDelta {
+        TimeDelta::from_std(self.config.job_step).unwrap_or(TimeDelta::zero())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Server,
+    Client,
+}
+
+#[derive(Debug)]
+pub struct Token {
+    pub scope: Scope,
+    pub user_id: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct User {
+    pub id: String,
+    /// Creation order, which seeds the user's data.
+    pub order: u64,
+    pub email: String,
+    pub mobile: String,
+    pub first_name: String,
+    pub middle_name: String,
+    pub last_name: String,
+    pub business_name: String,
+    pub business_id_no: String,
+    pub business_id_no_type: String,
+    pub connections_made: u64,
+}
+
+pub struct Connection {
+    pub id: String,
+    pub user_id: String,
+    pub institution: &'static Institution,
+    pub login_id: String,
+    pub outcome: Outcome,
+    pub created: DateTime<Utc>,
+    /// Deleted connections keep their data (Basiq: `DELETE` keeps data, `purge` removes it).
+    pub deleted: bool,
+    /// Set by the control route; cleared by the next job.
+    pub invalidated: bool,
+    pub refreshes: Vec<DateTime<Utc>>,
+    /// Job ids, oldest first.
+    pub jobs: Vec<String>,
+    pub data: Arc<ConnectionData>,
+    pub accounts_at: Option<DateTime<Utc>>,
+    pub transactions_at: Option<DateTime<Utc>>,
+}
+
+pub struct Job {
+    pub id: String,
+    pub user_id: String,
+    pub connection_id: String,
+    pub institution_id: &'static str,
+    pub created: DateTime<Utc>,
+    pub step: TimeDelta,
+    pub outcome: Outcome,
+}
+
+/// A step's state at some instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepState {
+    Pending,
+    InProgress,
+    Success,
+    Failed,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InProgress => "in-progress",
+            Self::Success => "success",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl Job {
+    /// Steps the job goes through before it ends.
+    fn steps_to_end(&self) -> usize {
+        match self.outcome {
+            Outcome::Success => STEPS.len(),
+            Outcome::Fail { step, .. } => step + 1,
+        }
+    }
+
+    /// Steps finished by `now` (successful or failed).
+    pub fn done_steps(&self, now: DateTime<Utc>) -> usize {
+        let end = self.steps_to_end();
+        if self.step <= TimeDelta::zero() {
+            return end;
+        }
+        let elapsed = (now - self.created).max(TimeDelta::zero());
+        let done = elapsed.num_microseconds().unwrap_or(i64::MAX)
+            / self.step.num_microseconds().unwrap_or(1).max(1);
+        (done.max(0) as usize).min(end)
+    }
+
+    pub fn finished_at(&self) -> DateTime<Utc> {
+        self.created + self.step * self.steps_to_end() as i32
+    }
+
+    pub fn is_running(&self, now: DateTime<Utc>) -> bool {
+        self.done_steps(now) < self.steps_to_end()
+    }
+
+    pub fn step_states(&self, now: DateTime<Utc>) -> [StepState; 3] {
+        let done = self.done_steps(now);
+        let fail = match self.outcome {
+            Outcome::Success => None,
+            Outcome::Fail { step, .. } => Some(step),
+        };
+        std::array::from_fn(|i| match fail {
+            Some(f) if i > f => StepState::Pending,
+            Some(f) if i == f && done > i => StepState::Failed,
+            _ if done > i => StepState::Success,
+            _ if done == i => StepState::InProgress,
+            _ => StepState::Pending,
+        })
+    }
+
+    /// When the job last changed, as of `now`.
+    pub fn updated(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.created + self.step * self.done_steps(now) as i32
+    }
+}
+
+pub struct Consent {
+    pub id: String,
+    pub user_id: String,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub expiry: DateTime<Utc>,
+    pub revoked: Option<DateTime<Utc>>,
+}
+
+impl Consent {
+    pub fn status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.revoked.is_some() {
+            "revoked"
+        } else if now >= self.expiry {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub id: String,
+    pub created: DateTime<Utc>,
+    pub entity: &'static str,
+    pub event_type: &'static str,
+    pub user_id: String,
+    pub data_ref: String,
+    pub data: Value,
+}
+
+impl Event {
+    pub fn type_id(&self) -> String {
+        format!("{}.{}", self.entity, self.event_type)
+    }
+}
+
+#[derive(Default)]
+pub struct Store {
+    pub tokens: HashMap<String, Token>,
+    pub users: HashMap<String, User>,
+    pub users_created: u64,
+    pub connections: HashMap<String, Connection>,
+    pub jobs: HashMap<String, Job>,
+    pub consents: HashMap<String, Consent>,
+    pub events: HashMap<String, Event>,
+}
+
+impl Store {
+    pub fn user(&self, id: &str) -> Result<&User, ApiError> {
+        self.users
+            .get(id)
+            .ok_or_else(|| ApiError::not_found(format!("users/{id}")))
+    }
+
+    /// A live (not deleted) connection of this user.
+    pub fn connection(&self, user_id: &str, id: &str) -> Result<&Connection, ApiError> {
+        self.connections
+            .get(id)
+            .filter(|c| c.user_id == user_id && !c.deleted)
+            .ok_or_else(|| ApiError::not_found(format!("users/{user_id}/connections/{id}")))
+    }
+
+    /// The user's live connections, oldest first.
+    pub fn user_connections(&self, user_id: &str) -> Vec<&Connection> {
+        let mut list: Vec<&Connection> = self
+            .connections
+            .values()
+            .filter(|c| c.user_id == user_id && !c.deleted)
+            .collect();
+        list.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+        list
+    }
+
+    /// Every connection of the user whose data is still held (deleted ones included).
+    pub fn user_data_connections(&self, user_id: &str) -> Vec<&Connection> {
+        let mut list: Vec<&Connection> = self
+            .connections
+            .values()
+            .filter(|c| c.user_id == user_id)
+            .collect();
+        list.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+        list
+    }
+
+    /// Connection status from its jobs: the newest job past verify-credentials decides.
+    pub fn connection_status(&self, c: &Connection, now: DateTime<Utc>) -> &'static str {
+        if c.invalidated {
+            return "invalid";
+        }
+        for job in c.jobs.iter().rev().filter_map(|id| self.jobs.get(id)) {
+            match job.step_states(now)[0] {
+                StepState::Success => return "active",
+                StepState::Failed => return "invalid",
+                _ => continue,
+            }
+        }
+        "pending"
+    }
+
+    /// When the connection was last used: the end of its newest finished job.
+    pub fn last_used(&self, c: &Connection, now: DateTime<Utc>) -> DateTime<Utc> {
+        c.jobs
+            .iter()
+            .rev()
+            .filter_map(|id| self.jobs.get(id))
+            .find(|j| !j.is_running(now))
+            .map(|j| j.finished_at())
+            .unwrap_or(c.created)
+    }
+
+    /// The newest job of the connection that is still running.
+    pub fn running_job(&self, c: &Connection, now: DateTime<Utc>) -> Option<&Job> {
+        c.jobs
+            .last()
+            .and_then(|id| self.jobs.get(id))
+            .filter(|j| j.is_running(now))
+    }
+
+    /// Starts a job on the connection with its current credentials.
+    pub fn start_job(
+        &mut self,
+        connection_id: &str,
+        step: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> String {
+        let Some(c) = self.connections.get_mut(connection_id) else {
+            return String::new();
+        };
+        let step = step * c.institution.slowness as i32;
+        let job = Job {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: c.user_id.clone(),
+            connection_id: c.id.clone(),
+            institution_id: c.institution.id,
+            created: now,
+            step,
+            outcome: c.outcome.clone(),
+        };
+        c.invalidated = false;
+        if job.outcome == Outcome::Success {
+            c.accounts_at.get_or_insert(now + step * 2);
+            c.transactions_at.get_or_insert(now + step * 3);
+        }
+        c.jobs.push(job.id.clone());
+        let id = job.id.clone();
+        self.jobs.insert(id.clone(), job);
+        id
+    }
+
+    /// Refreshes a connection: answers `(job id, true)` for a new job, `(job id, false)` for
+    /// the one already running.
+    pub fn refresh(
+        &mut self,
+        connection_id: &str,
+        step: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<(String, bool), ApiError> {
+        let Some(c) = self.connections.get(connection_id) else {
+            return Err(ApiError::not_found(format!("connections/{connection_id}")));
+        };
+        if let Some(job) = self.running_job(c, now) {
+            return Ok((job.id.clone(), false));
+        }
+        if c.institution.is_open_banking() {
+            let day_ago = now - TimeDelta::days(1);
+            if c.refreshes.iter().filter(|t| **t > day_ago).count() >= DAILY_REFRESH_LIMIT {
+                return Err(ApiError::too_many_refreshes());
+            }
+        }
+        if let Some(c) = self.connections.get_mut(connection_id) {
+            c.refreshes.push(now);
+        }
+        Ok((self.start_job(connection_id, step, now), true))
+    }
+
+    /// Removes the user and everything that hangs off it.
+    pub fn delete_user(&mut self, user_id: &str) {
+        self.users.remove(user_id);
+        self.connections.retain(|_, c| c.user_id != user_id);
+        self.jobs.retain(|_, j| j.user_id != user_id);
+        self.consents.retain(|_, c| c.user_id != user_id);
+    }
+
+    pub fn active_consent(&self, user_id: &str, now: DateTime<Utc>) -> Option<&Consent> {
+        self.consents
+            .values()
+            .filter(|c| c.user_id == user_id && c.status(now) == "active")
+            .max_by_key(|c| c.created)
+    }
+}
+
+/// Seed of a new connection's data: configured seed, user order, connection order,
+/// institution and login.
+pub fn connection_seed(seed: u64, user: &User, institution: &str, login_id: &str) -> u64 {
+    data::mix(
+        seed,
+        &[
+            &user.order.to_le_bytes(),
+            &user.connections_made.to_le_bytes(),
+            institution.as_bytes(),
+            login_id.as_bytes(),
+        ],
+    )
+}

@@ -1,0 +1,171 @@
+//! Control routes: recorded requests, faults, and server lifecycle.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn add_fault(sim: &TestSim, fault: Value) {
+    let r = sim
+        .http
+        .post(sim.url("/__sim/faults"))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+async fn clear_faults(sim: &TestSim) {
+    let r = sim
+        .http
+        .delete(sim.url("/__sim/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+#[tokio::test]
+async fn requests_are_recorded_oldest_first_without_control_calls() {
+    let sim = spawn_sim().await;
+    let token = sim.server_token().await;
+    sim.get(&token, "/connectors?x=1").await;
+    sim.get(&token, "/users/nobody").await;
+    let list: Vec<Value> = sim
+        .http
+        .get(sim.url("/__sim/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list,
+        vec![
+            json!({ "method": "POST", "path": "/token", "query": null, "status": 200 }),
+            json!({ "method": "GET", "path": "/connectors", "query": "x=1", "status": 200 }),
+            json!({ "method": "GET", "path": "/users/nobody", "query": null, "status": 404 }),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_fault_answers_its_status_in_basiq_envelope_until_cleared() {
+    let sim = spawn_sim().await;
+    let token = sim.server_token().await;
+    add_fault(&sim, json!({ "path": "/connectors" })).await;
+    let (status, body) = sim.get(&token, "/connectors").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_of(&body).0, "service-unavailable");
+    add_fault(&sim, json!({ "path": "/token", "status": 500 })).await;
+    let r = sim.token_response(KEY, &[("scope", "SERVER_ACCESS")]).await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    clear_faults(&sim).await;
+    assert_eq!(sim.get(&token, "/connectors").await.0, StatusCode::OK);
+    let list: Vec<Value> = sim
+        .http
+        .get(sim.url("/__sim/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[1]["status"], 503);
+}
+
+#[tokio::test]
+async fn a_fault_filters_on_method_and_can_only_add_latency() {
+    let sim = spawn_sim().await;
+    let token = sim.server_token().await;
+    let user = sim.create_user(&token).await;
+    add_fault(
+        &sim,
+        json!({ "path": "/users/", "method": "delete", "status": 429 }),
+    )
+    .await;
+    assert_eq!(
+        sim.get(&token, &format!("/users/{user}")).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = sim.delete(&token, &format!("/users/{user}")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_of(&body).0, "too-many-requests");
+    clear_faults(&sim).await;
+
+    add_fault(
+        &sim,
+        json!({ "path": "/connectors", "status": 200, "latencyMs": 300 }),
+    )
+    .await;
+    let started = Instant::now();
+    let (status, body) = sim.get(&token, "/connectors").await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["data"].is_array());
+}
+
+#[tokio::test]
+async fn a_fault_with_rate_zero_never_fires_and_a_body_fault_sends_it_verbatim() {
+    let sim = spawn_sim().await;
+    let token = sim.server_token().await;
+    add_fault(
+        &sim,
+        json!({ "path": "/connectors", "status": 503, "rate": 0.0 }),
+    )
+    .await;
+    for _ in 0..30 {
+        assert_eq!(sim.get(&token, "/connectors").await.0, StatusCode::OK);
+    }
+    clear_faults(&sim).await;
+    add_fault(
+        &sim,
+        json!({ "path": "/connectors", "body": "{\"type\":\"li" }),
+    )
+    .await;
+    let r = sim
+        .http
+        .get(sim.url("/connectors"))
+        .header("basiq-version", "3.0")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), "{\"type\":\"li");
+}
+
+#[tokio::test]
+async fn a_malformed_fault_is_refused() {
+    let sim = spawn_sim().await;
+    for fault in [
+        json!({}),
+        json!({ "path": "/x", "rate": 2.0 }),
+        json!({ "path": "/x", "status": 99 }),
+    ] {
+        let r = sim
+            .http
+            .post(sim.url("/__sim/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{fault}");
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_simulator_no_longer_answers() {
+    let sim = spawn_sim().await;
+    let url = sim.url("/__sim/requests");
+    assert!(sim.http.get(&url).send().await.is_ok());
+    let TestSim { server, .. } = sim;
+    let started = Instant::now();
+    server.shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(reqwest::Client::new().get(&url).send().await.is_err());
+}

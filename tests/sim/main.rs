@@ -1,0 +1,14 @@
+//! Tests of basiq-sim over a real socket: conformance to Basiq's OpenAPI schemas and behaviour.
+
+mod helpers;
+mod schema;
+
+mod auth;
+mod conformance;
+mod connections;
+mod consent;
+mod control;
+mod jobs;
+mod transactions;
+mod users;
+mod webhooks;

@@ -1,0 +1,293 @@
+//! Transactions and accounts: data shape, filters with every operator, limits, paging, seeds.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::connections::urlencode;
+use crate::helpers::*;
+
+fn ids(list: &[Value]) -> Vec<String> {
+    list.iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_connection_has_accounts_of_several_classes_with_money_as_strings() {
+    let sim = spawn_sim().await;
+    let (token, user, connection) = sim.connected_user().await;
+    let (_, accounts) = sim.get(&token, &format!("/users/{user}/accounts")).await;
+    let accounts = accounts["data"].as_array().unwrap();
+    let classes: HashSet<&str> = accounts
+        .iter()
+        .map(|a| a["class"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        HashSet::from(["transaction", "savings", "credit-card", "mortgage"])
+    );
+    for a in accounts {
+        assert_eq!(a["connection"], connection.as_str());
+        assert_eq!(a["institution"], "AU00000");
+        let balance = a["balance"].as_str().unwrap();
+        assert!(balance.parse::<f64>().is_ok() && balance.split('.').nth(1).unwrap().len() == 2);
+    }
+    let account = accounts[0]["id"].as_str().unwrap();
+    let filter = urlencode(&format!("account.id.eq('{account}')"));
+    let (_, one) = sim
+        .get(&token, &format!("/users/{user}/accounts?filter={filter}"))
+        .await;
+    assert_eq!(one["data"].as_array().unwrap().len(), 1);
+    let filter = urlencode(&format!(
+        "account.id.ne('{account}'),institution.id.eq('AU00000')"
+    ));
+    let (_, rest) = sim
+        .get(&token, &format!("/users/{user}/accounts?filter={filter}"))
+        .await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 3);
+    let filter = urlencode("connection.id.eq('other')");
+    let (_, none) = sim
+        .get(&token, &format!("/users/{user}/accounts?filter={filter}"))
+        .await;
+    assert!(none["data"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn transactions_are_realistic_and_plentiful() {
+    let sim = spawn_sim().await;
+    let (token, user, _) = sim.connected_user().await;
+    let all = sim
+        .all_transactions(&token, &format!("/users/{user}/transactions"))
+        .await;
+    assert!(all.len() >= 700, "{}", all.len());
+    let count = |f: &dyn Fn(&Value) -> bool| all.iter().filter(|t| f(t)).count();
+    assert!(count(&|t| t["direction"] == "debit") > 100);
+    assert!(count(&|t| t["direction"] == "credit") > 50);
+    assert!(count(&|t| t["status"] == "pending" && t["postDate"].is_null()) > 0);
+    assert!(count(&|t| t["status"] == "posted" && t["postDate"].is_string()) > 600);
+    let descriptions: HashSet<&str> = all
+        .iter()
+        .map(|t| t["description"].as_str().unwrap())
+        .collect();
+    assert!(descriptions.len() > 15);
+    let months: HashSet<&str> = all
+        .iter()
+        .map(|t| &t["transactionDate"].as_str().unwrap()[..7])
+        .collect();
+    assert!(months.len() >= 5);
+    for t in &all {
+        let amount: f64 = t["amount"].as_str().unwrap().parse().unwrap();
+        assert_eq!(amount < 0.0, t["direction"] == "debit");
+    }
+}
+
+#[tokio::test]
+async fn paging_through_links_next_returns_every_transaction_exactly_once() {
+    let sim = spawn_sim().await;
+    let (token, user, _) = sim.connected_user().await;
+    let (_, first) = sim
+        .get(&token, &format!("/users/{user}/transactions"))
+        .await;
+    assert_eq!(first["count"], 500);
+    let total = first["size"].as_u64().unwrap() as usize;
+    let next = first["links"]["next"].as_str().unwrap();
+    assert!(
+        next.starts_with(&sim.base) && next.contains("next="),
+        "{next}"
+    );
+    for path in [
+        format!("/users/{user}/transactions"),
+        format!("/users/{user}/transactions?limit=97"),
+        format!(
+            "/users/{user}/transactions?limit=50&filter={}",
+            urlencode("transaction.direction.eq('debit')")
+        ),
+    ] {
+        let seen = ids(&sim.all_transactions(&token, &path).await);
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{path}: duplicates");
+        if !path.contains("filter") {
+            assert_eq!(seen.len(), total, "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn limit_must_be_a_whole_number_from_1_to_500() {
+    let sim = spawn_sim().await;
+    let (token, user, _) = sim.connected_user().await;
+    for bad in ["0", "501", "abc", "-1", "1.5"] {
+        let (status, body) = sim
+            .get(&token, &format!("/users/{user}/transactions?limit={bad}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "limit={bad}");
+        let (code, source) = error_of(&body);
+        assert_eq!(
+            (code, &source["parameter"]),
+            ("parameter-not-valid", &Value::from("limit"))
+        );
+    }
+    for ok in ["1", "500"] {
+        let (status, body) = sim
+            .get(&token, &format!("/users/{user}/transactions?limit={ok}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["count"].as_u64().unwrap().to_string(), ok);
+    }
+}
+
+#[tokio::test]
+async fn every_filter_operator_and_field_selects_what_it_says() {
+    let sim = spawn_sim().await;
+    let (token, user, connection) = sim.connected_user().await;
+    let all = sim
+        .all_transactions(&token, &format!("/users/{user}/transactions"))
+        .await;
+    let day = |t: &Value| t["postDate"].as_str().map(|d| d[..10].to_owned());
+    let pivot = day(&all[all.len() / 2]).unwrap();
+    let later = day(&all[all.len() / 4]).unwrap();
+    let account = all[0]["account"].as_str().unwrap().to_owned();
+    type Check = Box<dyn Fn(&Value) -> bool>;
+    let d = move |f: fn(&str, &str) -> bool, v: String| -> Check {
+        Box::new(move |t: &Value| t["postDate"].as_str().is_some_and(|p| f(&p[..10], &v)))
+    };
+    let cases: Vec<(String, Check)> = vec![
+        (
+            format!("transaction.postDate.eq('{pivot}')"),
+            d(|a, b| a == b, pivot.clone()),
+        ),
+        (
+            format!("transaction.postDate.ne('{pivot}')"),
+            d(|a, b| a != b, pivot.clone()),
+        ),
+        (
+            format!("transaction.postDate.gt('{pivot}')"),
+            d(|a, b| a > b, pivot.clone()),
+        ),
+        (
+            format!("transaction.postDate.gteq('{pivot}')"),
+            d(|a, b| a >= b, pivot.clone()),
+        ),
+        (
+            format!("transaction.postDate.lt('{pivot}')"),
+            d(|a, b| a < b, pivot.clone()),
+        ),
+        (
+            format!("transaction.postDate.lteq('{pivot}')"),
+            d(|a, b| a <= b, pivot.clone()),
+        ),
+        (format!("transaction.postDate.bt('{pivot}','{later}')"), {
+            let (p, l) = (pivot.clone(), later.clone());
+            Box::new(move |t: &Value| {
+                t["postDate"]
+                    .as_str()
+                    .is_some_and(|x| &x[..10] >= p.as_str() && &x[..10] <= l.as_str())
+            })
+        }),
+        (
+            "transaction.status.eq('pending')".into(),
+            Box::new(|t: &Value| t["status"] == "pending"),
+        ),
+        (
+            "transaction.direction.eq('credit')".into(),
+            Box::new(|t: &Value| t["direction"] == "credit"),
+        ),
+        (
+            "transaction.class.eq('payment')".into(),
+            Box::new(|t: &Value| t["class"] == "payment"),
+        ),
+        (
+            "transaction.class.ne('payment')".into(),
+            Box::new(|t: &Value| t["class"] != "payment"),
+        ),
+        (format!("account.id.eq('{account}')"), {
+            let a = account.clone();
+            Box::new(move |t: &Value| t["account"] == a.as_str())
+        }),
+        (
+            format!("connection.id.eq('{connection}')"),
+            Box::new(|_: &Value| true),
+        ),
+        (
+            "institution.id.ne('AU00000')".into(),
+            Box::new(|_: &Value| false),
+        ),
+        (
+            format!("account.id.eq('{account}'),transaction.direction.eq('debit')"),
+            {
+                let a = account.clone();
+                Box::new(move |t: &Value| t["account"] == a.as_str() && t["direction"] == "debit")
+            },
+        ),
+    ];
+    for (filter, check) in cases {
+        let got = sim
+            .all_transactions(
+                &token,
+                &format!("/users/{user}/transactions?filter={}", urlencode(&filter)),
+            )
+            .await;
+        let want: Vec<Value> = all.iter().filter(|t| check(t)).cloned().collect();
+        assert_eq!(ids(&got), ids(&want), "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_filter_is_answered_400_naming_the_filter() {
+    let sim = spawn_sim().await;
+    let (token, user, _) = sim.connected_user().await;
+    for bad in [
+        "transaction.postDate.gt(2024-01-01)",
+        "transaction.postDate.gt('01/02/2024')",
+        "transaction.postDate.bt('2024-01-01')",
+        "transaction.amount.gt('5')",
+        "transaction.status.eq('done')",
+        "account.id.lt('x')",
+        "account.id.like('x')",
+        "account.id.eq('x'",
+        "garbage",
+    ] {
+        let (status, body) = sim
+            .get(
+                &token,
+                &format!("/users/{user}/transactions?filter={}", urlencode(bad)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        let (code, source) = error_of(&body);
+        assert_eq!(code, "parameter-not-valid", "{bad}");
+        assert_eq!(source["parameter"], "filter", "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_same_seed_and_logins_give_the_same_data() {
+    let (a, b) = (spawn_sim().await, spawn_sim().await);
+    let other = spawn_with(basiq_bff::sim::SimConfig {
+        seed: 7,
+        ..config()
+    })
+    .await;
+    let mut seen = Vec::new();
+    for sim in [&a, &b, &other] {
+        let (token, user, _) = sim.connected_user().await;
+        let page = sim
+            .all_transactions(&token, &format!("/users/{user}/transactions?limit=20"))
+            .await;
+        seen.push(
+            page.iter()
+                .map(|t| {
+                    (
+                        t["id"].clone(),
+                        t["amount"].clone(),
+                        t["description"].clone(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_ne!(seen[0], seen[2]);
+}
