@@ -84,15 +84,23 @@ impl JwtVerifier {
         // The algorithm is pinned by our configuration, never taken from the token.
         let mut v = Validation::new(algorithm);
         v.leeway = 30;
-        v.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
         match &self.issuer {
-            Some(iss) => v.set_issuer(&[iss]),
+            Some(iss) => {
+                v.set_issuer(&[iss]);
+                required.push("iss");
+            }
             None => v.iss = None,
         }
         match &self.audience {
-            Some(aud) => v.set_audience(&[aud]),
+            Some(aud) => {
+                v.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => v.validate_aud = false,
         }
+        // A configured claim must be present, not merely correct when present.
+        v.set_required_spec_claims(&required);
         v
     }
 
@@ -119,7 +127,7 @@ impl JwtVerifier {
                 K::InvalidAudience => "the JWT's audience is not accepted",
                 K::InvalidAlgorithm => "the JWT's algorithm is not accepted",
                 K::InvalidSignature => "the JWT's signature is invalid",
-                K::MissingRequiredClaim(_) => "the JWT lacks a required claim (exp, sub)",
+                K::MissingRequiredClaim(_) => "the JWT lacks a required claim",
                 _ => "the bearer token is not a valid JWT",
             })
         })?;

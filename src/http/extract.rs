@@ -39,23 +39,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de)
             .map(JsonBody)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let field = if path == "." || path.is_empty() {
-                    "body".to_owned()
-                } else {
-                    path
-                };
-                let inner = e.into_inner();
-                let detail = if inner.is_syntax() || inner.is_eof() {
-                    "is not valid JSON".to_owned()
-                } else {
-                    // serde's message names expected types, never values.
-                    inner.to_string()
-                };
-                ApiError::validation(field, detail)
-            })
+            .map_err(json_error)
     }
+}
+
+/// A 400 naming the field: a missing or unknown field is reported by serde at its parent, so the
+/// field itself is read out of the message (which names fields and types, never values sent).
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::validation("body", "is not valid JSON");
+    }
+    let message = inner.to_string();
+    let message = message.split(" at line ").next().unwrap_or_default();
+    let parent = (path != "." && !path.is_empty()).then_some(path);
+    for (prefix, detail) in [
+        ("missing field `", "is required"),
+        ("unknown field `", "is not a known field"),
+    ] {
+        if let Some(name) = message
+            .strip_prefix(prefix)
+            .and_then(|m| m.split('`').next())
+        {
+            // An unknown field's path already ends with it; a missing one's stops at the parent.
+            let field = match &parent {
+                Some(p) if p == name || p.ends_with(&format!(".{name}")) => p.clone(),
+                Some(p) => format!("{p}.{name}"),
+                None => name.to_owned(),
+            };
+            return ApiError::validation(field, detail);
+        }
+    }
+    ApiError::validation(parent.unwrap_or_else(|| "body".to_owned()), message)
 }
 
 /// Query parameters with only `allowed` names, each at most once.

@@ -1,0 +1,190 @@
+//! Accounts, transactions, connections and institutions: validation and isolation.
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_user_without_a_basiq_user_sees_empty_lists() {
+    let app = spawn_app().await;
+    for path in [
+        "/v1/accounts",
+        "/v1/transactions",
+        "/v1/connections",
+        "/v1/jobs",
+    ] {
+        let a = app.get(path, "newcomer").await;
+        assert_eq!(a.status, 200, "{path}");
+        assert_eq!(a.body["data"], Value::Array(vec![]), "{path}");
+    }
+    assert_eq!(app.get("/v1/accounts/abc", "newcomer").await.status, 404);
+}
+
+#[tokio::test]
+async fn every_bad_transactions_parameter_is_a_400_naming_it() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=abc", "limit"),
+        ("accountId=a'b", "accountId"),
+        ("connectionId=%2e%2e%2f", "connectionId"),
+        ("institutionId=", "institutionId"),
+        ("status=cleared", "status"),
+        ("direction=sideways", "direction"),
+        ("from=2026-02-30", "from"),
+        ("to=20260101", "to"),
+        ("from=2026-03-01&to=2026-01-01", "from"),
+        ("cursor=forged.value", "cursor"),
+        ("bogus=1", "bogus"),
+        ("limit=1&limit=2", "limit"),
+    ] {
+        let a = app.get(&format!("/v1/transactions?{query}"), "alice").await;
+        assert_eq!(a.status, 400, "{query}: {:?}", a.body);
+        assert_eq!(a.problem_field(), Some(field), "{query}");
+    }
+    let before = app.sim_requests().await.len();
+    app.get(
+        "/v1/transactions?accountId=x')%2Cconnection.id.ne('",
+        "alice",
+    )
+    .await;
+    let after = app.sim_requests().await;
+    assert_eq!(before, after.len(), "nothing unvalidated reaches Basiq");
+}
+
+#[tokio::test]
+async fn filters_narrow_the_transactions() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let accounts = app.get("/v1/accounts", "alice").await;
+    let account_id = accounts.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let a = app
+        .get(&format!("/v1/transactions?accountId={account_id}&direction=credit&status=posted&from=2000-01-01&limit=500"), "alice")
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let data = a.body["data"].as_array().unwrap();
+    assert!(!data.is_empty());
+    for t in data {
+        assert_eq!(t["accountId"], account_id.as_str());
+        assert_eq!(t["direction"], "credit");
+        assert_eq!(t["status"], "posted");
+    }
+    let sent = app.sim_requests().await;
+    let last = sent
+        .iter()
+        .rev()
+        .find(|r| r["path"].as_str().unwrap().ends_with("/transactions"))
+        .unwrap();
+    let query = last["query"].as_str().unwrap();
+    let filter: String = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "filter")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(
+        filter,
+        format!(
+            "account.id.eq('{account_id}'),transaction.status.eq('posted'),transaction.direction.eq('credit'),transaction.postDate.gteq('2000-01-01')"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_cannot_be_edited_reused_by_another_user_or_combined_with_other_filters() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    app.connect_bank("bob", "gavinBelson", "hooli2016").await;
+    let first = app
+        .get("/v1/transactions?limit=5&status=posted", "alice")
+        .await;
+    let cursor = first.body["nextCursor"]
+        .as_str()
+        .expect("more pages")
+        .to_owned();
+
+    let ok = app
+        .get(
+            &format!("/v1/transactions?cursor={cursor}&limit=5&status=posted"),
+            "alice",
+        )
+        .await;
+    assert_eq!(ok.status, 200, "repeating the same filters is fine");
+    let other_filters = app
+        .get(
+            &format!("/v1/transactions?cursor={cursor}&status=pending"),
+            "alice",
+        )
+        .await;
+    assert_eq!(other_filters.status, 400);
+    assert_eq!(other_filters.problem_field(), Some("cursor"));
+
+    let bobs = app
+        .get(&format!("/v1/transactions?cursor={cursor}"), "bob")
+        .await;
+    assert_eq!(bobs.status, 400);
+    assert_eq!(bobs.problem_field(), Some("cursor"));
+
+    let (payload, tag) = cursor.split_once('.').unwrap();
+    let mut edited = payload.to_owned();
+    edited.replace_range(0..1, if payload.starts_with('e') { "f" } else { "e" });
+    let a = app
+        .get(&format!("/v1/transactions?cursor={edited}.{tag}"), "alice")
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.problem_field(), Some("cursor"));
+}
+
+#[tokio::test]
+async fn another_users_account_is_not_found() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    app.connect_bank("bob", "gavinBelson", "hooli2016").await;
+    let bobs = app.get("/v1/accounts", "bob").await;
+    let bobs_account = bobs.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let a = app
+        .get(&format!("/v1/accounts/{bobs_account}"), "alice")
+        .await;
+    assert_eq!(a.status, 404);
+    assert_eq!(a.body["code"], "not_found");
+    let missing = app.get("/v1/accounts/does-not-exist", "alice").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        missing.body["code"], a.body["code"],
+        "foreign and missing look the same"
+    );
+    let bad = app.get("/v1/accounts/a%27b", "alice").await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.problem_field(), Some("accountId"));
+}
+
+#[tokio::test]
+async fn institutions_are_cached_and_filterable() {
+    let app = spawn_app().await;
+    let all = app.get("/v1/institutions", "alice").await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let list = all.body["data"].as_array().unwrap();
+    assert!(list.iter().any(|i| i["id"] == "AU00000"));
+    let ob = app
+        .get("/v1/institutions?method=open-banking", "alice")
+        .await;
+    for i in ob.body["data"].as_array().unwrap() {
+        assert_eq!(i["method"], "openbanking");
+    }
+    let hooli = app.get("/v1/institutions?q=hooli", "alice").await;
+    assert!(!hooli.body["data"].as_array().unwrap().is_empty());
+    let bad = app.get("/v1/institutions?method=fax", "alice").await;
+    assert_eq!(bad.problem_field(), Some("method"));
+    let fetches = app
+        .sim_requests()
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/connectors")
+        .count();
+    assert_eq!(fetches, 1, "served from the cache after the first call");
+}

@@ -1,0 +1,411 @@
+use std::{collections::HashMap, time::Duration};
+
+use basiq_bff::{
+    basiq::TokenPolicy,
+    config::Settings,
+    sim::{SimConfig, SimServer},
+    startup::{Application, Options},
+};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{StatusCode, redirect::Policy};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+use tokio::{net::TcpListener, sync::oneshot};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
+pub const RETURN_TO: &str = "https://app.example.com/banks";
+
+pub fn database_server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh, empty database on the test server.
+pub async fn fresh_database() -> String {
+    let server = database_server_url();
+    let mut conn = PgConnection::connect(&server)
+        .await
+        .expect("DATABASE_URL must point at a Postgres where we may create databases");
+    let name = format!("bff_test_{}", uuid::Uuid::new_v4().simple());
+    // The name is ours: a fixed prefix and a UUID.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let mut url = url::Url::parse(&server).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub sim: SimServer,
+    pub http: reqwest::Client,
+    pub pool: sqlx::PgPool,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+pub struct Setup {
+    pub sim: SimConfig,
+    pub env: Vec<(&'static str, String)>,
+    pub options: Options,
+    /// The simulator signs and delivers webhooks to the BFF, which has the secret.
+    pub webhooks: bool,
+}
+
+pub const WEBHOOK_SECRET: &str = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NTY3OA==";
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            sim: SimConfig {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                job_step: Duration::from_millis(20),
+                ..SimConfig::default()
+            },
+            env: Vec::new(),
+            webhooks: false,
+            options: Options {
+                token_policy: TokenPolicy {
+                    min_backoff: Duration::from_millis(50),
+                    max_backoff: Duration::from_millis(400),
+                    ..TokenPolicy::default()
+                },
+                watch_interval: Duration::from_millis(100),
+                ..Options::default()
+            },
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Setup::default()).await
+}
+
+pub async fn spawn_app_with(setup: Setup) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (webhook_url, webhook_secret) = match setup.webhooks {
+        true => (
+            Some(format!("{base}/webhooks/basiq")),
+            Some(WEBHOOK_SECRET.to_owned()),
+        ),
+        false => (None, None),
+    };
+    let sim = basiq_bff::sim::spawn(SimConfig {
+        redirect_url: format!("{base}/v1/consent/callback"),
+        webhook_url,
+        webhook_secret,
+        ..setup.sim
+    })
+    .await
+    .expect("simulator starts");
+    let database_url = fresh_database().await;
+    let mut env: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", database_url.clone()),
+        ("PUBLIC_BASE_URL", base.clone()),
+        ("BASIQ_API_KEY", "sim-api-key".to_owned()),
+        ("BASIQ_API_URL", sim.base_url()),
+        (
+            "BASIQ_CONSENT_URL",
+            format!("{}/consent/home", sim.base_url()),
+        ),
+        ("APP_JWT_SECRET", JWT_SECRET.to_owned()),
+        (
+            "ALLOWED_RETURN_URLS",
+            "https://app.example.com,myapp://".to_owned(),
+        ),
+        (
+            "DATA_ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
+        ),
+    ]);
+    if setup.webhooks {
+        env.insert("BASIQ_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned());
+    }
+    for (k, v) in setup.env {
+        if v.is_empty() {
+            env.remove(k);
+        } else {
+            env.insert(k, v);
+        }
+    }
+    let settings = Settings::from_lookup(|k| env.get(k).cloned()).expect("test settings are valid");
+    let app = Application::build_on(settings, listener, setup.options)
+        .await
+        .expect("app builds");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+    TestApp {
+        base,
+        sim,
+        http: reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap(),
+        pool,
+        stop: Some(stop),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn jwt_for(sub: &str) -> String {
+    jwt_with(json!({
+        "sub": sub,
+        "email": format!("{sub}@example.com"),
+        "exp": now() + 3600,
+    }))
+}
+
+pub fn jwt_with(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// A problem+json answer's `field`, asserting the shape on the way.
+    pub fn problem_field(&self) -> Option<&str> {
+        assert_eq!(
+            self.headers["content-type"], "application/problem+json",
+            "{:?}",
+            self.body
+        );
+        assert_eq!(self.body["status"], self.status.as_u16());
+        assert!(self.body["code"].is_string());
+        assert!(self.body["requestId"].is_string(), "{:?}", self.body);
+        self.body["field"].as_str()
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str, sub: &str) -> Answer {
+        self.get_with_token(path, &jwt_for(sub)).await
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Answer {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        answer(r).await
+    }
+
+    pub async fn post(&self, path: &str, sub: &str, body: Value) -> Answer {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(jwt_for(sub))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answer(r).await
+    }
+
+    pub async fn get_unauthenticated(&self, path: &str) -> Answer {
+        answer(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// `POST /v1/consent`, asserting success; the Consent UI URL.
+    pub async fn consent_url(&self, sub: &str, body: Value) -> url::Url {
+        let a = self.post("/v1/consent", sub, body).await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        url::Url::parse(a.body["consentUrl"].as_str().unwrap()).unwrap()
+    }
+
+    /// Walks the Consent UI like a browser: opens the page, submits the login form, and returns
+    /// where the simulator redirects (the BFF callback URL).
+    pub async fn submit_consent_form(
+        &self,
+        consent_url: &url::Url,
+        login: &str,
+        password: &str,
+    ) -> String {
+        self.submit_consent_form_at(consent_url, "AU00000", login, password)
+            .await
+    }
+
+    pub async fn submit_consent_form_at(
+        &self,
+        consent_url: &url::Url,
+        institution: &str,
+        login: &str,
+        password: &str,
+    ) -> String {
+        let page = self.http.get(consent_url.clone()).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("name=\"loginId\""), "{html}");
+        let q: HashMap<String, String> = consent_url.query_pairs().into_owned().collect();
+        let form = [
+            ("token", q["token"].as_str()),
+            ("state", q["state"].as_str()),
+            ("institutionId", institution),
+            ("loginId", login),
+            ("password", password),
+        ];
+        let r = self
+            .http
+            .post(format!("{}/consent/connect", self.sim.base_url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        r.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// The whole consent round trip for `sub`, waiting for the jobs to finish; the job ids the
+    /// app receives.
+    pub async fn connect_bank(&self, sub: &str, login: &str, password: &str) -> Vec<String> {
+        let ids = self.start_connect_bank(sub, login, password).await;
+        for id in &ids {
+            self.wait_for_job(sub, id).await;
+        }
+        ids
+    }
+
+    /// The consent round trip without waiting for the jobs.
+    pub async fn start_connect_bank(&self, sub: &str, login: &str, password: &str) -> Vec<String> {
+        self.start_connect_bank_at(sub, "AU00000", login, password)
+            .await
+    }
+
+    pub async fn start_connect_bank_at(
+        &self,
+        sub: &str,
+        institution: &str,
+        login: &str,
+        password: &str,
+    ) -> Vec<String> {
+        let consent_url = self.consent_url(sub, json!({"returnTo": RETURN_TO})).await;
+        let callback = self
+            .submit_consent_form_at(&consent_url, institution, login, password)
+            .await;
+        let r = self.http.get(&callback).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        assert!(back.as_str().starts_with(RETURN_TO), "{back}");
+        let q: HashMap<String, String> = back.query_pairs().into_owned().collect();
+        q.get("jobIds")
+            .unwrap_or_else(|| panic!("no jobIds in {back}"))
+            .split(',')
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Polls `GET /v1/jobs/{id}` until the job is final.
+    pub async fn wait_for_job(&self, sub: &str, job_id: &str) -> Value {
+        for _ in 0..200 {
+            let a = self.get(&format!("/v1/jobs/{job_id}"), sub).await;
+            assert_eq!(a.status, 200, "{:?}", a.body);
+            let status = a.body["status"].as_str().unwrap();
+            if !matches!(status, "pending" | "in_progress") {
+                return a.body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("job {job_id} never finished");
+    }
+
+    /// Every call the simulator received, oldest first.
+    pub async fn sim_requests(&self) -> Vec<Value> {
+        reqwest::get(format!("{}/__sim/requests", self.sim.base_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sim_post(&self, path: &str, body: Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+
+    pub async fn sim_delete(&self, path: &str) {
+        let r = self
+            .http
+            .delete(format!("{}{path}", self.sim.base_url()))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+}
+
+impl TestApp {
+    pub async fn basiq_user_id(&self, sub: &str) -> String {
+        self.get("/v1/me", sub).await.body["basiqUserId"]
+            .as_str()
+            .expect("the user has a Basiq user")
+            .to_owned()
+    }
+
+    /// Polls `check` against the database until it holds, or panics with `what`.
+    pub async fn eventually<F, Fut>(&self, what: &str, check: F)
+    where
+        F: Fn(sqlx::PgPool) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..150 {
+            if check(self.pool.clone()).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("never happened: {what}");
+    }
+}

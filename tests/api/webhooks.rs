@@ -1,0 +1,220 @@
+//! `POST /webhooks/basiq`: signatures, timestamps, redeliveries, and what events change.
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::helpers::{Setup, TestApp, WEBHOOK_SECRET, now, spawn_app, spawn_app_with};
+
+async fn app_with_webhooks() -> TestApp {
+    spawn_app_with(Setup {
+        webhooks: true,
+        ..Setup::default()
+    })
+    .await
+}
+
+/// Signs like Basiq does, computed here independently of the service's code.
+fn signature(id: &str, ts: i64, body: &[u8]) -> String {
+    let key = STANDARD
+        .decode(WEBHOOK_SECRET.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+async fn deliver(app: &TestApp, id: &str, ts: i64, body: &[u8], sig: &str) -> reqwest::StatusCode {
+    app.http
+        .post(format!("{}/webhooks/basiq", app.base))
+        .header("webhook-id", id)
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", sig)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+fn payload(event_type: &str, event_id: &str) -> Vec<u8> {
+    json!({"eventTypeId": event_type, "eventId": event_id, "links": {"event": format!("https://x/events/{event_id}")}})
+        .to_string()
+        .into_bytes()
+}
+
+async fn deliveries(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from webhook_deliveries")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_webhook_route_is_not_found_while_no_secret_is_configured() {
+    let app = spawn_app().await;
+    let body = payload("transactions.updated", "e1");
+    let status = deliver(
+        &app,
+        "msg_1",
+        now(),
+        &body,
+        &signature("msg_1", now(), &body),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_good_signature_is_accepted_and_anything_else_refused() {
+    let app = app_with_webhooks().await;
+    let body = payload("transactions.updated", "e1");
+    let ts = now();
+    let good = signature("msg_1", ts, &body);
+    assert_eq!(deliver(&app, "msg_1", ts, &body, &good).await, 204);
+
+    let mut tampered = body.clone();
+    tampered[10] ^= 1;
+    assert_eq!(
+        deliver(&app, "msg_2", ts, &tampered, &signature("msg_2", ts, &body)).await,
+        401,
+        "tampered body"
+    );
+    assert_eq!(
+        deliver(&app, "msg_3", ts, &body, &signature("msg_other", ts, &body)).await,
+        401,
+        "signed for another id"
+    );
+    assert_eq!(
+        deliver(&app, "msg_4", ts, &body, "v1,AAAA").await,
+        401,
+        "wrong signature"
+    );
+    let old = ts - 6 * 60;
+    assert_eq!(
+        deliver(&app, "msg_5", old, &body, &signature("msg_5", old, &body)).await,
+        400,
+        "old timestamp"
+    );
+    let future = ts + 6 * 60;
+    assert_eq!(
+        deliver(
+            &app,
+            "msg_6",
+            future,
+            &body,
+            &signature("msg_6", future, &body)
+        )
+        .await,
+        400,
+        "future timestamp"
+    );
+    let r = app
+        .http
+        .post(format!("{}/webhooks/basiq", app.base))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "unsigned");
+    assert_eq!(
+        deliveries(&app).await,
+        1,
+        "only the good delivery was recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_redelivery_is_acknowledged_and_processed_once() {
+    let app = app_with_webhooks().await;
+    let body = payload("transactions.updated", "evt-redelivered");
+    let ts = now();
+    let sig = signature("msg_same", ts, &body);
+    assert_eq!(deliver(&app, "msg_same", ts, &body, &sig).await, 204);
+    assert_eq!(deliver(&app, "msg_same", ts, &body, &sig).await, 204);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let fetched = app
+        .sim_requests()
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/events/evt-redelivered")
+        .count();
+    assert_eq!(fetched, 1, "the event was worked on once");
+    assert_eq!(deliveries(&app).await, 1);
+}
+
+#[tokio::test]
+async fn the_simulators_signed_webhooks_are_verified_and_recorded() {
+    let app = app_with_webhooks().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    app.eventually("connection webhooks arrive", |pool| async move {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from webhook_deliveries where event_type like 'connection.%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .is_ok_and(|n| n >= 1)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connection_invalidated_makes_the_connection_need_attention() {
+    let app = app_with_webhooks().await;
+    let jobs = app
+        .connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let job = app.wait_for_job("alice", &jobs[0]).await;
+    let connection = job["connectionId"].as_str().unwrap().to_owned();
+    let user = app.basiq_user_id("alice").await;
+    app.sim_post(
+        &format!("/__sim/users/{user}/connections/{connection}/invalidate"),
+        Value::Null,
+    )
+    .await;
+    let c = connection.clone();
+    app.eventually(
+        "the webhook marks the connection invalidated",
+        move |pool| {
+            let c = c.clone();
+            async move {
+                sqlx::query_scalar::<_, bool>(
+                    "select invalidated_at is not null from connections where connection_id = $1",
+                )
+                .bind(c)
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(false)
+            }
+        },
+    )
+    .await;
+    let conns = app.get("/v1/connections", "alice").await;
+    assert_eq!(conns.body["data"][0]["needsAttention"], true);
+    assert_eq!(conns.body["data"][0]["attentionReason"], "invalid");
+}
+
+#[tokio::test]
+async fn consent_revocation_deletes_the_users_stored_data() {
+    let app = app_with_webhooks().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let count = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>("select count(*) from jobs where app_user_id = 'alice'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert!(count(app.pool.clone()).await > 0);
+    let user = app.basiq_user_id("alice").await;
+    app.sim_post(&format!("/__sim/users/{user}/consents/revoke"), Value::Null)
+        .await;
+    app.eventually("the user's jobs are deleted", move |pool| async move {
+        count(pool).await == 0
+    })
+    .await;
+}
