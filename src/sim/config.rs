@@ -131,3 +131,43 @@ impl SimConfig {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<SimConfig, String> {
+        SimConfig::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn no_variables_give_the_documented_defaults() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:4010");
+        assert_eq!(c.api_key, "sim-api-key");
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.job_step, Duration::from_millis(500));
+        assert_eq!(c.seed, 42);
+    }
+
+    #[test]
+    fn a_bad_variable_is_named_in_the_error() {
+        for (name, value) in [
+            ("BASIQ_SIM_ADDR", "nowhere"),
+            ("BASIQ_SIM_TOKEN_TTL_SECS", "soon"),
+            ("BASIQ_SIM_JOB_STEP_MS", "-1"),
+            ("BASIQ_SIM_SEED", "x"),
+            ("BASIQ_SIM_REDIRECT_URL", "not a url"),
+            ("BASIQ_SIM_WEBHOOK_SECRET", "whsec_%%%"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err();
+            assert!(err.starts_with(name), "{err}");
+        }
+        let err = from(&[("BASIQ_SIM_WEBHOOK_URL", "http://x/hook")]).unwrap_err();
+        assert!(err.starts_with("BASIQ_SIM_WEBHOOK_SECRET"), "{err}");
+    }
+}

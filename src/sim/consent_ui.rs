@@ -251,6 +251,7 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                         data: Arc::new(Generated::connection(seed, now.date_naive())),
                         accounts_at: None,
                         transactions_at: None,
+                        rendered: Default::default(),
                     },
                 );
                 id

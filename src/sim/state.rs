@@ -100,6 +100,34 @@ pub struct Connection {
     pub data: Arc<ConnectionData>,
     pub accounts_at: Option<DateTime<Utc>>,
     pub transactions_at: Option<DateTime<Utc>>,
+    /// The transactions as JSON text for one link base (the `Host` they were asked through),
+    /// rendered once: the data never changes, and rendering dominated the cost of a page.
+    pub rendered: Mutex<Option<(String, Arc<Vec<String>>)>>,
+}
+
+impl Connection {
+    /// Each transaction's JSON, in `data.transactions` order, for links under `base`.
+    pub fn rendered_transactions(
+        &self,
+        base: &str,
+        render: impl Fn(&data::Transaction) -> String,
+    ) -> Arc<Vec<String>> {
+        let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((cached_base, list)) = cache.as_ref()
+            && cached_base == base
+        {
+            return list.clone();
+        }
+        let list = Arc::new(
+            self.data
+                .transactions
+                .iter()
+                .map(render)
+                .collect::<Vec<_>>(),
+        );
+        *cache = Some((base.to_owned(), list.clone()));
+        list
+    }
 }
 
 pub struct Job {

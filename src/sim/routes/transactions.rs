@@ -1,6 +1,8 @@
 //! Transactions: Basiq's filters, `limit` 1–500 and cursor paging through `links.next`.
 
 use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
@@ -124,7 +126,7 @@ async fn list(
     Base(base): Base,
     P(user_id): P<String>,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let pairs = query_pairs(query.as_deref());
     let param = |name: &str| {
         pairs
@@ -158,10 +160,17 @@ async fn list(
 
     let store = sim.store();
     store.user(&user_id)?;
-    let mut matching: Vec<(&Connection, &Transaction)> = visible(&store, &user_id)
+    let now = Utc::now();
+    let connections: Vec<&Connection> = store
+        .user_data_connections(&user_id)
         .into_iter()
-        .filter(|(c, t)| {
-            filter::all_match(&conditions, |field| match field {
+        .filter(|c| c.transactions_at.is_some_and(|t| t <= now))
+        .collect();
+    // (connection, index into its transactions), newest first.
+    let mut matching: Vec<(usize, usize)> = Vec::new();
+    for (ci, c) in connections.iter().enumerate() {
+        for (ti, t) in c.data.transactions.iter().enumerate() {
+            let keep = filter::all_match(&conditions, |field| match field {
                 "account.id" => Field::Text(&c.data.accounts[t.account].id),
                 "connection.id" => Field::Text(&c.id),
                 "institution.id" => Field::Text(c.institution.id),
@@ -169,16 +178,29 @@ async fn list(
                 "transaction.status" => Field::Text(t.status()),
                 "transaction.direction" => Field::Text(t.direction()),
                 _ => Field::Text(t.class),
-            })
-        })
-        .collect();
-    matching.sort_by(|(_, a), (_, b)| sort_key(b).cmp(&sort_key(a)).then_with(|| a.id.cmp(&b.id)));
+            });
+            if keep {
+                matching.push((ci, ti));
+            }
+        }
+    }
+    if connections.len() > 1 {
+        let tx = |&(ci, ti): &(usize, usize)| &connections[ci].data.transactions[ti];
+        matching.sort_by(|a, b| {
+            let (a, b) = (tx(a), tx(b));
+            sort_key(b).cmp(&sort_key(a)).then_with(|| a.id.cmp(&b.id))
+        });
+    }
     let total = matching.len();
-    let page: Vec<Value> = matching
+    let rendered: Vec<_> = connections
+        .iter()
+        .map(|c| c.rendered_transactions(&base, |t| transaction_json(c, t, &base).to_string()))
+        .collect();
+    let page: Vec<&str> = matching
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|(c, t)| transaction_json(c, t, &base))
+        .map(|&(ci, ti)| rendered[ci][ti].as_str())
         .collect();
 
     let mut next_query = form_urlencoded::Serializer::new(String::new());
@@ -198,13 +220,13 @@ async fn list(
             next_query.finish()
         ));
     }
-    Ok(Json(json!({
-        "type": "list",
-        "count": page.len(),
-        "size": total,
-        "data": page,
-        "links": links,
-    })))
+    // The page is spliced from pre-rendered transactions rather than built as a `Value`.
+    let body = format!(
+        "{{\"type\":\"list\",\"count\":{},\"size\":{total},\"data\":[{}],\"links\":{links}}}",
+        page.len(),
+        page.join(",")
+    );
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn read(
