@@ -51,7 +51,8 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// The 32-byte key that protects personal data at rest and signs consent `state` and cursors.
+/// A 32-byte key that protects personal data and the shared token at rest, and from which the
+/// keys signing consent `state` and cursors are derived.
 pub type DataKey = SecretBox<[u8; 32]>;
 
 #[derive(Debug)]
@@ -68,8 +69,9 @@ pub struct Settings {
     pub allowed_return_urls: Vec<String>,
     pub cors_allowed_origins: Vec<String>,
     pub webhook_secret: Option<SecretString>,
-    /// `None` only against a plain-http upstream (the simulator): an ephemeral key is used then.
-    pub data_encryption_key: Option<DataKey>,
+    /// Newest first. Empty only against a plain-http upstream (the simulator): an ephemeral
+    /// key is used then.
+    pub data_encryption_keys: Vec<DataKey>,
     pub rate_limit_per_minute: u32,
     pub log_format: LogFormat,
 }
@@ -190,26 +192,30 @@ impl Settings {
             }
         };
 
-        let data_encryption_key = match get("DATA_ENCRYPTION_KEY") {
-            Some(v) => {
-                let bytes = STANDARD
-                    .decode(v.trim())
-                    .map_err(|_| bad("DATA_ENCRYPTION_KEY", "must be base64"))?;
-                let key: [u8; 32] = bytes.try_into().map_err(|_| {
-                    bad(
-                        "DATA_ENCRYPTION_KEY",
-                        "must be exactly 32 bytes (openssl rand -base64 32)",
-                    )
-                })?;
-                Some(SecretBox::new(Box::new(key)))
-            }
+        // `new[,old…]`: the first key encrypts; all of them decrypt, so keys can rotate.
+        let data_encryption_keys = match get("DATA_ENCRYPTION_KEY") {
+            Some(v) => v
+                .split(',')
+                .map(|k| {
+                    let bytes = STANDARD
+                        .decode(k.trim())
+                        .map_err(|_| bad("DATA_ENCRYPTION_KEY", "must be base64"))?;
+                    let key: [u8; 32] = bytes.try_into().map_err(|_| {
+                        bad(
+                            "DATA_ENCRYPTION_KEY",
+                            "each key must be exactly 32 bytes (openssl rand -base64 32)",
+                        )
+                    })?;
+                    Ok(SecretBox::new(Box::new(key)))
+                })
+                .collect::<Result<Vec<DataKey>, ConfigError>>()?,
             None if basiq_api_url.scheme() == "https" => {
                 return Err(bad(
                     "DATA_ENCRYPTION_KEY",
                     "is required when BASIQ_API_URL is https (generate one with: openssl rand -base64 32)",
                 ));
             }
-            None => None,
+            None => Vec::new(),
         };
 
         let rate_limit_per_minute = match get("RATE_LIMIT_PER_MINUTE") {
@@ -240,25 +246,27 @@ impl Settings {
             allowed_return_urls,
             cors_allowed_origins,
             webhook_secret,
-            data_encryption_key,
+            data_encryption_keys,
             rate_limit_per_minute,
             log_format,
         })
     }
 
-    /// The key for this process: the configured one, or a random one for development.
-    pub fn data_key(&self) -> DataKey {
-        match &self.data_encryption_key {
-            Some(key) => SecretBox::new(Box::new(*key.expose_secret())),
-            None => {
-                tracing::warn!(
-                    "DATA_ENCRYPTION_KEY is unset: using an ephemeral key (development only; consent links will not survive a restart)"
-                );
-                let mut key = [0u8; 32];
-                rand::fill(&mut key);
-                SecretBox::new(Box::new(key))
-            }
+    /// The keys for this process, newest first: the configured ones, or one random key for
+    /// development.
+    pub fn data_keys(&self) -> Vec<DataKey> {
+        if self.data_encryption_keys.is_empty() {
+            tracing::warn!(
+                "DATA_ENCRYPTION_KEY is unset: using an ephemeral key (development only; stored personal data and consent links will not survive a restart)"
+            );
+            let mut key = [0u8; 32];
+            rand::fill(&mut key);
+            return vec![SecretBox::new(Box::new(key))];
         }
+        self.data_encryption_keys
+            .iter()
+            .map(|k| SecretBox::new(Box::new(*k.expose_secret())))
+            .collect()
     }
 }
 

@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::JwtVerifier,
-    basiq::{BasiqClient, TokenPolicy},
+    basiq::{BasiqClient, SharedStore, TokenPolicy},
     config::Settings,
-    crypto::MacKey,
+    crypto::{MacKey, Sealer},
     db,
     http::{
         self,
@@ -74,10 +74,16 @@ impl Application {
             .await
             .context("applying database migrations")?;
 
+        let data_keys = settings.data_keys();
+        let sealer = Arc::new(Sealer::new(&data_keys));
         let basiq = BasiqClient::new(
             &settings.basiq_api_url,
             settings.basiq_api_key.clone(),
             options.token_policy,
+            Some(SharedStore {
+                pool: pool.clone(),
+                sealer: sealer.clone(),
+            }),
         )?;
         let jwks_http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
@@ -88,7 +94,7 @@ impl Application {
             settings.jwt_audience.clone(),
             jwks_http,
         )?;
-        let data_key = settings.data_key();
+        let data_key = &data_keys[0];
         let mut callback_url = settings.public_base_url.clone();
         callback_url.set_path("/v1/consent/callback");
 
@@ -102,12 +108,13 @@ impl Application {
                 callback_url,
                 allowed_return_urls: settings.allowed_return_urls.clone(),
             },
-            state_key: MacKey::derive(&data_key, "basiq-bff/consent-state/v1"),
-            cursor_key: MacKey::derive(&data_key, "basiq-bff/transactions-cursor/v1"),
+            state_key: MacKey::derive(data_key, "basiq-bff/consent-state/v1"),
+            cursor_key: MacKey::derive(data_key, "basiq-bff/transactions-cursor/v1"),
             webhook_key: settings
                 .webhook_secret
                 .as_ref()
                 .and_then(|s| WebhookKey::from_secret(s.expose_secret())),
+            sealer,
             shutdown: CancellationToken::new(),
         }));
         Ok(Self {

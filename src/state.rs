@@ -5,7 +5,10 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::{
-    auth::JwtVerifier, basiq::BasiqClient, crypto::MacKey, http::institutions::InstitutionCache,
+    auth::JwtVerifier,
+    basiq::BasiqClient,
+    crypto::{MacKey, Sealer},
+    http::institutions::InstitutionCache,
     webhook_signature::WebhookKey,
 };
 
@@ -30,6 +33,8 @@ pub struct App {
     /// Signs transaction cursors.
     pub cursor_key: MacKey,
     pub institutions: InstitutionCache,
+    /// Seals personal data at rest.
+    pub sealer: Arc<Sealer>,
     /// `None` while `BASIQ_WEBHOOK_SECRET` is unset: the webhook route answers 404.
     pub webhook_key: Option<WebhookKey>,
     /// Fires on shutdown: background tasks stop and `/readyz` answers 503.

@@ -6,6 +6,10 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use chrono::Utc;
+
+use crate::{crypto::Sealer, db::server_token};
+
 use super::{
     error::BasiqError,
     token::{Cached, TokenPolicy, TokenState, TokenStatus, backoff},
@@ -41,10 +45,36 @@ struct Inner {
     api_key: SecretString,
     tokens: TokenState,
     policy: TokenPolicy,
+    shared: Option<SharedStore>,
+}
+
+/// Where replicas on one database share the server token.
+pub struct SharedStore {
+    pub pool: sqlx::PgPool,
+    pub sealer: Arc<Sealer>,
+}
+
+/// Associated data of the sealed token: its table and row.
+const TOKEN_AD: &str = "server_token/1";
+
+/// What a stored token must be to be adopted instead of fetching a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// Any token still usable (a caller needs one now).
+    Usable,
+    /// One not yet due for refresh (the refresher's turn).
+    Fresh,
 }
 
 impl BasiqClient {
-    pub fn new(base: &Url, api_key: SecretString, policy: TokenPolicy) -> anyhow::Result<Self> {
+    /// `shared`: replicas on one database share one token through it (production); without it
+    /// the token lives in this process only.
+    pub fn new(
+        base: &Url,
+        api_key: SecretString,
+        policy: TokenPolicy,
+        shared: Option<SharedStore>,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -58,6 +88,7 @@ impl BasiqClient {
                 api_key,
                 tokens: TokenState::default(),
                 policy,
+                shared,
             }),
         })
     }
@@ -68,6 +99,8 @@ impl BasiqClient {
 
     /// Keeps the server token fresh until `cancel` fires: refreshes at the policy's fraction of
     /// its lifetime and backs off while the token endpoint fails (the old token stays in use).
+    /// With a shared store, a replica whose token is due first adopts a fresher one that
+    /// another replica stored, so only one of them calls Basiq.
     pub async fn run_token_refresher(self, cancel: CancellationToken) {
         let tokens = &self.inner.tokens;
         loop {
@@ -95,7 +128,7 @@ impl BasiqClient {
             {
                 continue;
             }
-            match self.refresh_now().await {
+            match self.refresh_now(Want::Fresh).await {
                 Ok(_) => tracing::info!("basiq server token refreshed"),
                 Err(e) => {
                     tracing::warn!(error = %e, "basiq server token refresh failed; backing off")
@@ -114,32 +147,93 @@ impl BasiqClient {
         if let Some(c) = tokens.usable() {
             return Ok(c);
         }
-        self.fetch_server_token().await
-    }
-
-    /// Fetches a new server token. Called with the refresh lock held.
-    async fn refresh_now(&self) -> Result<Arc<Cached>, BasiqError> {
-        match self.fetch_token(&[("scope", "SERVER_ACCESS")]).await {
-            Ok(t) => Ok(self.inner.tokens.store(
-                SecretString::from(t.access_token),
-                Duration::from_secs(t.expires_in.max(1)),
-            )),
-            Err(e) => {
-                self.inner.tokens.record_failure(&e.to_string());
-                Err(e)
-            }
-        }
-    }
-
-    /// Like [`Self::refresh_now`], but a token Basiq has not refused stays in use until it
-    /// truly expires while the token endpoint fails.
-    async fn fetch_server_token(&self) -> Result<Arc<Cached>, BasiqError> {
-        self.refresh_now()
+        // While the token endpoint fails, a token Basiq has not refused stays in use until it
+        // truly expires.
+        self.refresh_now(Want::Usable)
             .await
-            .or_else(|e| match self.inner.tokens.peek() {
-                Some(c) if c.fetched_at.elapsed() < c.lifetime => Ok(c),
+            .or_else(|e| match tokens.peek() {
+                Some(c) if c.fetched_at.elapsed() < c.lifetime && !tokens.is_rejected(&c.token) => {
+                    Ok(c)
+                }
                 _ => Err(BasiqError::TokenUnavailable(e.to_string())),
             })
+    }
+
+    /// Gets a new token: from the shared store when another replica already refreshed it, else
+    /// from Basiq. Called with the in-process refresh lock held.
+    async fn refresh_now(&self, want: Want) -> Result<Arc<Cached>, BasiqError> {
+        let result = match &self.inner.shared {
+            Some(shared) => self.refresh_shared(shared, want).await,
+            None => self
+                .fetch_new()
+                .await
+                .map(|(token, lifetime)| self.inner.tokens.store(token, lifetime)),
+        };
+        if let Err(e) = &result {
+            self.inner.tokens.record_failure(&e.to_string());
+        }
+        result
+    }
+
+    async fn fetch_new(&self) -> Result<(SecretString, Duration), BasiqError> {
+        let t = self.fetch_token(&[("scope", "SERVER_ACCESS")]).await?;
+        Ok((
+            SecretString::from(t.access_token),
+            Duration::from_secs(t.expires_in.max(1)),
+        ))
+    }
+
+    /// Under a Postgres advisory lock: adopt the stored token if it will do, else fetch one from
+    /// Basiq and store it (sealed) for the other replicas.
+    async fn refresh_shared(
+        &self,
+        shared: &SharedStore,
+        want: Want,
+    ) -> Result<Arc<Cached>, BasiqError> {
+        let store_error =
+            |e: sqlx::Error| BasiqError::TokenUnavailable(format!("shared token store: {e}"));
+        let tokens = &self.inner.tokens;
+        let mut tx = shared.pool.begin().await.map_err(store_error)?;
+        server_token::lock(&mut tx).await.map_err(store_error)?;
+        if let Some(stored) = server_token::load(&mut tx).await.map_err(store_error)? {
+            match shared.sealer.open(&stored.token_sealed, TOKEN_AD) {
+                Ok(plain) => {
+                    let age = (Utc::now() - stored.fetched_at)
+                        .to_std()
+                        .unwrap_or_default();
+                    let lifetime = (stored.expires_at - stored.fetched_at)
+                        .to_std()
+                        .unwrap_or_default();
+                    let token = SecretString::from(String::from_utf8_lossy(&plain).into_owned());
+                    let candidate = Cached::aged(token, age, lifetime);
+                    let will_do = candidate.is_usable()
+                        && !tokens.is_rejected(&candidate.token)
+                        && (want == Want::Usable
+                            || candidate.refresh_due_in(&self.inner.policy) > Duration::ZERO);
+                    if will_do {
+                        tx.commit().await.map_err(store_error)?;
+                        return Ok(tokens.adopt(candidate));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the stored server token cannot be opened; fetching a new one")
+                }
+            }
+        }
+        let (token, lifetime) = self.fetch_new().await?;
+        let fetched_at = Utc::now();
+        let stored = server_token::StoredToken {
+            token_sealed: shared
+                .sealer
+                .seal(token.expose_secret().as_bytes(), TOKEN_AD),
+            fetched_at,
+            expires_at: fetched_at + lifetime,
+        };
+        server_token::save(&mut tx, &stored)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(tokens.store(token, lifetime))
     }
 
     async fn fetch_token(&self, form: &[(&str, &str)]) -> Result<TokenResponse, BasiqError> {
@@ -206,7 +300,7 @@ impl BasiqClient {
                         endpoint,
                         "basiq says the server token expired; refreshing once"
                     );
-                    self.inner.tokens.discard(&token.token);
+                    self.inner.tokens.reject(&token.token);
                     retried = true;
                 }
                 other => return other,

@@ -39,6 +39,15 @@ pub(super) struct Cached {
 }
 
 impl Cached {
+    /// A token fetched `age` ago (read back from the shared store).
+    pub fn aged(token: SecretString, age: Duration, lifetime: Duration) -> Self {
+        Self {
+            token,
+            fetched_at: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+            lifetime,
+        }
+    }
+
     /// Still usable: not within a small margin of its expiry.
     pub fn is_usable(&self) -> bool {
         let margin = (self.lifetime / 10).min(Duration::from_secs(30));
@@ -71,6 +80,8 @@ pub(super) struct TokenState {
     pub consecutive_failures: AtomicU32,
     pub failures_total: AtomicU64,
     pub last_error: Mutex<Option<String>>,
+    /// A hash of the last token Basiq refused as expired, so it is never adopted again.
+    pub rejected: Mutex<Option<[u8; 32]>>,
 }
 
 impl TokenState {
@@ -84,18 +95,24 @@ impl TokenState {
     }
 
     pub fn store(&self, token: SecretString, lifetime: Duration) -> Arc<Cached> {
-        let cached = Arc::new(Cached {
+        self.adopt(Cached {
             token,
             fetched_at: Instant::now(),
             lifetime,
-        });
+        })
+    }
+
+    pub fn adopt(&self, cached: Cached) -> Arc<Cached> {
+        let cached = Arc::new(cached);
         *self.current.write().expect("token lock poisoned") = Some(cached.clone());
         self.consecutive_failures.store(0, Ordering::Relaxed);
         cached
     }
 
-    /// Forgets the token if it is still `stale`: Basiq told us it expired.
-    pub fn discard(&self, stale: &SecretString) {
+    /// Basiq told us `stale` expired: forget it if it is still ours, and never adopt it again.
+    pub fn reject(&self, stale: &SecretString) {
+        *self.rejected.lock().expect("token lock poisoned") =
+            Some(crate::crypto::sha256(stale.expose_secret().as_bytes()));
         let mut guard = self.current.write().expect("token lock poisoned");
         if guard
             .as_ref()
@@ -103,6 +120,11 @@ impl TokenState {
         {
             *guard = None;
         }
+    }
+
+    pub fn is_rejected(&self, token: &SecretString) -> bool {
+        *self.rejected.lock().expect("token lock poisoned")
+            == Some(crate::crypto::sha256(token.expose_secret().as_bytes()))
     }
 
     pub fn record_failure(&self, error: &str) {
@@ -148,13 +170,15 @@ mod tests {
     }
 
     #[test]
-    fn discarding_only_forgets_the_stale_token() {
+    fn rejecting_only_forgets_the_stale_token_and_remembers_it() {
         let state = TokenState::default();
         state.store(SecretString::from("new"), Duration::from_secs(60));
-        state.discard(&SecretString::from("old"));
+        state.reject(&SecretString::from("old"));
         assert!(state.usable().is_some());
-        state.discard(&SecretString::from("new"));
+        assert!(state.is_rejected(&SecretString::from("old")));
+        state.reject(&SecretString::from("new"));
         assert!(state.usable().is_none());
+        assert!(!state.is_rejected(&SecretString::from("old")));
     }
 
     #[test]

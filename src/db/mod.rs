@@ -4,6 +4,7 @@ pub mod connections;
 pub mod consent_states;
 pub mod jobs;
 pub mod refreshes;
+pub mod server_token;
 pub mod users;
 pub mod webhooks;
 

@@ -27,6 +27,18 @@ pub async fn ensure_row(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// A Basiq user just created, with the personal data it was created with, sealed.
+pub struct CreatedUser {
+    pub basiq_user_id: String,
+    pub email_sealed: Option<Vec<u8>>,
+    pub mobile_sealed: Option<Vec<u8>>,
+}
+
+/// Associated data for a sealed personal-data column: binds the value to its row and column.
+pub fn sealed_column(app_user_id: &str, column: &str) -> String {
+    format!("app_users/{app_user_id}/{column}")
+}
+
 /// The user's Basiq id, creating the Basiq user with `create` if there is none yet.
 ///
 /// Basiq does not de-duplicate users, so creation happens under the row's lock: concurrent
@@ -38,7 +50,7 @@ pub async fn ensure_basiq_user<F, Fut>(
 ) -> Result<String, ApiError>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<String, ApiError>>,
+    Fut: Future<Output = Result<CreatedUser, ApiError>>,
 {
     ensure_row(pool, app_user_id).await?;
     let mut tx = pool.begin().await?;
@@ -51,11 +63,19 @@ where
     if let Some(id) = existing {
         return Ok(id);
     }
-    let basiq_user_id = create().await?;
+    let CreatedUser {
+        basiq_user_id,
+        email_sealed,
+        mobile_sealed,
+    } = create().await?;
     sqlx::query!(
-        "update app_users set basiq_user_id = $2, updated_at = now() where app_user_id = $1",
+        "update app_users
+            set basiq_user_id = $2, email_sealed = $3, mobile_sealed = $4, updated_at = now()
+          where app_user_id = $1",
         app_user_id,
-        basiq_user_id
+        basiq_user_id,
+        email_sealed,
+        mobile_sealed
     )
     .execute(&mut *tx)
     .await?;
@@ -76,8 +96,9 @@ pub async fn app_user_of(
     .await
 }
 
-/// Removes the user's stored data (jobs, refreshes, connection state, pending consents) but
-/// keeps the link to the Basiq user: what consent revocation or expiry requires.
+/// Removes the user's stored data (jobs, refreshes, connection state, pending consents, sealed
+/// email and mobile) but keeps the link to the Basiq user: what consent revocation or expiry
+/// requires.
 pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query!("delete from jobs where app_user_id = $1", app_user_id)
@@ -94,6 +115,13 @@ pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Er
     .await?;
     sqlx::query!(
         "delete from consent_states where app_user_id = $1",
+        app_user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update app_users set email_sealed = null, mobile_sealed = null, updated_at = now()
+          where app_user_id = $1",
         app_user_id
     )
     .execute(&mut *tx)

@@ -159,15 +159,29 @@ async fn start(
     let email = check_contact("email", body.email.or(user.email.clone()), 254)?;
     let mobile = check_contact("mobile", body.mobile.or(user.phone_number.clone()), 16)?;
 
-    let basiq = state.basiq.clone();
-    let basiq_user_id = db::users::ensure_basiq_user(&state.pool, &user.sub, || async move {
+    let basiq_user_id = db::users::ensure_basiq_user(&state.pool, &user.sub, || async {
         if email.is_none() && mobile.is_none() {
             return Err(ApiError::validation(
                 "email",
                 "an email or mobile is needed to create the Basiq user (in the body or the JWT's email / phone_number claims)",
             ));
         }
-        Ok(basiq.create_user(email.as_deref(), mobile.as_deref()).await?.id)
+        let created = state
+            .basiq
+            .create_user(email.as_deref(), mobile.as_deref())
+            .await?;
+        let seal = |value: &Option<String>, column| {
+            value.as_ref().map(|v| {
+                state
+                    .sealer
+                    .seal(v.as_bytes(), &db::users::sealed_column(&user.sub, column))
+            })
+        };
+        Ok(db::users::CreatedUser {
+            basiq_user_id: created.id,
+            email_sealed: seal(&email, "email"),
+            mobile_sealed: seal(&mobile, "mobile"),
+        })
     })
     .await?;
     tracing::Span::current().record("basiq_user_id", basiq_user_id.as_str());

@@ -42,7 +42,22 @@ pub struct TestApp {
     pub sim: SimServer,
     pub http: reqwest::Client,
     pub pool: sqlx::PgPool,
+    env: HashMap<&'static str, String>,
     stop: Option<oneshot::Sender<()>>,
+}
+
+/// Another basiq-bff process on the same database and simulator, as a second replica.
+pub struct Replica {
+    pub base: String,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 pub struct Setup {
@@ -147,6 +162,7 @@ pub async fn spawn_app_with(setup: Setup) -> TestApp {
             .build()
             .unwrap(),
         pool,
+        env,
         stop: Some(stop),
     }
 }
@@ -407,5 +423,24 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("never happened: {what}");
+    }
+}
+
+impl TestApp {
+    pub async fn spawn_replica(&self) -> Replica {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let settings = Settings::from_lookup(|k| self.env.get(k).cloned()).unwrap();
+        let app = Application::build_on(settings, listener, Setup::default().options)
+            .await
+            .expect("replica builds");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Replica {
+            base,
+            stop: Some(stop),
+        }
     }
 }

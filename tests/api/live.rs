@@ -20,6 +20,7 @@ async fn live_the_basiq_sandbox_speaks_the_shapes_we_parse() {
         &base.parse().unwrap(),
         SecretString::from(key),
         TokenPolicy::default(),
+        None,
     )
     .unwrap();
     let email = format!(

@@ -119,3 +119,65 @@ async fn while_the_token_endpoint_fails_requests_use_the_old_token_and_refresh_b
     assert!(recovered, "ready again after the token endpoint recovers");
     assert_eq!(app.get("/v1/accounts", "alice").await.status, 200);
 }
+
+#[tokio::test]
+async fn two_replicas_on_one_database_fetch_one_token_between_them() {
+    let app = spawn_app().await;
+    let replica = app.spawn_replica().await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/v1/institutions", "alice").await.status, 200);
+        let r = app
+            .http
+            .get(format!("{}/v1/institutions?q=hooli", replica.base))
+            .bearer_auth(crate::helpers::jwt_for("bob"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // Both replicas are ready on the same token.
+    for base in [&app.base, &replica.base] {
+        let mut ready = false;
+        for _ in 0..50 {
+            let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+            if r.status() == 200 {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(ready, "{base} never ready");
+    }
+    let requests = app.sim_requests().await;
+    assert_eq!(token_calls(&requests).len(), 1, "{requests:?}");
+    let connectors = requests
+        .iter()
+        .filter(|r| r["path"] == "/connectors")
+        .count();
+    assert_eq!(
+        connectors, 2,
+        "each replica fetched institutions with the one token: {requests:?}"
+    );
+
+    // When Basiq expires it, one replica refreshes and the other adopts the new token.
+    app.sim_post("/__sim/tokens/expire", json!({})).await;
+    let body = json!({"returnTo": crate::helpers::RETURN_TO});
+    assert_eq!(
+        app.post("/v1/consent", "alice", body.clone()).await.status,
+        200
+    );
+    let r = app
+        .http
+        .post(format!("{}/v1/consent", replica.base))
+        .bearer_auth(crate::helpers::jwt_for("bob"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let requests = app.sim_requests().await;
+    let refused = requests.iter().filter(|r| r["status"] == 403).count();
+    assert_eq!(refused, 2, "each replica met the expired token once");
+    // The first token, one refresh, and the two users' consent (client) tokens.
+    assert_eq!(token_calls(&requests).len(), 4, "{requests:?}");
+}
