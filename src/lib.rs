@@ -10,6 +10,8 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod limits;
+pub mod monitoring;
 pub mod sim;
 pub mod startup;
 pub mod state;

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::JwtVerifier,
-    basiq::{BasiqClient, SharedStore, TokenPolicy},
+    basiq::{BasiqClient, SharedStore, TokenPolicy, UpstreamPolicy},
     config::Settings,
     crypto::{MacKey, Sealer},
     db,
@@ -18,6 +18,8 @@ use crate::{
         self,
         institutions::{INSTITUTIONS_TTL, InstitutionCache},
     },
+    limits::Limits,
+    monitoring,
     state::{App, AppState, ConsentConfig},
     watcher,
     webhook_signature::WebhookKey,
@@ -30,6 +32,7 @@ pub struct Options {
     pub institutions_ttl: Duration,
     /// How often the job watcher looks for due jobs.
     pub watch_interval: Duration,
+    pub upstream_policy: UpstreamPolicy,
 }
 
 impl Default for Options {
@@ -38,6 +41,7 @@ impl Default for Options {
             token_policy: TokenPolicy::default(),
             institutions_ttl: INSTITUTIONS_TTL,
             watch_interval: Duration::from_secs(2),
+            upstream_policy: UpstreamPolicy::default(),
         }
     }
 }
@@ -63,6 +67,8 @@ impl Application {
         listener: TcpListener,
         options: Options,
     ) -> anyhow::Result<Self> {
+        // Install the metrics recorder before anything records.
+        monitoring::handle();
         let pool = PgPoolOptions::new()
             .max_connections(20)
             .acquire_timeout(Duration::from_secs(5))
@@ -80,6 +86,7 @@ impl Application {
             &settings.basiq_api_url,
             settings.basiq_api_key.clone(),
             options.token_policy,
+            options.upstream_policy,
             Some(SharedStore {
                 pool: pool.clone(),
                 sealer: sealer.clone(),
@@ -115,6 +122,9 @@ impl Application {
                 .as_ref()
                 .and_then(|s| WebhookKey::from_secret(s.expose_secret())),
             sealer,
+            limits: Limits::new(settings.rate_limit_per_minute),
+            cors_allowed_origins: settings.cors_allowed_origins.clone(),
+            hsts: settings.public_base_url.scheme() == "https",
             shutdown: CancellationToken::new(),
         }));
         Ok(Self {
@@ -146,6 +156,7 @@ impl Application {
                 .run_token_refresher(state.shutdown.clone()),
         );
         let watcher = tokio::spawn(watcher::run(state.clone(), self.watch_interval));
+        let housekeeping = tokio::spawn(housekeeping(state.clone()));
         let router = http::router(state.clone());
         let shutdown = state.shutdown.clone();
         tracing::info!(
@@ -161,10 +172,20 @@ impl Application {
             })
             .await?;
         state.shutdown.cancel();
-        let _ = tokio::join!(refresher, watcher);
+        let _ = tokio::join!(refresher, watcher, housekeeping);
         state.pool.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Keeps in-memory state bounded: forgets rate-limit entries of users gone quiet.
+async fn housekeeping(state: AppState) {
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => state.limits.shrink(),
+        }
     }
 }
 

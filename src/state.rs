@@ -9,6 +9,7 @@ use crate::{
     basiq::BasiqClient,
     crypto::{MacKey, Sealer},
     http::institutions::InstitutionCache,
+    limits::Limits,
     webhook_signature::WebhookKey,
 };
 
@@ -33,6 +34,11 @@ pub struct App {
     /// Signs transaction cursors.
     pub cursor_key: MacKey,
     pub institutions: InstitutionCache,
+    pub limits: Limits,
+    /// Web origins allowed to call the API from a browser (`CORS_ALLOWED_ORIGINS`).
+    pub cors_allowed_origins: Vec<String>,
+    /// Send `Strict-Transport-Security`: the BFF is reached over https.
+    pub hsts: bool,
     /// Seals personal data at rest.
     pub sealer: Arc<Sealer>,
     /// `None` while `BASIQ_WEBHOOK_SECRET` is unset: the webhook route answers 404.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::{
     db,
     jobs::{self, JobStatus, JobView},
+    monitoring,
     state::AppState,
 };
 
@@ -81,7 +82,28 @@ async fn check(state: &AppState, due: &db::jobs::DueJob) {
     }
     after_job(state, &view).await;
     if view.settled() {
-        tracing::info!(status = view.status.as_str(), connection_id = ?view.connection_id, "job finished");
+        let institution = institution_of(state, &job, &view).await;
+        monitoring::job_outcome(view.status.as_str(), &institution);
+        tracing::info!(status = view.status.as_str(), connection_id = ?view.connection_id, institution, "job finished");
+    }
+}
+
+/// The institution a job's connection is with, for the outcome metric.
+async fn institution_of(
+    state: &AppState,
+    job: &crate::basiq::types::Job,
+    view: &JobView,
+) -> String {
+    let (Some(user), Some(connection)) = (jobs::job_user(job), view.connection_id.as_deref())
+    else {
+        return "unknown".to_owned();
+    };
+    match state.basiq.connection(&user, connection).await {
+        Ok(c) => c
+            .institution
+            .map(|i| i.id)
+            .unwrap_or_else(|| "unknown".to_owned()),
+        Err(_) => "unknown".to_owned(),
     }
 }
 

@@ -171,6 +171,7 @@ impl FromRequestParts<AppState> for AuthUser {
             ))?;
         let user = state.jwt.verify(token).await?;
         tracing::Span::current().record("user_id", user.sub.as_str());
+        state.limits.check_request(&user.sub)?;
         parts.extensions.insert(user.clone());
         Ok(user)
     }

@@ -1,4 +1,7 @@
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use reqwest::{Method, StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
@@ -16,9 +19,32 @@ use super::{
     types::*,
 };
 
-/// Connecting to Basiq must be quick; a whole call gets longer (large transaction pages).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Deadlines and retries for calls to Basiq.
+#[derive(Debug, Clone)]
+pub struct UpstreamPolicy {
+    /// Connecting to Basiq must be quick.
+    pub connect_timeout: Duration,
+    /// One attempt (a large transaction page takes a while).
+    pub attempt_timeout: Duration,
+    /// The whole call, retries included: the client always has an answer by then.
+    pub deadline: Duration,
+    /// Attempts for an idempotent read that fails with a timeout, a 5xx or a 429.
+    pub max_attempts: u32,
+    /// First back-off step between attempts; doubles, with full jitter.
+    pub retry_base: Duration,
+}
+
+impl Default for UpstreamPolicy {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(20),
+            max_attempts: 3,
+            retry_base: Duration::from_millis(200),
+        }
+    }
+}
 const BASIQ_VERSION: &str = "3.0";
 
 /// A `CLIENT_ACCESS` token bound to one Basiq user, for the Consent UI only.
@@ -45,6 +71,7 @@ struct Inner {
     api_key: SecretString,
     tokens: TokenState,
     policy: TokenPolicy,
+    upstream: UpstreamPolicy,
     shared: Option<SharedStore>,
 }
 
@@ -73,11 +100,11 @@ impl BasiqClient {
         base: &Url,
         api_key: SecretString,
         policy: TokenPolicy,
+        upstream: UpstreamPolicy,
         shared: Option<SharedStore>,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(upstream.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("basiq-bff/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -88,6 +115,7 @@ impl BasiqClient {
                 api_key,
                 tokens: TokenState::default(),
                 policy,
+                upstream,
                 shared,
             }),
         })
@@ -275,33 +303,63 @@ impl BasiqClient {
         query: Option<&str>,
         body: Option<&serde_json::Value>,
     ) -> Result<reqwest::Response, BasiqError> {
+        let policy = &self.inner.upstream;
+        let deadline = Instant::now() + policy.deadline;
+        let idempotent = method == Method::GET;
         let mut url = format!("{}{}", self.inner.base, path);
         if let Some(q) = query.filter(|q| !q.is_empty()) {
             url.push('?');
             url.push_str(q);
         }
-        let mut retried = false;
+        let mut token_refreshed = false;
+        let mut attempt = 0;
         loop {
+            attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(BasiqError::Timeout { endpoint });
+            }
             let token = self.server_token().await?;
             let mut req = self
                 .inner
                 .http
                 .request(method.clone(), &url)
+                .timeout(policy.attempt_timeout.min(remaining))
                 .bearer_auth(token.token.expose_secret())
                 .header("basiq-version", BASIQ_VERSION)
                 .header(header::ACCEPT, "application/json");
             if let Some(body) = body {
                 req = req.json(body);
             }
-            let response = send(endpoint, req).await?;
-            match check(endpoint, response).await {
-                Err(e) if !retried && token_expired(&e) => {
+            let result = match send(endpoint, req).await {
+                Ok(response) => check(endpoint, response).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if !token_refreshed && token_expired(&e) => {
                     tracing::info!(
                         endpoint,
                         "basiq says the server token expired; refreshing once"
                     );
                     self.inner.tokens.reject(&token.token);
-                    retried = true;
+                    token_refreshed = true;
+                    attempt -= 1;
+                }
+                Err(e) if idempotent && attempt < policy.max_attempts && retryable(&e) => {
+                    let wait = e
+                        .retry_after_secs()
+                        .map(Duration::from_secs)
+                        .unwrap_or_else(|| {
+                            policy
+                                .retry_base
+                                .saturating_mul(1 << (attempt - 1))
+                                .mul_f64(rand::random::<f64>())
+                        });
+                    if Instant::now() + wait >= deadline {
+                        return Err(e);
+                    }
+                    tracing::info!(endpoint, attempt, error = %e, wait_ms = wait.as_millis() as u64, "retrying a basiq read");
+                    tokio::time::sleep(wait).await;
                 }
                 other => return other,
             }
@@ -469,6 +527,15 @@ fn next_page_query(next: &str, expected_path: &str) -> Option<String> {
     url.query().map(str::to_owned)
 }
 
+/// Worth another attempt for a read: Basiq or the network had a moment.
+fn retryable(e: &BasiqError) -> bool {
+    match e {
+        BasiqError::Timeout { .. } | BasiqError::Unreachable { .. } => true,
+        BasiqError::Status { status, .. } => *status == 429 || *status >= 500,
+        _ => false,
+    }
+}
+
 fn token_expired(e: &BasiqError) -> bool {
     match e {
         BasiqError::Status { status: 401, .. } => true,
@@ -487,8 +554,17 @@ async fn send(
     endpoint: &'static str,
     req: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, BasiqError> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let result = req.send().await;
+    let status = match &result {
+        Ok(r) => r.status().as_str().to_owned(),
+        Err(e) if e.is_timeout() => "timeout".to_owned(),
+        Err(_) => "unreachable".to_owned(),
+    };
+    metrics::counter!("basiq_requests_total", "endpoint" => endpoint, "status" => status)
+        .increment(1);
+    metrics::histogram!("basiq_request_duration_seconds", "endpoint" => endpoint)
+        .record(started.elapsed().as_secs_f64());
     tracing::debug!(
         endpoint,
         elapsed_ms = started.elapsed().as_millis() as u64,

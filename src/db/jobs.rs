@@ -3,8 +3,9 @@ use sqlx::PgPool;
 use crate::jobs::{JobStatus, JobView};
 
 /// Records that `job_id` belongs to `app_user_id`, with its latest status. A job already
-/// recorded for another user is never reassigned. Unfinished jobs the app started (consent,
-/// refresh) are put under the job watcher.
+/// recorded for another user is never reassigned. Jobs the app started (consent, refresh) are
+/// put under the job watcher, which alone takes them off once it sees them settled (and counts
+/// their outcome).
 pub async fn record(
     pool: &PgPool,
     app_user_id: &str,
@@ -14,13 +15,15 @@ pub async fn record(
     sqlx::query!(
         "insert into jobs (job_id, app_user_id, connection_id, origin, status, error_code, next_check_at)
          values ($1, $2, $3, $4, $5, $6,
-                 case when not $7 and $4 <> 'observed' then now() + interval '1 second' end)
+                 case when $4 <> 'observed' then now() + interval '1 second' end)
          on conflict (job_id) do update
             set status = excluded.status,
                 error_code = excluded.error_code,
                 connection_id = coalesce(excluded.connection_id, jobs.connection_id),
-                next_check_at = case when not $7 and jobs.origin <> 'observed'
-                                     then coalesce(jobs.next_check_at, now() + interval '1 second') end,
+                next_check_at = case
+                    when jobs.origin = 'observed' then null
+                    when jobs.next_check_at is not null then jobs.next_check_at
+                    when not $7 then now() + interval '1 second' end,
                 updated_at = now()
           where jobs.app_user_id = excluded.app_user_id",
         job.id,

@@ -201,6 +201,7 @@ async fn start(
             })?;
     }
 
+    state.limits.check_consent(&user.sub)?;
     let token = state.basiq.client_token(&basiq_user_id).await?;
     let ttl = ChronoDuration::seconds(STATE_TTL_SECS)
         .min(ChronoDuration::from_std(token.expires_in).unwrap_or_default());

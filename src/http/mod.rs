@@ -16,23 +16,27 @@ use std::time::Duration;
 use axum::{
     Router,
     extract::{MatchedPath, Request},
-    http::{HeaderName, StatusCode, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
+    routing::get,
 };
 use serde::Serialize;
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
+    set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
 use crate::{
     error::{REQUEST_ID, problem},
+    monitoring,
     state::AppState,
 };
 
@@ -52,8 +56,34 @@ impl<T> DataList<T> {
     }
 }
 
+/// CORS for the configured origins only; no origin configured means no cross-origin access.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}
+
+/// A header every answer carries unless its route set its own (the docs page sets its CSP).
+fn default_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
+    let cors = cors(&state.cors_allowed_origins);
+    let hsts = state.hsts.then(|| {
+        default_header(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        )
+    });
     let api = Router::new()
         .merge(health::router())
         .merge(me::router())
@@ -64,12 +94,22 @@ pub fn router(state: AppState) -> Router {
         .merge(transactions::router())
         .merge(institutions::router())
         .merge(webhooks::router())
+        .route("/metrics", get(monitoring::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
 
     api.layer(
         ServiceBuilder::new()
+            .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .layer(default_header(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(default_header(header::REFERRER_POLICY, "no-referrer"))
+            .layer(default_header(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; frame-ancestors 'none'",
+            ))
+            .layer(default_header(header::CACHE_CONTROL, "no-store"))
+            .option_layer(hsts)
             .layer(SetSensitiveRequestHeadersLayer::new([
                 header::AUTHORIZATION,
                 header::COOKIE,
@@ -108,6 +148,7 @@ pub fn router(state: AppState) -> Router {
                     ),
             )
             .layer(PropagateRequestIdLayer::new(x_request_id))
+            .layer(middleware::from_fn(monitoring::track))
             .layer(middleware::from_fn(request_id_scope))
             .layer(CatchPanicLayer::custom(|_| {
                 problem(
@@ -124,6 +165,8 @@ pub fn router(state: AppState) -> Router {
             ))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES)),
     )
+    // Outermost, so preflight requests are answered before anything else runs.
+    .layer(cors)
 }
 
 /// Makes the request id available to error responses built anywhere in the handler.

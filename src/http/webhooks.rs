@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::{
     db,
     error::{ApiError, problem},
+    monitoring,
     state::AppState,
     webhook_signature::SignatureError,
 };
@@ -56,6 +57,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     );
     if let Err(e) = verified {
         tracing::warn!(reason = %e, "webhook refused");
+        monitoring::webhook("refused", "unverified");
         let (status, code) = match e {
             SignatureError::Stale => (StatusCode::BAD_REQUEST, "webhook_timestamp_out_of_range"),
             _ => (StatusCode::UNAUTHORIZED, "webhook_signature_invalid"),
@@ -77,6 +79,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     match db::webhooks::first_delivery(&state.pool, &webhook_id, &payload.event_type_id).await {
         Ok(true) => {}
         Ok(false) => {
+            monitoring::webhook("duplicate", &payload.event_type_id);
             tracing::info!(
                 webhook_id,
                 "webhook redelivery acknowledged; already processed"
@@ -85,6 +88,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         }
         Err(e) => return ApiError::from(e).into_response(),
     }
+    monitoring::webhook("accepted", &payload.event_type_id);
     tracing::info!(webhook_id, event_type = %payload.event_type_id, event_id = %payload.event_id, "webhook accepted");
     let task_state = state.clone();
     tokio::spawn(async move { process(task_state, payload).await });

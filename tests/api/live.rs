@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use basiq_bff::basiq::{BasiqClient, TokenPolicy};
+use basiq_bff::basiq::{BasiqClient, TokenPolicy, UpstreamPolicy};
 use secrecy::SecretString;
 
 #[tokio::test]
@@ -20,6 +20,7 @@ async fn live_the_basiq_sandbox_speaks_the_shapes_we_parse() {
         &base.parse().unwrap(),
         SecretString::from(key),
         TokenPolicy::default(),
+        UpstreamPolicy::default(),
         None,
     )
     .unwrap();

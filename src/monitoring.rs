@@ -1,0 +1,112 @@
+//! Prometheus metrics: requests per route, Basiq calls per endpoint and status, the server
+//! token, job outcomes per institution, webhook deliveries. Labels are bounded: routes are the
+//! matched route templates, never raw paths.
+
+use std::{sync::OnceLock, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide recorder (installed once; every app in the process reports to it).
+pub fn handle() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS)
+                .expect("non-empty buckets")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// Counts and times every request by its route template.
+pub async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("http_request_duration_seconds", "method" => method.clone(), "route" => route.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status)
+        .increment(1);
+    response
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    let token = state.basiq.token_status();
+    metrics::gauge!("basiq_server_token_valid").set(if token.valid { 1.0 } else { 0.0 });
+    if let Some(age) = token.age_seconds {
+        metrics::gauge!("basiq_server_token_age_seconds").set(age as f64);
+    }
+    if let Some(left) = token.expires_in_seconds {
+        metrics::gauge!("basiq_server_token_expires_in_seconds").set(left as f64);
+    }
+    metrics::counter!("basiq_server_token_refresh_failures_total")
+        .absolute(token.refresh_failures_total);
+    let handle = handle();
+    handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+}
+
+/// A job reached its outcome (counted once, by the job watcher).
+pub fn job_outcome(status: &'static str, institution: &str) {
+    metrics::counter!("basiq_job_outcomes_total", "status" => status, "institution" => institution.to_owned())
+        .increment(1);
+}
+
+/// A webhook delivery: `accepted`, `duplicate` or `refused`.
+pub fn webhook(outcome: &'static str, event_type: &str) {
+    const KNOWN: &[&str] = &[
+        "user.created",
+        "user.updated",
+        "user.deleted",
+        "connection.created",
+        "connection.activated",
+        "connection.deleted",
+        "connection.invalidated",
+        "account.updated",
+        "transactions.updated",
+        "consent.created",
+        "consent.updated",
+        "consent.revoked",
+        "consent.expired",
+        "consent.warning",
+    ];
+    let event_type = KNOWN
+        .iter()
+        .find(|k| **k == event_type)
+        .copied()
+        .unwrap_or("other");
+    metrics::counter!("basiq_webhooks_total", "outcome" => outcome, "event_type" => event_type)
+        .increment(1);
+}
