@@ -16,5 +16,6 @@ pub mod sim;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod user_cache;
 pub mod watcher;
 pub mod webhook_signature;

@@ -21,6 +21,7 @@ use crate::{
     limits::Limits,
     monitoring,
     state::{App, AppState, ConsentConfig},
+    user_cache::UserCache,
     watcher,
     webhook_signature::WebhookKey,
 };
@@ -123,6 +124,7 @@ impl Application {
                 .and_then(|s| WebhookKey::from_secret(s.expose_secret())),
             sealer,
             limits: Limits::new(settings.rate_limit_per_minute),
+            users: UserCache::default(),
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
             hsts: settings.public_base_url.scheme() == "https",
             shutdown: CancellationToken::new(),

@@ -10,6 +10,7 @@ use crate::{
     crypto::{MacKey, Sealer},
     http::institutions::InstitutionCache,
     limits::Limits,
+    user_cache::UserCache,
     webhook_signature::WebhookKey,
 };
 
@@ -35,6 +36,8 @@ pub struct App {
     pub cursor_key: MacKey,
     pub institutions: InstitutionCache,
     pub limits: Limits,
+    /// Known app user → Basiq user mappings.
+    pub users: UserCache,
     /// Web origins allowed to call the API from a browser (`CORS_ALLOWED_ORIGINS`).
     pub cors_allowed_origins: Vec<String>,
     /// Send `Strict-Transport-Security`: the BFF is reached over https.
@@ -56,7 +59,16 @@ pub struct ConsentConfig {
 impl App {
     /// The Basiq user of an app user, if one has been created.
     pub async fn basiq_user_id(&self, app_user_id: &str) -> Result<Option<String>, sqlx::Error> {
-        let id = crate::db::users::basiq_user_id(&self.pool, app_user_id).await?;
+        let id = match self.users.get(app_user_id) {
+            Some(id) => Some(id),
+            None => {
+                let id = crate::db::users::basiq_user_id(&self.pool, app_user_id).await?;
+                if let Some(id) = &id {
+                    self.users.put(app_user_id, id);
+                }
+                id
+            }
+        };
         if let Some(id) = &id {
             tracing::Span::current().record("basiq_user_id", id.as_str());
         }

@@ -107,11 +107,17 @@ async fn institution_of(
     }
 }
 
-/// A successful job clears an earlier invalidation of its connection.
+/// A successful job clears an invalidation of its connection that happened before the job
+/// finished.
 pub async fn after_job(state: &AppState, view: &JobView) {
+    let finished = view
+        .updated_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     if view.status == JobStatus::Succeeded
-        && let Some(connection_id) = &view.connection_id
-        && let Err(e) = db::connections::clear_invalidated(&state.pool, connection_id).await
+        && let (Some(connection_id), Some(finished)) = (&view.connection_id, finished)
+        && let Err(e) =
+            db::connections::clear_invalidated(&state.pool, connection_id, finished.into()).await
     {
         tracing::warn!(error = %e, "could not clear the connection's invalidation");
     }

@@ -106,20 +106,22 @@ impl JwtVerifier {
 
     pub async fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
         let invalid = |_| ApiError::Unauthorized("the bearer token is not a valid JWT");
+        let fetched;
         let (key, algorithm) = match &self.keys {
-            KeySource::Static { key, algorithm } => (key.clone(), *algorithm),
+            KeySource::Static { key, algorithm } => (key, *algorithm),
             KeySource::Jwks(cache) => {
                 let header = decode_header(token).map_err(invalid)?;
                 let kid = header
                     .kid
                     .ok_or(ApiError::Unauthorized("the JWT has no kid"))?;
-                cache
+                fetched = cache
                     .key(&kid)
                     .await
-                    .ok_or(ApiError::Unauthorized("the JWT's signing key is unknown"))?
+                    .ok_or(ApiError::Unauthorized("the JWT's signing key is unknown"))?;
+                (&fetched.0, fetched.1)
             }
         };
-        let data = decode::<Claims>(token, &key, &self.validation(algorithm)).map_err(|e| {
+        let data = decode::<Claims>(token, key, &self.validation(algorithm)).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             ApiError::Unauthorized(match e.kind() {
                 K::ExpiredSignature => "the JWT has expired",

@@ -1,5 +1,6 @@
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 /// Basiq said the connection was invalidated: it needs the user until a job succeeds again.
@@ -21,10 +22,18 @@ pub async fn mark_invalidated(
     Ok(())
 }
 
-pub async fn clear_invalidated(pool: &PgPool, connection_id: &str) -> Result<(), sqlx::Error> {
+/// The connection works again as of `as_of`: an invalidation older than that is cleared (a
+/// newer one stands: the success predates it).
+pub async fn clear_invalidated(
+    pool: &PgPool,
+    connection_id: &str,
+    as_of: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "update connections set invalidated_at = null, updated_at = now() where connection_id = $1",
-        connection_id
+        "update connections set invalidated_at = null, updated_at = now()
+          where connection_id = $1 and invalidated_at < $2",
+        connection_id,
+        as_of
     )
     .execute(pool)
     .await?;

@@ -72,6 +72,7 @@ async fn erase(State(state): State<AppState>, user: AuthUser) -> ApiResult<Statu
         }
     }
     db::users::delete(&state.pool, &user.sub).await?;
+    state.users.forget(&user.sub);
     tracing::info!("user erased");
     Ok(StatusCode::NO_CONTENT)
 }

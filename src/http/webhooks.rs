@@ -156,14 +156,17 @@ async fn process(state: AppState, payload: Payload) {
             db::connections::mark_invalidated(pool, &app_user_id, c).await
         }
         ("connection.activated" | "connection.created", Some(c)) => {
-            db::connections::clear_invalidated(pool, c).await
+            db::connections::clear_invalidated(pool, c, chrono::Utc::now()).await
         }
         ("connection.deleted", Some(c)) => db::connections::forget(pool, &app_user_id, c).await,
         // Basiq requires the app to delete or de-identify the user's data.
         ("consent.revoked" | "consent.expired", _) => {
             db::users::erase_data(pool, &app_user_id).await
         }
-        ("user.deleted", _) => db::users::delete(pool, &app_user_id).await,
+        ("user.deleted", _) => {
+            state.users.forget(&app_user_id);
+            db::users::delete(pool, &app_user_id).await
+        }
         (
             "transactions.updated"
             | "account.updated"
