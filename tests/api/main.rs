@@ -7,6 +7,7 @@ mod auth;
 mod connections;
 mod consent;
 mod data;
+mod docs;
 mod health;
 mod live;
 mod server_token;
