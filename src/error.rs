@@ -59,18 +59,38 @@ impl ApiError {
     }
 }
 
-/// The problem document we send. `field` appears on validation errors.
-#[derive(Debug, Serialize)]
+/// The problem document we send (RFC 9457, `application/problem+json`). `field` appears on
+/// validation errors.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "type": "urn:basiq-bff:problem:invalid_request",
+    "title": "Invalid request",
+    "status": 400,
+    "detail": "limit: must be a whole number from 1 to 500",
+    "code": "invalid_request",
+    "field": "limit",
+    "requestId": "4b6c1d5e-8f0a-4c2b-9d3e-5f6a7b8c9d0e"
+}))]
 pub struct Problem {
+    /// `urn:basiq-bff:problem:<code>`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// A short, human-readable summary of the kind of problem.
     pub title: String,
+    /// The HTTP status code.
     pub status: u16,
+    /// What went wrong, for a developer; never Basiq's own text.
     pub detail: String,
+    /// Stable machine code: `invalid_request`, `unauthorized`, `not_found`, `route_not_found`,
+    /// `method_not_allowed`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
+    /// `upstream_token_unavailable`, `upstream_timeout`, `upstream_rate_limited`,
+    /// `upstream_error`, `upstream_rejected`, `upstream_malformed`, `internal_error`, …
     pub code: String,
+    /// On 400s: the query parameter, path segment or body field at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The request's `x-request-id`, to quote when reporting a problem.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::basiq::types::Job;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Derived from the steps: `action_required` and `failed` come with an `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Pending,
@@ -31,7 +32,8 @@ impl JobStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What the app should tell its user about a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserAction {
     /// Open the Consent UI again with this job's `connectionId`.
@@ -47,35 +49,43 @@ pub enum UserAction {
 /// How long to wait before retrying when the bank is unavailable (Basiq: "wait 10 minutes").
 pub const BANK_RETRY_AFTER_SECS: u64 = 600;
 
-#[derive(Debug, Clone, Serialize)]
+/// Why a job failed, and what the user should do about it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobError {
+    /// Basiq's failure code, e.g. `invalid-credentials`, `maintenance`, `connector-error`.
     pub code: String,
     pub title: String,
     pub detail: String,
     pub user_action: UserAction,
+    /// With `retry_later`: seconds to wait before refreshing again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStep {
+    /// e.g. `verify-credentials`, `retrieve-accounts`, `retrieve-transactions`.
     pub title: String,
     /// `pending`, `in_progress`, `succeeded` or `failed`.
     pub status: String,
 }
 
 /// A job as the API shows it, wherever a job is returned.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     pub id: String,
     pub status: JobStatus,
+    /// Basiq's job type, e.g. `consent`, `refresh`.
     pub job_type: Option<String>,
+    /// The connection the job works on; `null` until Basiq says.
     pub connection_id: Option<String>,
     pub steps: Vec<JobStep>,
+    /// Set when `status` is `failed` or `action_required`.
     pub error: Option<JobError>,
+    /// RFC 3339, as Basiq gives it.
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
 }

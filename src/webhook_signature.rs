@@ -46,7 +46,8 @@ impl WebhookKey {
             .trim()
             .parse()
             .map_err(|_| SignatureError::Stale)?;
-        if (now - ts).abs() > TOLERANCE_SECS {
+        // `abs_diff`: a subtraction could overflow on a forged extreme timestamp.
+        if now.abs_diff(ts) > TOLERANCE_SECS.unsigned_abs() {
             return Err(SignatureError::Stale);
         }
         let mut mac =
@@ -119,6 +120,12 @@ mod tests {
             k.verify(Some(ID), Some(TS), Some(SIG), BODY, t - 301),
             Err(SignatureError::Stale)
         );
+        for extreme in [i64::MIN, i64::MAX] {
+            assert_eq!(
+                k.verify(Some(ID), Some(&extreme.to_string()), Some(SIG), BODY, t),
+                Err(SignatureError::Stale)
+            );
+        }
         assert_eq!(
             k.verify(Some(ID), None, Some(SIG), BODY, t),
             Err(SignatureError::MissingHeader)

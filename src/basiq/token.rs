@@ -62,12 +62,14 @@ impl Cached {
 }
 
 /// What `/readyz` and the metrics show of the token.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenStatus {
+    /// A token is held and has not expired.
     pub valid: bool,
     pub age_seconds: Option<u64>,
     pub expires_in_seconds: Option<u64>,
+    /// Failed refreshes since the last success.
     pub consecutive_failures: u32,
     pub refresh_failures_total: u64,
 }

@@ -52,14 +52,24 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<CreatedUser, ApiError>>,
 {
-    ensure_row(pool, app_user_id).await?;
-    let mut tx = pool.begin().await?;
-    let existing = sqlx::query_scalar!(
-        "select basiq_user_id from app_users where app_user_id = $1 for update",
-        app_user_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    // An erasure of the same user between the insert and the lock deletes the row: make it
+    // again (the user asked for a consent after their erasure).
+    let mut attempts = 0;
+    let (mut tx, existing) = loop {
+        ensure_row(pool, app_user_id).await?;
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query_scalar!(
+            "select basiq_user_id from app_users where app_user_id = $1 for update",
+            app_user_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        match row {
+            Some(existing) => break (tx, existing),
+            None if attempts < 3 => attempts += 1,
+            None => return Err(anyhow::anyhow!("the app user's row keeps vanishing").into()),
+        }
+    };
     if let Some(id) = existing {
         return Ok(id);
     }

@@ -11,17 +11,18 @@ use crate::{
     auth::AuthUser,
     basiq::types::{Account, AccountClass},
     error::{ApiError, ApiResult},
-    http::{DataList, extract::check_id},
+    http::{DataList, docs, extract::check_id},
     state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/accounts", get(list))
-        .route("/v1/accounts/{account_id}", get(one))
+        .route("/v1/accounts/{accountId}", get(one))
 }
 
-#[derive(Debug, Serialize)]
+/// A bank account; money is a decimal string, exactly as Basiq gives it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     pub id: String,
@@ -29,18 +30,22 @@ pub struct AccountView {
     pub account_no: Option<String>,
     /// Decimal string, e.g. `"1234.56"`.
     pub balance: Option<String>,
+    /// Decimal string.
     pub available_funds: Option<String>,
+    /// Decimal string.
     pub credit_limit: Option<String>,
+    /// ISO 4217, e.g. `AUD`.
     pub currency: Option<String>,
     pub class: AccountClassView,
     pub connection_id: Option<String>,
     pub institution_id: Option<String>,
+    /// RFC 3339, as Basiq gives it.
     pub last_updated: Option<String>,
     /// `available` or `unavailable`.
     pub status: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountClassView {
     /// e.g. `transaction`, `savings`, `credit-card`, `mortgage`.
@@ -79,6 +84,24 @@ impl From<Account> for AccountView {
     }
 }
 
+/// The caller's accounts, across all their connections.
+#[utoipa::path(
+    get,
+    operation_id = "listAccounts",
+    path = "/v1/accounts",
+    tag = "accounts",
+    security(("appJwt" = [])),
+    responses(
+        (status = 200, description = "The caller's accounts.", body = DataList<AccountView>),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn list(
     State(state): State<AppState>,
@@ -93,6 +116,26 @@ async fn list(
     )))
 }
 
+/// One of the caller's accounts.
+#[utoipa::path(
+    get,
+    operation_id = "getAccount",
+    path = "/v1/accounts/{accountId}",
+    tag = "accounts",
+    security(("appJwt" = [])),
+    params(("accountId" = String, Path, description = "An account id from `GET /v1/accounts`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses(
+        (status = 200, description = "The account.", body = AccountView),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id, account_id = %account_id))]
 async fn one(
     State(state): State<AppState>,

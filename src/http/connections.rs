@@ -16,7 +16,7 @@ use crate::{
     basiq::types::{Connection, normalise_method},
     db,
     error::{ApiError, ApiResult},
-    http::{DataList, extract::check_id},
+    http::{DataList, docs, extract::check_id},
     jobs::{self, JobView},
     state::AppState,
 };
@@ -32,11 +32,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/connections", get(list))
         .route("/v1/connections/refresh", post(refresh_all))
-        .route("/v1/connections/{connection_id}", delete(remove))
-        .route("/v1/connections/{connection_id}/refresh", post(refresh_one))
+        .route("/v1/connections/{connectionId}", delete(remove))
+        .route("/v1/connections/{connectionId}/refresh", post(refresh_one))
 }
 
-#[derive(Debug, Serialize)]
+/// A bank connection, and whether it needs the user.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionView {
     pub id: String,
@@ -45,17 +46,20 @@ pub struct ConnectionView {
     /// `openbanking` or `web`.
     pub method: Option<String>,
     pub institution: InstitutionRef,
+    /// RFC 3339, as Basiq gives it.
     pub created_at: Option<String>,
     pub last_used: Option<String>,
+    /// When the consent behind the connection expires.
     pub expiry_date: Option<String>,
     pub needs_attention: bool,
     /// When `needsAttention`: `invalid` (reconnect through the Consent UI with this
     /// `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
     /// its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
+    #[schema(value_type = Option<String>)]
     pub attention_reason: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstitutionRef {
     pub id: Option<String>,
@@ -101,6 +105,26 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         })
 }
 
+/// The caller's bank connections.
+///
+/// Each with its status, institution, last use, expiry, and whether the user must act.
+#[utoipa::path(
+    get,
+    operation_id = "listConnections",
+    path = "/v1/connections",
+    tag = "connections",
+    security(("appJwt" = [])),
+    responses(
+        (status = 200, description = "The caller's connections.", body = DataList<ConnectionView>),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn list(
     State(state): State<AppState>,
@@ -216,6 +240,30 @@ async fn refresh(
     Ok(view)
 }
 
+/// Refreshes one connection.
+///
+/// Answers its job, or the job still running for it instead of starting another. An
+/// open-banking connection may be refreshed 20 times in 24 hours (Basiq's limit); past that,
+/// 429 `refresh_limit_reached` with `Retry-After`.
+#[utoipa::path(
+    post,
+    operation_id = "refreshConnection",
+    path = "/v1/connections/{connectionId}/refresh",
+    tag = "connections",
+    security(("appJwt" = [])),
+    params(("connectionId" = String, Path, description = "A connection id from `GET /v1/connections`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses(
+        (status = 200, description = "The refresh job.", body = JobView),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
 async fn refresh_one(
     State(state): State<AppState>,
@@ -234,7 +282,26 @@ async fn refresh_one(
     ))
 }
 
-/// Refreshes every connection within its budget; 429 only when none could be refreshed.
+/// Refreshes every connection.
+///
+/// Each within its daily budget; 429 only when none could be refreshed.
+#[utoipa::path(
+    post,
+    operation_id = "refreshAllConnections",
+    path = "/v1/connections/refresh",
+    tag = "connections",
+    security(("appJwt" = [])),
+    responses(
+        (status = 200, description = "A job per refreshed connection.", body = DataList<JobView>),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn refresh_all(
     State(state): State<AppState>,
@@ -259,7 +326,28 @@ async fn refresh_all(
     }
 }
 
-/// Deletes the connection at Basiq, then what we stored about it.
+/// Deletes a connection.
+///
+/// At Basiq first, then what we stored about it.
+#[utoipa::path(
+    delete,
+    operation_id = "deleteConnection",
+    path = "/v1/connections/{connectionId}",
+    tag = "connections",
+    security(("appJwt" = [])),
+    params(("connectionId" = String, Path, description = "A connection id from `GET /v1/connections`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses(
+        (status = 204, description = "The connection is deleted."),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
 async fn remove(
     State(state): State<AppState>,

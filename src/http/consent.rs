@@ -19,7 +19,10 @@ use crate::{
     crypto::sha256,
     db,
     error::{ApiError, ApiResult},
-    http::extract::{JsonBody, check_id},
+    http::{
+        docs,
+        extract::{JsonBody, check_id},
+    },
     jobs,
     state::AppState,
 };
@@ -34,21 +37,50 @@ pub fn router() -> Router<AppState> {
         .route("/v1/consent/callback", get(callback))
 }
 
-#[derive(Debug, Deserialize)]
+/// Where to send the browser back, and what to do in the Consent UI.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"returnTo": "https://app.example.com/banks", "institutionId": "AU00000"}))]
 pub struct ConsentRequest {
+    /// Where the browser lands afterwards, with `jobIds` (or `error`) appended: must start
+    /// with an entry of `ALLOWED_RETURN_URLS`, at a `/`, `?` or `#` boundary.
+    #[schema(max_length = 2048)]
     pub return_to: String,
+    /// The Consent UI's action; `connect` when absent.
+    #[schema(value_type = Option<ConsentAction>, inline)]
     pub action: Option<String>,
+    /// Open the Consent UI on this institution.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub institution_id: Option<String>,
+    /// Re-authorise this connection of the caller's.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub connection_id: Option<String>,
+    /// For creating the Basiq user; defaults to the JWT's `email` claim. The Basiq user needs
+    /// an email or a mobile.
     pub email: Option<String>,
+    /// International format, e.g. `+61400000000`; defaults to the JWT's `phone_number` claim.
     pub mobile: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// What the Consent UI does.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsentAction {
+    Connect,
+    Manage,
+    Extend,
+    Update,
+    Reauthorise,
+}
+
+/// Where to send the browser.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsentResponse {
+    /// Basiq's Consent UI with a short-lived token bound to the caller's Basiq user and a
+    /// signed, single-use `state`. Open it in a browser or web view.
     pub consent_url: String,
+    /// When the link stops working (at most 30 minutes from now).
     pub expires_at: DateTime<Utc>,
 }
 
@@ -128,6 +160,28 @@ fn looks_like_mobile(v: &str) -> bool {
     (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Starts the consent round trip.
+///
+/// Creates the caller's Basiq user on first need and answers the Consent UI link to open.
+#[utoipa::path(
+    post,
+    operation_id = "startConsent",
+    path = "/v1/consent",
+    tag = "consent",
+    security(("appJwt" = [])),
+    request_body = ConsentRequest,
+    responses(
+        (status = 200, description = "The Consent UI link.", body = ConsentResponse),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn start(
     State(state): State<AppState>,
@@ -350,6 +404,29 @@ fn redirect(mut to: Url, params: &[(&str, &str)]) -> Response {
         .into_response()
 }
 
+/// Where Basiq's Consent UI sends the browser back.
+///
+/// Verifies `state` (signed, bound to the app user and `returnTo`, expiring, single use), keeps
+/// only the jobs that are the user's, and redirects to `returnTo`. Needs no bearer token: the
+/// browser comes from Basiq.
+#[utoipa::path(
+    get,
+    operation_id = "consentCallback",
+    path = "/v1/consent/callback",
+    tag = "consent",
+    params(
+        ("state" = String, Query, description = "The `state` of the Consent UI link, as Basiq returns it."),
+        ("jobIds" = Option<String>, Query, description = "Comma-separated job ids of the new or updated connections."),
+        ("jobId" = Option<String>, Query, description = "A single job id (older Consent UI)."),
+    ),
+    responses(
+        (status = 303, description = "Back to `returnTo` with `jobIds=a,b` of the user's verified jobs, or with `error=no_connection`, `invalid_job` or `temporarily_unavailable`.",
+            headers(("Location" = String, description = "`returnTo` with `jobIds` or `error` appended"))),
+        (status = 400, description = "A missing, malformed, forged, expired or replayed `state`: a page saying the link is not valid, and no redirect.",
+            content_type = "text/html", body = String),
+        (status = 500, response = docs::InternalError),
+    )
+)]
 #[tracing::instrument(skip_all, fields(user_id, basiq_user_id))]
 async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
     let params = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes());

@@ -24,7 +24,7 @@ use crate::{
         types::{Connector, normalise_method},
     },
     error::{ApiError, ApiResult},
-    http::{DataList, extract::query_params},
+    http::{DataList, docs, extract::query_params},
     state::AppState,
 };
 
@@ -34,9 +34,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/institutions", get(list))
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A bank, through one of Basiq's connectors (a bank may have an open-banking and a web one).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstitutionView {
+    /// The id to pass as `institutionId` to `POST /v1/consent`.
     pub id: String,
     pub name: Option<String>,
     pub short_name: Option<String>,
@@ -44,8 +46,10 @@ pub struct InstitutionView {
     pub method: Option<String>,
     /// `operational`, `degraded-performance`, `partial-outage`, `major-outage` or `under-maintenance`.
     pub status: Option<String>,
+    /// e.g. `live`, `beta`.
     pub stage: Option<String>,
     pub tier: Option<String>,
+    /// e.g. `Bank`, `Credit Union`.
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub country: Option<String>,
@@ -173,6 +177,48 @@ impl InstitutionCache {
     }
 }
 
+/// The query of `GET /v1/institutions`, as documented; `list` reads it by hand, like
+/// `GET /v1/transactions`, to refuse unknown or repeated parameters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InstitutionQuery {
+    /// Only connectors of this method (case, `-` and `_` are ignored).
+    #[param(inline)]
+    pub method: Option<Method>,
+    /// Only institutions whose name or short name contains this, ignoring case.
+    #[param(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub q: Option<String>,
+}
+
+/// How Basiq connects to the bank: CDR open banking, or the bank's website.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Openbanking,
+    Web,
+}
+
+/// Banks to connect to.
+///
+/// Basiq's connectors, cached for an hour and served stale while refreshing.
+#[utoipa::path(
+    get,
+    operation_id = "listInstitutions",
+    path = "/v1/institutions",
+    tag = "institutions",
+    security(("appJwt" = [])),
+    params(InstitutionQuery),
+    responses(
+        (status = 200, description = "The institutions.", body = DataList<InstitutionView>),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
@@ -189,7 +235,7 @@ async fn list(
         ),
     };
     let needle = match params.get("q") {
-        Some(q) if q.trim().is_empty() || q.len() > 100 => {
+        Some(q) if q.trim().is_empty() || q.chars().count() > 100 => {
             return Err(ApiError::validation("q", "must be 1-100 characters"));
         }
         q => q.map(|q| q.trim().to_lowercase()),

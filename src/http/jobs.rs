@@ -10,7 +10,7 @@ use crate::{
     auth::AuthUser,
     db,
     error::{ApiError, ApiResult},
-    http::{DataList, extract::check_id},
+    http::{DataList, docs, extract::check_id},
     jobs::{self, JobView},
     state::AppState,
 };
@@ -18,9 +18,27 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/jobs", get(list))
-        .route("/v1/jobs/{job_id}", get(one))
+        .route("/v1/jobs/{jobId}", get(one))
 }
 
+/// The caller's jobs of the last 7 days, newest first.
+#[utoipa::path(
+    get,
+    operation_id = "listJobs",
+    path = "/v1/jobs",
+    tag = "jobs",
+    security(("appJwt" = [])),
+    responses(
+        (status = 200, description = "The caller's recent jobs.", body = DataList<JobView>),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<DataList<JobView>>> {
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
@@ -37,6 +55,28 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<D
     Ok(Json(DataList::new(views)))
 }
 
+/// One of the caller's jobs.
+///
+/// Normalised: poll it until `status` is final.
+#[utoipa::path(
+    get,
+    operation_id = "getJob",
+    path = "/v1/jobs/{jobId}",
+    tag = "jobs",
+    security(("appJwt" = [])),
+    params(("jobId" = String, Path, description = "A job id, as returned in `jobIds` or by a refresh.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses(
+        (status = 200, description = "The job.", body = JobView),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id, job_id = %job_id))]
 async fn one(
     State(state): State<AppState>,

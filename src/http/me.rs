@@ -3,22 +3,26 @@
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde::Serialize;
 
-use crate::{auth::AuthUser, db, error::ApiResult, state::AppState};
+use crate::{auth::AuthUser, db, error::ApiResult, http::docs, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/me", get(me).delete(erase))
 }
 
-#[derive(Debug, Serialize)]
+/// The app user's link to Basiq.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
+    /// The JWT's `sub`.
     pub user_id: String,
+    /// `null` until the first consent creates the Basiq user.
     pub basiq_user_id: Option<String>,
     pub connection_count: usize,
+    /// The newest consent, if any: whether the user must consent again.
     pub consent: Option<ConsentSummary>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsentSummary {
     pub id: Option<String>,
@@ -28,6 +32,24 @@ pub struct ConsentSummary {
     pub expires_at: Option<String>,
 }
 
+/// The app user's link to Basiq.
+#[utoipa::path(
+    get,
+    operation_id = "getMe",
+    path = "/v1/me",
+    tag = "me",
+    security(("appJwt" = [])),
+    responses(
+        (status = 200, description = "The caller's link to Basiq.", body = Me),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Me>> {
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
@@ -60,8 +82,26 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Me>
     }))
 }
 
-/// Erasure: deletes the Basiq user (its connections and data go with it), then every local row
-/// of the app user. Safe to repeat: a user already gone answers 204 again.
+/// Erases the caller.
+///
+/// Deletes the Basiq user (its connections and data go with it), then every local row of the
+/// app user. Safe to repeat: a user already gone answers 204 again.
+#[utoipa::path(
+    delete,
+    operation_id = "deleteMe",
+    path = "/v1/me",
+    tag = "me",
+    security(("appJwt" = [])),
+    responses(
+        (status = 204, description = "The Basiq user and everything stored about the caller are gone."),
+        (status = 401, response = docs::Unauthorized),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn erase(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
     if let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? {

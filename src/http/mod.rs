@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod connections;
 pub mod consent;
+pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod institutions;
@@ -45,7 +46,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 
 /// `{"data": [...]}`, the shape of every list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DataList<T> {
     pub data: Vec<T>,
 }
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(institutions::router())
         .merge(webhooks::router())
         .route("/metrics", get(monitoring::render))
+        .merge(docs::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

@@ -14,7 +14,10 @@ use crate::{
     auth::AuthUser,
     basiq::types::Transaction,
     error::{ApiError, ApiResult},
-    http::extract::{check_id, query_params},
+    http::{
+        docs,
+        extract::{check_id, query_params},
+    },
     state::AppState,
 };
 
@@ -36,7 +39,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/transactions", get(list))
 }
 
-#[derive(Debug, Serialize)]
+/// A transaction; money is a decimal string, exactly as Basiq gives it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionView {
     pub id: String,
@@ -50,10 +54,13 @@ pub struct TransactionView {
     pub balance: Option<String>,
     /// `debit` or `credit`.
     pub direction: Option<String>,
+    /// Basiq's class, e.g. `payment`, `transfer`, `cash-withdrawal`.
     pub class: Option<String>,
+    /// Basiq's sub-class title, when it has one.
     pub sub_class: Option<String>,
     pub connection_id: Option<String>,
     pub institution_id: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`, as Basiq gives it.
     pub transaction_date: Option<String>,
     /// `null` while pending.
     pub post_date: Option<String>,
@@ -87,12 +94,60 @@ impl From<Transaction> for TransactionView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page of transactions, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionPage {
     pub data: Vec<TransactionView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// The query of `GET /v1/transactions`, as documented. `list` reads it by hand (see
+/// `query_params`) so that unknown or repeated parameters are refused and each error names its
+/// parameter; the tests check the two agree.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct TransactionQuery {
+    /// Only this account's transactions.
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    pub account_id: Option<String>,
+    /// Only this connection's transactions.
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    pub connection_id: Option<String>,
+    /// Only this institution's transactions.
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    pub institution_id: Option<String>,
+    #[param(inline)]
+    pub status: Option<TransactionStatus>,
+    #[param(inline)]
+    pub direction: Option<Direction>,
+    /// Posted on or after this date (`YYYY-MM-DD`); not after `to`.
+    pub from: Option<NaiveDate>,
+    /// Posted on or before this date (`YYYY-MM-DD`).
+    pub to: Option<NaiveDate>,
+    /// Transactions per page.
+    #[param(minimum = 1, maximum = 500, default = 100)]
+    pub limit: Option<u32>,
+    /// `nextCursor` of the previous page: alone, or with the same filters as the first page.
+    #[param(max_length = 4096)]
+    pub cursor: Option<String>,
+}
+
+/// `pending` or `posted`.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionStatus {
+    Pending,
+    Posted,
+}
+
+/// `debit` (money out) or `credit` (money in).
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Debit,
+    Credit,
 }
 
 fn date(field: &str, value: &str) -> ApiResult<NaiveDate> {
@@ -193,6 +248,28 @@ fn decode_cursor(state: &AppState, user: &str, cursor: &str) -> ApiResult<(Strin
     }
 }
 
+/// The caller's transactions.
+///
+/// Filtered, newest first, a page at a time: pass `nextCursor` as `cursor` for the next page.
+#[utoipa::path(
+    get,
+    operation_id = "listTransactions",
+    path = "/v1/transactions",
+    tag = "transactions",
+    security(("appJwt" = [])),
+    params(TransactionQuery),
+    responses(
+        (status = 200, description = "A page of transactions.", body = TransactionPage),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 429, response = docs::TooManyRequests),
+        (status = 500, response = docs::InternalError),
+        (status = 502, response = docs::BadGateway),
+        (status = 503, response = docs::ServiceUnavailable),
+        (status = 504, response = docs::GatewayTimeout),
+    )
+)]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn list(
     State(state): State<AppState>,
@@ -276,6 +353,16 @@ mod tests {
             "transaction.postDate.gteq('2026-01-01')"
         );
         assert_eq!(q(&[]).unwrap(), "limit=100");
+    }
+
+    #[test]
+    fn the_documented_query_is_the_one_read() {
+        use utoipa::IntoParams;
+        let documented: Vec<String> = TransactionQuery::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(documented, PARAMS);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::{
     db,
     error::{ApiError, problem},
     monitoring,
+    http::docs,
     state::AppState,
     webhook_signature::SignatureError,
 };
@@ -25,10 +26,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/webhooks/basiq", post(receive))
 }
 
-/// Basiq's thin payload: details come from `GET /events/{eventId}`.
-#[derive(Debug, Deserialize)]
+/// Basiq's thin payload: details come from `GET /events/{eventId}`. Other fields are ignored.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = WebhookPayload)]
 struct Payload {
+    /// e.g. `connection.invalidated`, `consent.revoked`, `user.deleted`.
     event_type_id: String,
     event_id: String,
 }
@@ -37,6 +40,31 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Receives Basiq's webhooks.
+///
+/// Signed Svix-style over the raw body. Each `webhook-id` is processed once; the answer comes at
+/// once and the event is worked on afterwards. 404 while `BASIQ_WEBHOOK_SECRET` is unset.
+#[utoipa::path(
+    post,
+    operation_id = "receiveBasiqWebhook",
+    path = "/webhooks/basiq",
+    tag = "webhooks",
+    params(
+        ("webhook-id" = String, Header, description = "The delivery's id; a redelivery repeats it."),
+        ("webhook-timestamp" = i64, Header, description = "Unix seconds; refused when more than 5 minutes off."),
+        ("webhook-signature" = String, Header, description = "Space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body`."),
+    ),
+    request_body = Payload,
+    responses(
+        (status = 204, description = "Accepted (or a redelivery, already processed)."),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, description = "The signature is missing or does not verify (`webhook_signature_invalid`).",
+            content_type = "application/problem+json", body = crate::error::Problem),
+        (status = 404, description = "Webhooks are not configured here (`route_not_found`).",
+            content_type = "application/problem+json", body = crate::error::Problem),
+        (status = 500, response = docs::InternalError),
+    )
+)]
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(key) = &state.webhook_key else {
         return problem(

@@ -9,6 +9,7 @@ mod connections;
 mod consent;
 mod data;
 mod edges;
+mod docs;
 mod health;
 mod live;
 mod process;
