@@ -55,7 +55,18 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// Prometheus metrics.
+///
+/// Requests, errors and latency per route; Basiq calls per endpoint and status with latency;
+/// the server token's age, validity and refresh failures; job outcomes per institution;
+/// webhook deliveries. Unauthenticated, like `/healthz`: expose it to your scraper only.
+#[utoipa::path(
+    get,
+    operation_id = "metrics",
+    path = "/metrics",
+    tag = "health",
+    responses((status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String))
+)]
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     let token = state.basiq.token_status();
     metrics::gauge!("basiq_server_token_valid").set(if token.valid { 1.0 } else { 0.0 });

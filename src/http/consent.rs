@@ -175,6 +175,7 @@ fn looks_like_mobile(v: &str) -> bool {
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
+        (status = 409, response = docs::Conflict),
         (status = 429, response = docs::TooManyRequests),
         (status = 500, response = docs::InternalError),
         (status = 502, response = docs::BadGateway),
@@ -308,7 +309,15 @@ async fn issue_state(
         return_to,
         expires_at,
     )
-    .await?;
+    .await
+    .map_err(|e| match &e {
+        // The user was erased (DELETE /v1/me) while this request ran.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => ApiError::Conflict {
+            code: "user_erased",
+            detail: "The user was erased while this request ran; start again.".into(),
+        },
+        _ => e.into(),
+    })?;
     Ok(format!(
         "v1.{}.{}.{}",
         B64.encode(nonce),

@@ -9,7 +9,7 @@ use utoipa::{
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{error::Problem, state::AppState};
+use crate::{error::Problem, monitoring, state::AppState};
 
 use super::{
     accounts, connections, consent, health, institutions, jobs, me, transactions, webhooks,
@@ -47,6 +47,7 @@ exactly like a missing one."
         webhooks::receive,
         health::healthz,
         health::readyz,
+        monitoring::render,
     ),
     components(
         schemas(Problem),
@@ -54,6 +55,7 @@ exactly like a missing one."
             BadRequest,
             Unauthorized,
             NotFound,
+            Conflict,
             TooManyRequests,
             InternalError,
             BadGateway,
@@ -121,8 +123,15 @@ pub struct Unauthorized(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct NotFound(pub Problem);
 
-/// Too many requests: Basiq is rate limiting us (`upstream_rate_limited`), or a connection has
-/// used its daily refreshes (`refresh_limit_reached`). Retry after `Retry-After` seconds.
+/// The user was erased while this request ran (`user_erased`); start again.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Conflict(pub Problem);
+
+/// Too many requests: this user's rate limit (`rate_limited`) or consent-link cap
+/// (`consent_rate_limited`), Basiq rate limiting us (`upstream_rate_limited`), or a connection
+/// that has used its daily refreshes (`refresh_limit_reached`). Retry after `Retry-After`
+/// seconds.
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",

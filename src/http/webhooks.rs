@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::{
     db,
     error::{ApiError, problem},
-    monitoring,
     http::docs,
+    monitoring,
     state::AppState,
     webhook_signature::SignatureError,
 };

@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Setup, TestApp, jwt_for, spawn_app, spawn_app_with};
 
-/// Every operation of SPEC.md §4 this service serves (`GET /metrics` is not built yet), as a
-/// client calls it.
+/// Every operation of SPEC.md §4, as a client calls it.
 const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/me"),
     ("delete", "/v1/me"),
@@ -29,6 +28,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/webhooks/basiq"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/metrics"),
 ];
 
 const HTTP_METHODS: &[&str] = &[
