@@ -30,7 +30,8 @@ struct Claims {
 enum KeySource {
     Static {
         key: DecodingKey,
-        algorithm: Algorithm,
+        /// Built once: the checks never change for a static key.
+        validation: Box<Validation>,
     },
     Jwks(JwksCache),
 }
@@ -43,16 +44,45 @@ pub struct JwtVerifier {
 
 /// Checks that `pem` is an RSA or EC public key we can verify with.
 pub fn check_public_key(pem: &str) -> Result<(), String> {
-    static_key(pem).map(drop)
+    parse_public_key(pem).map(drop)
 }
 
-fn static_key(pem: &str) -> Result<(DecodingKey, Algorithm), String> {
+fn parse_public_key(pem: &str) -> Result<(DecodingKey, Algorithm), String> {
     if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
         return Ok((key, Algorithm::RS256));
     }
     DecodingKey::from_ec_pem(pem.as_bytes())
         .map(|key| (key, Algorithm::ES256))
         .map_err(|_| "must be a PEM RSA or EC (P-256) public key".to_owned())
+}
+
+/// The checks for tokens signed with `algorithm`: pinned by our configuration, never taken
+/// from the token.
+fn validation(
+    algorithm: Algorithm,
+    issuer: &Option<String>,
+    audience: &Option<String>,
+) -> Validation {
+    let mut v = Validation::new(algorithm);
+    v.leeway = 30;
+    let mut required = vec!["exp", "sub"];
+    match issuer {
+        Some(iss) => {
+            v.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        None => v.iss = None,
+    }
+    match audience {
+        Some(aud) => {
+            v.set_audience(&[aud]);
+            required.push("aud");
+        }
+        None => v.validate_aud = false,
+    }
+    // A configured claim must be present, not merely correct when present.
+    v.set_required_spec_claims(&required);
+    v
 }
 
 impl JwtVerifier {
@@ -62,14 +92,18 @@ impl JwtVerifier {
         audience: Option<String>,
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
+        let static_key = |key, algorithm| KeySource::Static {
+            key,
+            validation: Box::new(validation(algorithm, &issuer, &audience)),
+        };
         let keys = match mode {
-            JwtMode::Secret(secret) => KeySource::Static {
-                key: DecodingKey::from_secret(secret.expose_secret().as_bytes()),
-                algorithm: Algorithm::HS256,
-            },
+            JwtMode::Secret(secret) => static_key(
+                DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+                Algorithm::HS256,
+            ),
             JwtMode::PublicKey(pem) => {
-                let (key, algorithm) = static_key(pem).map_err(anyhow::Error::msg)?;
-                KeySource::Static { key, algorithm }
+                let (key, algorithm) = parse_public_key(pem).map_err(anyhow::Error::msg)?;
+                static_key(key, algorithm)
             }
             JwtMode::Jwks(url) => KeySource::Jwks(JwksCache::new(url.clone(), http)),
         };
@@ -80,35 +114,14 @@ impl JwtVerifier {
         })
     }
 
-    fn validation(&self, algorithm: Algorithm) -> Validation {
-        // The algorithm is pinned by our configuration, never taken from the token.
-        let mut v = Validation::new(algorithm);
-        v.leeway = 30;
-        let mut required = vec!["exp", "sub"];
-        match &self.issuer {
-            Some(iss) => {
-                v.set_issuer(&[iss]);
-                required.push("iss");
-            }
-            None => v.iss = None,
-        }
-        match &self.audience {
-            Some(aud) => {
-                v.set_audience(&[aud]);
-                required.push("aud");
-            }
-            None => v.validate_aud = false,
-        }
-        // A configured claim must be present, not merely correct when present.
-        v.set_required_spec_claims(&required);
-        v
-    }
-
     pub async fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
         let invalid = |_| ApiError::Unauthorized("the bearer token is not a valid JWT");
         let fetched;
-        let (key, algorithm) = match &self.keys {
-            KeySource::Static { key, algorithm } => (key, *algorithm),
+        let jwks_validation;
+        let (key, validation) = match &self.keys {
+            KeySource::Static {
+                key, validation, ..
+            } => (key, &**validation),
             KeySource::Jwks(cache) => {
                 let header = decode_header(token).map_err(invalid)?;
                 let kid = header
@@ -118,10 +131,11 @@ impl JwtVerifier {
                     .key(&kid)
                     .await
                     .ok_or(ApiError::Unauthorized("the JWT's signing key is unknown"))?;
-                (&fetched.0, fetched.1)
+                jwks_validation = validation(fetched.1, &self.issuer, &self.audience);
+                (&fetched.0, &jwks_validation)
             }
         };
-        let data = decode::<Claims>(token, key, &self.validation(algorithm)).map_err(|e| {
+        let data = decode::<Claims>(token, key, validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             ApiError::Unauthorized(match e.kind() {
                 K::ExpiredSignature => "the JWT has expired",

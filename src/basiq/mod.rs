@@ -5,6 +5,6 @@ mod error;
 mod token;
 pub mod types;
 
-pub use client::{BasiqClient, ClientToken, SharedStore, TransactionPage, UpstreamPolicy};
+pub use client::{BasiqClient, ClientToken, RawTransactions, SharedStore, UpstreamPolicy};
 pub use error::BasiqError;
 pub use token::{TokenPolicy, TokenStatus};

@@ -2,7 +2,12 @@
 //! places (`class` as object or string, `details` vs `detail`, `method` spelling), so fields we
 //! do not strictly need are optional and unknown fields are ignored.
 
-use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
+};
 use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
@@ -147,27 +152,54 @@ pub enum AccountClass {
     Bare(String),
 }
 
+/// A page of transactions parsed in place: its strings borrow from the response body, so a
+/// 100-row page costs a handful of allocations rather than thousands (the hot path).
+#[derive(Debug, Deserialize)]
+pub struct TransactionList<'a> {
+    #[serde(borrow, default)]
+    pub data: Vec<Transaction<'a>>,
+    #[serde(borrow, default)]
+    pub links: PageLinks<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageLinks<'a> {
+    #[serde(borrow)]
+    pub next: Option<Cow<'a, str>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Transaction {
-    pub id: String,
-    pub status: Option<String>,
-    pub description: Option<String>,
-    pub amount: Option<String>,
-    pub currency: Option<String>,
-    #[serde(default, deserialize_with = "id_or_object")]
-    pub account: Option<String>,
-    pub balance: Option<String>,
-    pub direction: Option<String>,
-    pub class: Option<String>,
-    #[serde(default)]
-    pub sub_class: Option<Value>,
-    #[serde(default, deserialize_with = "id_or_object")]
-    pub institution: Option<String>,
-    #[serde(default, deserialize_with = "id_or_object")]
-    pub connection: Option<String>,
-    pub transaction_date: Option<String>,
-    pub post_date: Option<String>,
+pub struct Transaction<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub description: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub amount: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub currency: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_id_or_object")]
+    pub account: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub balance: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub direction: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub class: Option<Cow<'a, str>>,
+    /// `{code, title}` in the schema, a bare string in places: its title.
+    #[serde(borrow, default, deserialize_with = "borrowed_title")]
+    pub sub_class: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_id_or_object")]
+    pub institution: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_id_or_object")]
+    pub connection: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub transaction_date: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub post_date: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,11 +259,78 @@ where
 
 /// Some references are an id string in one place and `{id, …}` in another.
 fn id_or_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Object(map)) => map.get("id").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    })
+    Ok(d.deserialize_any(StringOrField("id"))?.map(Cow::into_owned))
+}
+
+/// A string borrowed from the input when it has no escapes.
+#[derive(Deserialize)]
+struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// A string, or the string field `key` of an object; anything else is `None`. No `Value` is
+/// built on the way.
+struct StringOrField(&'static str);
+
+impl<'de> Visitor<'de> for StringOrField {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a string or an object with a string {}", self.0)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<Borrowed>()? {
+            if key.0 == self.0 {
+                found = map.next_value::<Option<Borrowed>>()?.map(|b| b.0);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn borrowed_id_or_object<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_any(StringOrField("id"))
+}
+
+fn borrowed_title<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_any(StringOrField("title"))
 }
 
 /// `method` comes as `openbanking`, `open-banking` or `web`: one spelling for our API.
@@ -269,6 +368,28 @@ mod tests {
         assert!(matches!(a.class, Some(AccountClass::Bare(ref s)) if s == "transaction"));
         assert_eq!(a.connection.as_deref(), Some("c"));
         assert_eq!(a.institution.as_deref(), Some("AU00000"));
+    }
+
+    #[test]
+    fn a_transaction_page_borrows_its_strings_and_reads_both_reference_shapes() {
+        let body = br#"{"type":"list","data":[{"id":"t1","amount":"-1.50","subClass":{"code":"411","title":"Supermarkets"},
+            "account":{"id":"a1","links":{}},"connection":"c1","institution":null,"description":"CAF\u00c9","enrich":{"x":[1,2]}},
+            {"id":"t2","subClass":"Groceries","account":"a2"}],"links":{"next":"https://x/users/u/transactions?next=2"}}"#;
+        let list: TransactionList = serde_json::from_slice(body).unwrap();
+        let t = &list.data[0];
+        assert!(matches!(t.id, Cow::Borrowed("t1")));
+        assert_eq!(t.sub_class.as_deref(), Some("Supermarkets"));
+        assert_eq!(t.account.as_deref(), Some("a1"));
+        assert_eq!(t.connection.as_deref(), Some("c1"));
+        assert_eq!(t.institution, None);
+        assert_eq!(
+            t.description.as_deref(),
+            Some("CAFÉ"),
+            "escapes are decoded"
+        );
+        assert_eq!(list.data[1].sub_class.as_deref(), Some("Groceries"));
+        assert_eq!(list.data[1].account.as_deref(), Some("a2"));
+        assert!(list.links.next.is_some());
     }
 
     #[test]

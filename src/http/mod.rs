@@ -28,7 +28,7 @@ use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
     set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
@@ -44,6 +44,20 @@ use crate::{
 /// Longer than any single Basiq call with its retry, so upstream errors answer first.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+
+/// Request ids: random UUIDs (v4) from the thread's CSPRNG, so no system call per request.
+#[derive(Clone, Copy, Default)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut buf = uuid::Uuid::encode_buffer();
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
+            .ok()
+            .map(RequestId::new)
+    }
+}
 
 /// `{"data": [...]}`, the shape of every list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -118,7 +132,7 @@ pub fn router(state: AppState) -> Router {
             ]))
             .layer(SetRequestIdLayer::new(
                 x_request_id.clone(),
-                MakeRequestUuid,
+                RandomRequestId,
             ))
             .layer(
                 TraceLayer::new_for_http()
@@ -126,8 +140,7 @@ pub fn router(state: AppState) -> Router {
                         let route = req
                             .extensions()
                             .get::<MatchedPath>()
-                            .map(|p| p.as_str().to_owned())
-                            .unwrap_or_else(|| "unmatched".into());
+                            .map_or("unmatched", |p| p.as_str());
                         let request_id = req
                             .extensions()
                             .get::<RequestId>()

@@ -4,10 +4,14 @@
 use axum::{
     Json, Router,
     extract::{RawQuery, State},
+    http::header,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::NaiveDate;
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::{
@@ -42,39 +46,32 @@ pub fn router() -> Router<AppState> {
 /// A transaction; money is a decimal string, exactly as Basiq gives it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TransactionView {
-    pub id: String,
+pub struct TransactionView<'a> {
+    pub id: Cow<'a, str>,
     /// `pending` or `posted`.
-    pub status: Option<String>,
-    pub description: Option<String>,
+    pub status: Option<Cow<'a, str>>,
+    pub description: Option<Cow<'a, str>>,
     /// Decimal string; negative is money out.
-    pub amount: Option<String>,
-    pub currency: Option<String>,
-    pub account_id: Option<String>,
-    pub balance: Option<String>,
+    pub amount: Option<Cow<'a, str>>,
+    pub currency: Option<Cow<'a, str>>,
+    pub account_id: Option<Cow<'a, str>>,
+    pub balance: Option<Cow<'a, str>>,
     /// `debit` or `credit`.
-    pub direction: Option<String>,
+    pub direction: Option<Cow<'a, str>>,
     /// Basiq's class, e.g. `payment`, `transfer`, `cash-withdrawal`.
-    pub class: Option<String>,
+    pub class: Option<Cow<'a, str>>,
     /// Basiq's sub-class title, when it has one.
-    pub sub_class: Option<String>,
-    pub connection_id: Option<String>,
-    pub institution_id: Option<String>,
+    pub sub_class: Option<Cow<'a, str>>,
+    pub connection_id: Option<Cow<'a, str>>,
+    pub institution_id: Option<Cow<'a, str>>,
     /// RFC 3339 or `YYYY-MM-DD`, as Basiq gives it.
-    pub transaction_date: Option<String>,
+    pub transaction_date: Option<Cow<'a, str>>,
     /// `null` while pending.
-    pub post_date: Option<String>,
+    pub post_date: Option<Cow<'a, str>>,
 }
 
-impl From<Transaction> for TransactionView {
-    fn from(t: Transaction) -> Self {
-        let sub_class = t.sub_class.and_then(|v| match v {
-            serde_json::Value::String(s) => Some(s),
-            serde_json::Value::Object(o) => {
-                o.get("title").and_then(|t| t.as_str()).map(str::to_owned)
-            }
-            _ => None,
-        });
+impl<'a> From<Transaction<'a>> for TransactionView<'a> {
+    fn from(t: Transaction<'a>) -> Self {
         Self {
             id: t.id,
             status: t.status,
@@ -85,7 +82,7 @@ impl From<Transaction> for TransactionView {
             balance: t.balance,
             direction: t.direction,
             class: t.class,
-            sub_class,
+            sub_class: t.sub_class,
             connection_id: t.connection,
             institution_id: t.institution,
             transaction_date: t.transaction_date,
@@ -94,11 +91,10 @@ impl From<Transaction> for TransactionView {
     }
 }
 
-/// One page of transactions, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TransactionPage {
-    pub data: Vec<TransactionView>,
+pub struct TransactionPage<'a> {
+    pub data: Vec<TransactionView<'a>>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
@@ -275,7 +271,7 @@ async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<TransactionPage>> {
+) -> ApiResult<Response> {
     let mut params = query_params(raw.as_deref(), PARAMS)?;
     let cursor = params.remove("cursor");
     if cursor.as_ref().is_some_and(|c| c.len() > 4096) {
@@ -286,7 +282,8 @@ async fn list(
         return Ok(Json(TransactionPage {
             data: Vec::new(),
             next_cursor: None,
-        }));
+        })
+        .into_response());
     };
     let (query, issued_for) = match cursor {
         None => (first.clone(), first),
@@ -302,14 +299,16 @@ async fn list(
             (next, issued_for)
         }
     };
-    let page = state.basiq.transactions(&basiq_user_id, &query).await?;
-    let next_cursor = page
-        .next_query
-        .map(|next| encode_cursor(&state, &basiq_user_id, &issued_for, &next));
-    Ok(Json(TransactionPage {
-        data: page.data.into_iter().map(TransactionView::from).collect(),
-        next_cursor,
-    }))
+    let raw = state.basiq.transactions(&basiq_user_id, &query).await?;
+    let (list, next_query) = raw.parse()?;
+    let page = TransactionPage {
+        data: list.data.into_iter().map(TransactionView::from).collect(),
+        next_cursor: next_query
+            .map(|next| encode_cursor(&state, &basiq_user_id, &issued_for, &next)),
+    };
+    let body =
+        sonic_rs::to_vec(&page).map_err(|e| anyhow::anyhow!("serialising transactions: {e}"))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[cfg(test)]
