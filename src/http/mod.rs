@@ -165,6 +165,7 @@ pub fn router(state: AppState) -> Router {
             .layer(PropagateRequestIdLayer::new(x_request_id))
             .layer(middleware::from_fn(monitoring::track))
             .layer(middleware::from_fn(request_id_scope))
+            .layer(middleware::map_response(bare_errors_as_problems))
             .layer(CatchPanicLayer::custom(|_| {
                 problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -193,6 +194,38 @@ async fn request_id_scope(req: Request, next: Next) -> Response {
         .unwrap_or_default()
         .to_owned();
     REQUEST_ID.scope(id, next.run(req)).await
+}
+
+/// Errors answered by middleware (body too large, request timeout) come with a bare body:
+/// give them the problem+json every other error has.
+async fn bare_errors_as_problems<B>(response: axum::http::Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let response = response.map(axum::body::Body::new);
+    let status = response.status();
+    let (code, title, detail) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "Payload too large",
+            "The request body is larger than this API accepts.",
+        ),
+        StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "Request timed out",
+            "The request took too long to answer.",
+        ),
+        _ => return response,
+    };
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return response;
+    }
+    problem(status, code, title, detail.into()).into_response()
 }
 
 async fn not_found() -> Response {

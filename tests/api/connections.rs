@@ -231,3 +231,33 @@ async fn deleting_a_connection_removes_it_at_basiq_and_locally() {
         .unwrap();
     assert_eq!(rows, 0);
 }
+
+#[tokio::test]
+async fn the_watcher_gives_up_on_a_job_past_basiqs_seven_day_window() {
+    let mut setup = crate::helpers::Setup::default();
+    setup.sim.job_step = std::time::Duration::from_secs(30);
+    let app = crate::helpers::spawn_app_with(setup).await;
+    let jobs = app
+        .start_connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    // As if the job had been started more than 7 days ago and never finished.
+    sqlx::query("update jobs set watch_until = now() - interval '1 second' where job_id = $1")
+        .bind(&jobs[0])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let job_id = jobs[0].clone();
+    app.eventually("the watcher stops watching", |pool| {
+        let job_id = job_id.clone();
+        async move {
+            sqlx::query_as::<_, (String, bool)>(
+                "select status, next_check_at is null from jobs where job_id = $1",
+            )
+            .bind(job_id)
+            .fetch_one(&pool)
+            .await
+            .is_ok_and(|(status, stopped)| stopped && status == "in_progress")
+        }
+    })
+    .await;
+}

@@ -188,3 +188,34 @@ async fn institutions_are_cached_and_filterable() {
         .count();
     assert_eq!(fetches, 1, "served from the cache after the first call");
 }
+
+#[tokio::test]
+async fn a_stale_institutions_list_is_served_while_basiq_fails_and_refreshed_after() {
+    let mut setup = crate::helpers::Setup::default();
+    setup.options.institutions_ttl = std::time::Duration::ZERO;
+    let app = crate::helpers::spawn_app_with(setup).await;
+    let fetches = |requests: Vec<Value>| {
+        requests
+            .iter()
+            .filter(|r| r["path"] == "/connectors")
+            .count()
+    };
+    let first = app.get("/v1/institutions", "alice").await;
+    assert_eq!(first.status, 200);
+    app.sim_post(
+        "/__sim/faults",
+        serde_json::json!({"path": "/connectors", "status": 503}),
+    )
+    .await;
+    // Every list is stale at once (TTL zero): it is served, and a refresh runs behind it.
+    for _ in 0..3 {
+        let stale = app.get("/v1/institutions", "alice").await;
+        assert_eq!(stale.status, 200, "{:?}", stale.body);
+        assert_eq!(stale.body["data"], first.body["data"]);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        fetches(app.sim_requests().await) >= 2,
+        "refreshes were attempted"
+    );
+}

@@ -266,3 +266,19 @@ async fn metrics_appear_after_traffic() {
     );
     assert!(!text.contains(&account_id), "raw paths never become labels");
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let app = spawn_app().await;
+    let huge = "x".repeat(32 * 1024);
+    let a = app
+        .post(
+            "/v1/consent",
+            "alice",
+            json!({"returnTo": RETURN_TO, "email": huge}),
+        )
+        .await;
+    assert_eq!(a.status, 413, "{:?}", a.body);
+    assert_eq!(a.body["code"], "payload_too_large");
+    a.problem_field();
+}
