@@ -93,13 +93,8 @@ impl From<Account> for AccountView {
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "The caller's accounts.", body = DataList<AccountView>),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -127,13 +122,8 @@ async fn list(
     responses(
         (status = 200, description = "The account.", body = AccountView),
         (status = 400, response = docs::BadRequest),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, account_id = %account_id))]

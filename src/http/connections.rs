@@ -116,13 +116,8 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "The caller's connections.", body = DataList<ConnectionView>),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -255,13 +250,8 @@ async fn refresh(
     responses(
         (status = 200, description = "The refresh job.", body = JobView),
         (status = 400, response = docs::BadRequest),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
@@ -293,13 +283,8 @@ async fn refresh_one(
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "A job per refreshed connection.", body = DataList<JobView>),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -339,13 +324,8 @@ async fn refresh_all(
     responses(
         (status = 204, description = "The connection is deleted."),
         (status = 400, response = docs::BadRequest),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]

@@ -173,14 +173,9 @@ fn looks_like_mobile(v: &str) -> bool {
     responses(
         (status = 200, description = "The Consent UI link.", body = ConsentResponse),
         (status = 400, response = docs::BadRequest),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
         (status = 409, response = docs::Conflict),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]

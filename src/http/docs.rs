@@ -123,6 +123,24 @@ pub struct Unauthorized(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct NotFound(pub Problem);
 
+/// The failures every authenticated route can answer: a bad token, a rate limit, our own fault,
+/// and Basiq's (502, 503, 504).
+#[derive(utoipa::IntoResponses)]
+pub enum CommonErrors {
+    #[response(status = 401)]
+    Unauthorized(#[ref_response] Unauthorized),
+    #[response(status = 429)]
+    TooManyRequests(#[ref_response] TooManyRequests),
+    #[response(status = 500)]
+    InternalError(#[ref_response] InternalError),
+    #[response(status = 502)]
+    BadGateway(#[ref_response] BadGateway),
+    #[response(status = 503)]
+    ServiceUnavailable(#[ref_response] ServiceUnavailable),
+    #[response(status = 504)]
+    GatewayTimeout(#[ref_response] GatewayTimeout),
+}
+
 /// The user was erased while this request ran (`user_erased`); start again.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]

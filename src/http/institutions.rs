@@ -211,12 +211,7 @@ pub enum Method {
     responses(
         (status = 200, description = "The institutions.", body = DataList<InstitutionView>),
         (status = 400, response = docs::BadRequest),
-        (status = 401, response = docs::Unauthorized),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all)]

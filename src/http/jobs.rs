@@ -30,13 +30,8 @@ pub fn router() -> Router<AppState> {
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "The caller's recent jobs.", body = DataList<JobView>),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -68,13 +63,8 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<D
     responses(
         (status = 200, description = "The job.", body = JobView),
         (status = 400, response = docs::BadRequest),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, job_id = %job_id))]

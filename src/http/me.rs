@@ -41,13 +41,8 @@ pub struct ConsentSummary {
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "The caller's link to Basiq.", body = Me),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -94,12 +89,7 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Me>
     security(("appJwt" = [])),
     responses(
         (status = 204, description = "The Basiq user and everything stored about the caller are gone."),
-        (status = 401, response = docs::Unauthorized),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]

@@ -257,13 +257,8 @@ fn decode_cursor(state: &AppState, user: &str, cursor: &str) -> ApiResult<(Strin
     responses(
         (status = 200, description = "A page of transactions.", body = TransactionPage),
         (status = 400, response = docs::BadRequest),
-        (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
-        (status = 429, response = docs::TooManyRequests),
-        (status = 500, response = docs::InternalError),
-        (status = 502, response = docs::BadGateway),
-        (status = 503, response = docs::ServiceUnavailable),
-        (status = 504, response = docs::GatewayTimeout),
+        docs::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
