@@ -64,21 +64,38 @@ async fn each_sandbox_failure_user_gets_its_outcome_and_user_action() {
 
 #[tokio::test]
 async fn the_watcher_follows_a_job_nobody_polls_to_its_end() {
-    let app = spawn_app().await;
+    let mut setup = crate::helpers::Setup::default();
+    // Long enough steps that the job is still running when the browser comes back.
+    setup.sim.job_step = std::time::Duration::from_millis(400);
+    let app = crate::helpers::spawn_app_with(setup).await;
     let jobs = app
         .start_connect_bank("alice", "Wentworth-Smith", "whislter")
         .await;
     let job_id = jobs[0].clone();
-    app.eventually("the watcher records the job as succeeded", |pool| {
-        let job_id = job_id.clone();
-        async move {
-            sqlx::query_scalar::<_, String>("select status from jobs where job_id = $1")
+    let at_callback: String = sqlx::query_scalar("select status from jobs where job_id = $1")
+        .bind(&job_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(
+        at_callback, "succeeded",
+        "the job was still running at the callback"
+    );
+    app.eventually(
+        "the watcher records the job as succeeded and stops",
+        |pool| {
+            let job_id = job_id.clone();
+            async move {
+                sqlx::query_as::<_, (String, bool)>(
+                    "select status, next_check_at is null from jobs where job_id = $1",
+                )
                 .bind(job_id)
                 .fetch_one(&pool)
                 .await
-                .is_ok_and(|s| s == "succeeded")
-        }
-    })
+                .is_ok_and(|(s, stopped)| s == "succeeded" && stopped)
+            }
+        },
+    )
     .await;
     let row: (Option<String>, Option<chrono::DateTime<chrono::Utc>>) =
         sqlx::query_as("select connection_id, next_check_at from jobs where job_id = $1")

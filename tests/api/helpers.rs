@@ -416,7 +416,7 @@ impl TestApp {
         F: Fn(sqlx::PgPool) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..150 {
+        for _ in 0..500 {
             if check(self.pool.clone()).await {
                 return;
             }
