@@ -204,13 +204,9 @@ async fn another_users_connection_cannot_be_refreshed_or_deleted() {
         .await;
     assert_eq!(a.status, 404);
     let r = app
-        .http
-        .delete(format!("{}/v1/connections/{bobs}", app.base))
-        .bearer_auth(crate::helpers::jwt_for("alice"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+        .delete(&format!("/v1/connections/{bobs}"), "alice")
+        .await;
+    assert_eq!(r.status, 404);
     assert_eq!(
         app.get("/v1/connections", "bob").await.body["data"]
             .as_array()
@@ -228,13 +224,9 @@ async fn deleting_a_connection_removes_it_at_basiq_and_locally() {
         .await;
     let connection = connection_of(&app, "alice", &jobs[0]).await;
     let r = app
-        .http
-        .delete(format!("{}/v1/connections/{connection}", app.base))
-        .bearer_auth(crate::helpers::jwt_for("alice"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+        .delete(&format!("/v1/connections/{connection}"), "alice")
+        .await;
+    assert_eq!(r.status, 204);
     assert!(
         app.get("/v1/connections", "alice").await.body["data"]
             .as_array()

@@ -257,6 +257,17 @@ impl TestApp {
         answer(r).await
     }
 
+    pub async fn delete(&self, path: &str, sub: &str) -> Answer {
+        let r = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(jwt_for(sub))
+            .send()
+            .await
+            .unwrap();
+        answer(r).await
+    }
+
     pub async fn get_unauthenticated(&self, path: &str) -> Answer {
         answer(
             self.http

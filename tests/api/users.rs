@@ -49,15 +49,7 @@ async fn erasure_deletes_the_basiq_user_and_every_local_row_and_can_be_repeated(
     app.connect_bank("alice", "Wentworth-Smith", "whislter")
         .await;
     let basiq_user_id = app.basiq_user_id("alice").await;
-    let erase = || async {
-        app.http
-            .delete(format!("{}/v1/me", app.base))
-            .bearer_auth(crate::helpers::jwt_for("alice"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    };
+    let erase = || async { app.delete("/v1/me", "alice").await.status };
     assert_eq!(erase().await, 204);
     let deleted_at_basiq = app.sim_requests().await.iter().any(|r| {
         r["method"] == "DELETE"
