@@ -1,6 +1,9 @@
 //! App-JWT verification (HS256 secret, PEM public key, or JWKS) and the [`AuthUser`] extractor.
 
 mod jwks;
+mod verified;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
@@ -10,6 +13,8 @@ use serde::Deserialize;
 use crate::{config::JwtMode, error::ApiError, state::AppState};
 
 pub use jwks::JwksCache;
+pub use verified::VERIFIED_TOKEN_TTL;
+use verified::VerifiedTokens;
 
 /// The app user making the request: the JWT's `sub`, plus contact claims used to create the
 /// Basiq user when the request body gives none.
@@ -23,6 +28,7 @@ pub struct AuthUser {
 #[derive(Debug, Deserialize)]
 struct Claims {
     sub: Option<String>,
+    exp: Option<u64>,
     email: Option<String>,
     phone_number: Option<String>,
 }
@@ -40,7 +46,12 @@ pub struct JwtVerifier {
     keys: KeySource,
     issuer: Option<String>,
     audience: Option<String>,
+    /// Tokens that passed every check, so an app's repeated calls with one token verify once.
+    verified: VerifiedTokens,
 }
+
+/// Leeway on `exp` and `nbf`, for clocks a little apart.
+const LEEWAY_SECS: u64 = 30;
 
 /// Checks that `pem` is an RSA or EC public key we can verify with.
 pub fn check_public_key(pem: &str) -> Result<(), String> {
@@ -64,7 +75,7 @@ fn validation(
     audience: &Option<String>,
 ) -> Validation {
     let mut v = Validation::new(algorithm);
-    v.leeway = 30;
+    v.leeway = LEEWAY_SECS;
     let mut required = vec!["exp", "sub"];
     match issuer {
         Some(iss) => {
@@ -111,10 +122,18 @@ impl JwtVerifier {
             keys,
             issuer,
             audience,
+            verified: VerifiedTokens::default(),
         })
     }
 
     pub async fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
+        if let Some(user) = self.verified.get(token) {
+            return Ok(user);
+        }
+        self.verify_uncached(token).await
+    }
+
+    async fn verify_uncached(&self, token: &str) -> Result<AuthUser, ApiError> {
         let invalid = |_| ApiError::Unauthorized("the bearer token is not a valid JWT");
         let fetched;
         let jwks_validation;
@@ -152,11 +171,22 @@ impl JwtVerifier {
             .sub
             .filter(|s| !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control))
             .ok_or(ApiError::Unauthorized("the JWT's sub is empty or too long"))?;
-        Ok(AuthUser {
+        let user = AuthUser {
             sub,
             email: data.claims.email,
             phone_number: data.claims.phone_number,
-        })
+        };
+        // `exp` is required, so it is there; the token stays accepted exactly as long as the
+        // checks above would accept it (its `exp` plus the leeway), never past the cache TTL.
+        if let Some(exp) = data.claims.exp {
+            let unix_now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            let left = Duration::from_secs((exp + LEEWAY_SECS).saturating_sub(unix_now));
+            self.verified.put(token, &user, left);
+        }
+        Ok(user)
     }
 }
 
