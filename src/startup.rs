@@ -181,12 +181,20 @@ impl Application {
     }
 }
 
-/// Keeps in-memory state bounded: forgets rate-limit entries of users gone quiet.
+/// Keeps in-memory state bounded: folds recorded latencies into their histogram buckets every
+/// few seconds (the recorder keeps each sample until then, scraped or not), and forgets
+/// rate-limit entries of users gone quiet every minute.
 async fn housekeeping(state: AppState) {
-    loop {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for n in 1u64.. {
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(60)) => state.limits.shrink(),
+            _ = tick.tick() => {}
+        }
+        monitoring::handle().run_upkeep();
+        if n % 12 == 0 {
+            state.limits.shrink();
         }
     }
 }
