@@ -53,6 +53,64 @@ pub struct ClientToken {
     pub expires_in: Duration,
 }
 
+/// Parses a body in place: the result borrows its strings from `body`.
+///
+/// sonic-rs: a SIMD parser behind serde types; it skips the fields we drop (enrichment, links)
+/// and checks every string it passes, so what we copy out raw is valid JSON. The body must be
+/// UTF-8 first (sonic-rs trusts a `&str`).
+fn parse_in_place<'a, T: serde::Deserialize<'a>>(
+    endpoint: &'static str,
+    body: &'a [u8],
+) -> Result<T, BasiqError> {
+    let malformed = |cause: String| BasiqError::Malformed { endpoint, cause };
+    let text = std::str::from_utf8(body).map_err(|e| malformed(e.to_string()))?;
+    sonic_rs::from_str(text).map_err(|e| malformed(e.to_string()))
+}
+
+/// Reads a whole answer body.
+async fn read_body(
+    endpoint: &'static str,
+    response: reqwest::Response,
+) -> Result<axum::body::Bytes, BasiqError> {
+    response.bytes().await.map_err(|e| {
+        if e.is_timeout() {
+            BasiqError::Timeout { endpoint }
+        } else {
+            BasiqError::Unreachable {
+                endpoint,
+                cause: without_url(&e),
+            }
+        }
+    })
+}
+
+/// Accounts as Basiq sent them: [`RawAccounts::parse`] reads them in place.
+pub struct RawAccounts {
+    endpoint: &'static str,
+    body: axum::body::Bytes,
+}
+
+impl RawAccounts {
+    /// The list (`GET /users/{id}/accounts`).
+    pub fn parse_list(&self) -> Result<Vec<Account<'_>>, BasiqError> {
+        parse_in_place::<AccountList>(self.endpoint, &self.body).map(|l| l.data)
+    }
+
+    /// One account (`GET /users/{id}/accounts/{id}`).
+    pub fn parse_one(&self) -> Result<Account<'_>, BasiqError> {
+        parse_in_place(self.endpoint, &self.body)
+    }
+
+    /// The body's size in bytes.
+    pub fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+}
+
 /// A transactions page as Basiq sent it.
 pub struct RawTransactions {
     body: axum::body::Bytes,
@@ -63,13 +121,7 @@ impl RawTransactions {
     /// The page, borrowing from the body, and the query of the next page if there is one.
     pub fn parse(&self) -> Result<(TransactionList<'_>, Option<String>), BasiqError> {
         const EP: &str = "GET /users/{id}/transactions";
-        // sonic-rs: a SIMD parser behind the same serde types; it skips the fields we drop
-        // (enrichment, links) much faster than serde_json on a 100-row page.
-        let list: TransactionList =
-            sonic_rs::from_slice(&self.body).map_err(|e| BasiqError::Malformed {
-                endpoint: EP,
-                cause: e.to_string(),
-            })?;
+        let list: TransactionList = parse_in_place(EP, &self.body)?;
         let next_query =
             match list.links.next.as_deref() {
                 None => None,
@@ -100,7 +152,10 @@ pub struct BasiqClient {
 
 struct Inner {
     http: reqwest::Client,
-    base: String,
+    /// Basiq's address, parsed once: each call only sets its path and query.
+    base: Url,
+    /// The base's own path without its trailing `/` (empty for `https://au-api.basiq.io`).
+    base_path: String,
     api_key: SecretString,
     tokens: TokenState,
     policy: TokenPolicy,
@@ -140,11 +195,16 @@ impl BasiqClient {
             .connect_timeout(upstream.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("basiq-bff/", env!("CARGO_PKG_VERSION")))
+            // Basiq does not redirect; a redirect would carry our token somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
+            // Retries are ours, in one place (`UpstreamPolicy`), reads only.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                base: base.as_str().trim_end_matches('/').to_owned(),
+                base: base.clone(),
+                base_path: base.path().trim_end_matches('/').to_owned(),
                 api_key,
                 tokens: TokenState::default(),
                 policy,
@@ -152,6 +212,14 @@ impl BasiqClient {
                 shared,
             }),
         })
+    }
+
+    /// The address of `path` (and `query`) at Basiq.
+    fn url(&self, path: &str, query: Option<&str>) -> Url {
+        let mut url = self.inner.base.clone();
+        url.set_path(&format!("{}{path}", self.inner.base_path));
+        url.set_query(query.filter(|q| !q.is_empty()));
+        url
     }
 
     pub fn token_status(&self) -> TokenStatus {
@@ -302,7 +370,7 @@ impl BasiqClient {
         let req = self
             .inner
             .http
-            .post(format!("{}/token", self.inner.base))
+            .post(self.url("/token", None))
             .header(
                 header::AUTHORIZATION,
                 format!("Basic {}", self.inner.api_key.expose_secret()),
@@ -339,11 +407,7 @@ impl BasiqClient {
         let policy = &self.inner.upstream;
         let deadline = Instant::now() + policy.deadline;
         let idempotent = method == Method::GET;
-        let mut url = format!("{}{}", self.inner.base, path);
-        if let Some(q) = query.filter(|q| !q.is_empty()) {
-            url.push('?');
-            url.push_str(q);
-        }
+        let url = self.url(path, query);
         let mut token_refreshed = false;
         let mut attempt = 0;
         loop {
@@ -356,7 +420,7 @@ impl BasiqClient {
             let mut req = self
                 .inner
                 .http
-                .request(method.clone(), &url)
+                .request(method.clone(), url.clone())
                 .timeout(policy.attempt_timeout.min(remaining))
                 .bearer_auth(token.token.expose_secret())
                 .header("basiq-version", BASIQ_VERSION)
@@ -463,15 +527,26 @@ impl BasiqClient {
             .await
     }
 
-    pub async fn accounts(&self, user_id: &str) -> Result<Vec<Account>, BasiqError> {
+    /// The user's accounts, unparsed: see [`RawAccounts::parse_list`].
+    pub async fn accounts(&self, user_id: &str) -> Result<RawAccounts, BasiqError> {
+        const EP: &str = "GET /users/{id}/accounts";
         let path = format!("/users/{user_id}/accounts");
-        let list: List<Account> = self.get("GET /users/{id}/accounts", &path, None).await?;
-        Ok(list.data)
+        let response = self.call(EP, Method::GET, &path, None, None).await?;
+        Ok(RawAccounts {
+            endpoint: EP,
+            body: read_body(EP, response).await?,
+        })
     }
 
-    pub async fn account(&self, user_id: &str, id: &str) -> Result<Account, BasiqError> {
+    /// One account, unparsed: see [`RawAccounts::parse_one`].
+    pub async fn account(&self, user_id: &str, id: &str) -> Result<RawAccounts, BasiqError> {
+        const EP: &str = "GET /users/{id}/accounts/{id}";
         let path = format!("/users/{user_id}/accounts/{id}");
-        self.get("GET /users/{id}/accounts/{id}", &path, None).await
+        let response = self.call(EP, Method::GET, &path, None, None).await?;
+        Ok(RawAccounts {
+            endpoint: EP,
+            body: read_body(EP, response).await?,
+        })
     }
 
     /// One page of transactions, unparsed: the caller parses it in place with
@@ -485,13 +560,7 @@ impl BasiqClient {
         const EP: &str = "GET /users/{id}/transactions";
         let path = format!("/users/{user_id}/transactions");
         let response = self.call(EP, Method::GET, &path, Some(query), None).await?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| BasiqError::Unreachable {
-                endpoint: EP,
-                cause: without_url(&e),
-            })?;
+        let body = read_body(EP, response).await?;
         Ok(RawTransactions { body, path })
     }
 
@@ -654,16 +723,7 @@ async fn read_json<T: DeserializeOwned>(
     endpoint: &'static str,
     response: reqwest::Response,
 ) -> Result<T, BasiqError> {
-    let body = response.bytes().await.map_err(|e| {
-        if e.is_timeout() {
-            BasiqError::Timeout { endpoint }
-        } else {
-            BasiqError::Unreachable {
-                endpoint,
-                cause: without_url(&e),
-            }
-        }
-    })?;
+    let body = read_body(endpoint, response).await?;
     serde_json::from_slice(&body).map_err(|e| BasiqError::Malformed {
         endpoint,
         cause: e.to_string(),
@@ -691,6 +751,38 @@ mod tests {
         );
         assert!(
             next_page_query("https://evil.example/users/u2/transactions?next=x", path).is_none()
+        );
+    }
+
+    #[test]
+    fn calls_go_under_the_base_address_with_their_query() {
+        let client = |base: &str| {
+            BasiqClient::new(
+                &Url::parse(base).unwrap(),
+                SecretString::from("key"),
+                TokenPolicy::default(),
+                UpstreamPolicy::default(),
+                None,
+            )
+            .unwrap()
+        };
+        let c = client("http://127.0.0.1:9/api/");
+        assert_eq!(
+            c.url(
+                "/users/u1/transactions",
+                Some("limit=5&filter=account.id.eq(%27a%27)")
+            )
+            .as_str(),
+            "http://127.0.0.1:9/api/users/u1/transactions?limit=5&filter=account.id.eq(%27a%27)"
+        );
+        let c = client("https://au-api.basiq.io");
+        assert_eq!(
+            c.url("/token", None).as_str(),
+            "https://au-api.basiq.io/token"
+        );
+        assert_eq!(
+            c.url("/users", Some("")).as_str(),
+            "https://au-api.basiq.io/users"
         );
     }
 

@@ -6,9 +6,10 @@ use std::borrow::Cow;
 
 use serde::{
     Deserialize, Deserializer,
-    de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
+    de::{self},
 };
 use serde_json::Value;
+use sonic_rs::{JsonValueTrait, LazyValue};
 
 #[derive(Debug, Deserialize)]
 pub struct TokenResponse {
@@ -121,35 +122,139 @@ pub struct ConnectionInstitution {
     pub id: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Account {
-    pub id: String,
-    pub name: Option<String>,
-    pub account_no: Option<String>,
-    pub balance: Option<String>,
-    pub available_funds: Option<String>,
-    pub credit_limit: Option<String>,
-    pub currency: Option<String>,
-    pub class: Option<AccountClass>,
-    #[serde(default, deserialize_with = "id_or_object")]
-    pub connection: Option<String>,
-    #[serde(default, deserialize_with = "id_or_object")]
-    pub institution: Option<String>,
-    pub last_updated: Option<String>,
-    pub status: Option<String>,
+/// A JSON string exactly as Basiq wrote it, quotes and escapes included, checked to be a
+/// string: it goes into our answers as it came, never decoded and encoded again (the hot
+/// path). It borrows from the response body.
+///
+/// Serialise it with `sonic_rs` only, which writes the raw text; see `http::raw_json`.
+#[derive(Debug)]
+pub struct RawStr<'a>(LazyValue<'a>);
+
+impl<'a> RawStr<'a> {
+    /// `Some` when `value` is a string; anything else is `None`.
+    fn of(value: LazyValue<'a>) -> Option<Self> {
+        value.is_str().then_some(Self(value))
+    }
+
+    /// The raw JSON text, e.g. `"CAF\u00c9"`.
+    pub fn as_raw(&self) -> &str {
+        self.0.as_raw_str()
+    }
+
+    /// The decoded string, e.g. `CAFÉ`.
+    pub fn decoded(&self) -> Option<Cow<'_, str>> {
+        sonic_rs::from_str::<Cow<str>>(self.as_raw()).ok()
+    }
 }
 
-/// `class` is `{type, product}` in the schema and a bare string in one example.
+impl<'de: 'a, 'a> Deserialize<'de> for RawStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = LazyValue::deserialize(d)?;
+        Self::of(value).ok_or_else(|| {
+            de::Error::invalid_type(de::Unexpected::Other("a non-string"), &"a string")
+        })
+    }
+}
+
+impl serde::Serialize for RawStr<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// `key` of a JSON object, if it is there.
+fn field_of<'a>(object: &LazyValue<'a>, key: &str) -> Option<LazyValue<'a>> {
+    if !object.is_object() {
+        return None;
+    }
+    // Parsed from a `&str`, a value always borrows its text from it.
+    match object.as_raw_cow() {
+        Cow::Borrowed(raw) => sonic_rs::get_from_str(raw, [key]).ok(),
+        Cow::Owned(_) => None,
+    }
+}
+
+/// A string, or the string `key` of an object; anything else is `None`.
+fn string_or_field<'de: 'a, 'a, D: Deserializer<'de>>(
+    d: D,
+    key: &str,
+) -> Result<Option<RawStr<'a>>, D::Error> {
+    let value = LazyValue::deserialize(d)?;
+    Ok(match field_of(&value, key) {
+        Some(inner) => RawStr::of(inner),
+        None => RawStr::of(value),
+    })
+}
+
+/// Some references are an id string in one place and `{id, …}` in another.
+fn id_or_object<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<RawStr<'a>>, D::Error> {
+    string_or_field(d, "id")
+}
+
+/// `subClass` is `{code, title}` in the schema, a bare string in places: its title.
+fn title_or_string<'de: 'a, 'a, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<RawStr<'a>>, D::Error> {
+    string_or_field(d, "title")
+}
+
+/// `GET /users/{id}/accounts`, parsed in place.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum AccountClass {
-    Object {
-        #[serde(rename = "type")]
-        kind: Option<String>,
-        product: Option<String>,
-    },
-    Bare(String),
+pub struct AccountList<'a> {
+    #[serde(borrow, default)]
+    pub data: Vec<Account<'a>>,
+}
+
+/// An account, parsed in place: money stays the decimal string Basiq sent.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account<'a> {
+    #[serde(borrow)]
+    pub id: RawStr<'a>,
+    #[serde(borrow)]
+    pub name: Option<RawStr<'a>>,
+    #[serde(borrow)]
+    pub account_no: Option<RawStr<'a>>,
+    #[serde(borrow)]
+    pub balance: Option<RawStr<'a>>,
+    #[serde(borrow)]
+    pub available_funds: Option<RawStr<'a>>,
+    #[serde(borrow)]
+    pub credit_limit: Option<RawStr<'a>>,
+    #[serde(borrow)]
+    pub currency: Option<RawStr<'a>>,
+    #[serde(borrow, default, deserialize_with = "account_class")]
+    pub class: AccountClass<'a>,
+    #[serde(borrow, default, deserialize_with = "id_or_object")]
+    pub connection: Option<RawStr<'a>>,
+    #[serde(borrow, default, deserialize_with = "id_or_object")]
+    pub institution: Option<RawStr<'a>>,
+    #[serde(borrow)]
+    pub last_updated: Option<RawStr<'a>>,
+    #[serde(borrow)]
+    pub status: Option<RawStr<'a>>,
+}
+
+/// `class` is `{type, product}` in the schema and a bare string (the type) in one example.
+#[derive(Debug, Default)]
+pub struct AccountClass<'a> {
+    pub kind: Option<RawStr<'a>>,
+    pub product: Option<RawStr<'a>>,
+}
+
+fn account_class<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<AccountClass<'a>, D::Error> {
+    let value = LazyValue::deserialize(d)?;
+    Ok(if value.is_object() {
+        AccountClass {
+            kind: field_of(&value, "type").and_then(RawStr::of),
+            product: field_of(&value, "product").and_then(RawStr::of),
+        }
+    } else {
+        AccountClass {
+            kind: RawStr::of(value),
+            product: None,
+        }
+    })
 }
 
 /// A page of transactions parsed in place: its strings borrow from the response body, so a
@@ -172,34 +277,33 @@ pub struct PageLinks<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Transaction<'a> {
     #[serde(borrow)]
-    pub id: Cow<'a, str>,
+    pub id: RawStr<'a>,
     #[serde(borrow)]
-    pub status: Option<Cow<'a, str>>,
+    pub status: Option<RawStr<'a>>,
     #[serde(borrow)]
-    pub description: Option<Cow<'a, str>>,
+    pub description: Option<RawStr<'a>>,
     #[serde(borrow)]
-    pub amount: Option<Cow<'a, str>>,
+    pub amount: Option<RawStr<'a>>,
     #[serde(borrow)]
-    pub currency: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed_id_or_object")]
-    pub account: Option<Cow<'a, str>>,
+    pub currency: Option<RawStr<'a>>,
+    #[serde(borrow, default, deserialize_with = "id_or_object")]
+    pub account: Option<RawStr<'a>>,
     #[serde(borrow)]
-    pub balance: Option<Cow<'a, str>>,
+    pub balance: Option<RawStr<'a>>,
     #[serde(borrow)]
-    pub direction: Option<Cow<'a, str>>,
+    pub direction: Option<RawStr<'a>>,
     #[serde(borrow)]
-    pub class: Option<Cow<'a, str>>,
-    /// `{code, title}` in the schema, a bare string in places: its title.
-    #[serde(borrow, default, deserialize_with = "borrowed_title")]
-    pub sub_class: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed_id_or_object")]
-    pub institution: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed_id_or_object")]
-    pub connection: Option<Cow<'a, str>>,
+    pub class: Option<RawStr<'a>>,
+    #[serde(borrow, default, deserialize_with = "title_or_string")]
+    pub sub_class: Option<RawStr<'a>>,
+    #[serde(borrow, default, deserialize_with = "id_or_object")]
+    pub institution: Option<RawStr<'a>>,
+    #[serde(borrow, default, deserialize_with = "id_or_object")]
+    pub connection: Option<RawStr<'a>>,
     #[serde(borrow)]
-    pub transaction_date: Option<Cow<'a, str>>,
+    pub transaction_date: Option<RawStr<'a>>,
     #[serde(borrow)]
-    pub post_date: Option<Cow<'a, str>>,
+    pub post_date: Option<RawStr<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,82 +361,6 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// Some references are an id string in one place and `{id, …}` in another.
-fn id_or_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(d.deserialize_any(StringOrField("id"))?.map(Cow::into_owned))
-}
-
-/// A string borrowed from the input when it has no escapes.
-#[derive(Deserialize)]
-struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
-
-/// A string, or the string field `key` of an object; anything else is `None`. No `Value` is
-/// built on the way.
-struct StringOrField(&'static str);
-
-impl<'de> Visitor<'de> for StringOrField {
-    type Value = Option<Cow<'de, str>>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "a string or an object with a string {}", self.0)
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v)))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(key) = map.next_key::<Borrowed>()? {
-            if key.0 == self.0 {
-                found = map.next_value::<Option<Borrowed>>()?.map(|b| b.0);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-fn borrowed_id_or_object<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Cow<'de, str>>, D::Error> {
-    d.deserialize_any(StringOrField("id"))
-}
-
-fn borrowed_title<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
-    d.deserialize_any(StringOrField("title"))
-}
-
 /// `method` comes as `openbanking`, `open-banking` or `web`: one spelling for our API.
 pub fn normalise_method(method: Option<&str>) -> Option<String> {
     method.map(
@@ -359,37 +387,76 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_account_class_may_be_an_object_or_a_string() {
-        let a: Account = serde_json::from_value(serde_json::json!({
-            "id": "a", "class": "transaction", "connection": {"id": "c"}, "institution": "AU00000"
-        }))
-        .unwrap();
-        assert!(matches!(a.class, Some(AccountClass::Bare(ref s)) if s == "transaction"));
-        assert_eq!(a.connection.as_deref(), Some("c"));
-        assert_eq!(a.institution.as_deref(), Some("AU00000"));
+    fn raw<'a>(v: &'a Option<RawStr<'_>>) -> Option<&'a str> {
+        v.as_ref().map(RawStr::as_raw)
     }
 
     #[test]
-    fn a_transaction_page_borrows_its_strings_and_reads_both_reference_shapes() {
-        let body = br#"{"type":"list","data":[{"id":"t1","amount":"-1.50","subClass":{"code":"411","title":"Supermarkets"},
-            "account":{"id":"a1","links":{}},"connection":"c1","institution":null,"description":"CAF\u00c9","enrich":{"x":[1,2]}},
-            {"id":"t2","subClass":"Groceries","account":"a2"}],"links":{"next":"https://x/users/u/transactions?next=2"}}"#;
-        let list: TransactionList = serde_json::from_slice(body).unwrap();
-        let t = &list.data[0];
-        assert!(matches!(t.id, Cow::Borrowed("t1")));
-        assert_eq!(t.sub_class.as_deref(), Some("Supermarkets"));
-        assert_eq!(t.account.as_deref(), Some("a1"));
-        assert_eq!(t.connection.as_deref(), Some("c1"));
-        assert_eq!(t.institution, None);
+    fn an_account_class_may_be_an_object_or_a_string() {
+        let body = br#"{"data":[
+            {"id":"a","class":"transaction","connection":{"id":"c"},"institution":"AU00000"},
+            {"id":"b","class":{"type":"savings","product":"Bonus Saver"},"connection":7}]}"#;
+        let list: AccountList = parse(body).unwrap();
+        let (a, b) = (&list.data[0], &list.data[1]);
+        assert_eq!(raw(&a.class.kind), Some(r#""transaction""#));
+        assert_eq!(raw(&a.class.product), None);
+        assert_eq!(raw(&a.connection), Some(r#""c""#));
+        assert_eq!(raw(&a.institution), Some(r#""AU00000""#));
+        assert_eq!(raw(&b.class.kind), Some(r#""savings""#));
+        assert_eq!(raw(&b.class.product), Some(r#""Bonus Saver""#));
         assert_eq!(
-            t.description.as_deref(),
-            Some("CAFÉ"),
-            "escapes are decoded"
+            raw(&b.connection),
+            None,
+            "a reference of another shape is left out"
         );
-        assert_eq!(list.data[1].sub_class.as_deref(), Some("Groceries"));
-        assert_eq!(list.data[1].account.as_deref(), Some("a2"));
+    }
+
+    fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> sonic_rs::Result<T> {
+        sonic_rs::from_str(std::str::from_utf8(body).unwrap())
+    }
+
+    #[test]
+    fn a_transaction_page_keeps_its_strings_as_sent_and_reads_both_reference_shapes() {
+        let body = br#"{"type":"list","data":[{"id":"t1","amount":"-1.50","subClass":{"code":"411","title":"Supermarkets"},
+            "account":{"id":"a1","links":{}},"connection":"c1","institution":null,"description":"CAF\u00c9 \"7\"","enrich":{"x":[1,2]}},
+            {"id":"t2","subClass":"Groceries","account":"a2"}],"links":{"next":"https://x/users/u/transactions?next=2"}}"#;
+        let list: TransactionList = parse(body).unwrap();
+        let t = &list.data[0];
+        assert_eq!(t.id.as_raw(), r#""t1""#);
+        assert_eq!(raw(&t.sub_class), Some(r#""Supermarkets""#));
+        assert_eq!(raw(&t.account), Some(r#""a1""#));
+        assert_eq!(raw(&t.connection), Some(r#""c1""#));
+        assert!(t.institution.is_none());
+        assert_eq!(
+            raw(&t.description),
+            Some(r#""CAF\u00c9 \"7\"""#),
+            "escapes are kept as sent"
+        );
+        assert_eq!(
+            t.description.as_ref().and_then(RawStr::decoded).as_deref(),
+            Some("CAFÉ \"7\"")
+        );
+        assert_eq!(raw(&list.data[1].sub_class), Some(r#""Groceries""#));
+        assert_eq!(raw(&list.data[1].account), Some(r#""a2""#));
         assert!(list.links.next.is_some());
+    }
+
+    #[test]
+    fn a_field_that_must_be_a_string_and_is_not_refuses_the_page() {
+        for body in [
+            &br#"{"data":[{"id":"t1","amount":-1.5}]}"#[..],
+            br#"{"data":[{"id":7}]}"#,
+            br#"{"data":[{"amount":"1.00"}]}"#,
+            br#"{"data":[{"id":"t1","description":"bad \q escape"}]}"#,
+            b"{\"data\":[{\"id\":\"t1\",\"description\":\"raw\ncontrol\"}]}",
+            br#"{"data":[{"id":"t1","enrich":{"note":"bad \q escape in a skipped field"}}]}"#,
+        ] {
+            assert!(
+                parse::<TransactionList>(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! `GET /v1/accounts` and `GET /v1/accounts/{id}`: money stays a decimal string, as Basiq gives it.
 
 use axum::{
-    Json, Router,
+    Router,
     extract::{Path, State},
+    response::Response,
     routing::get,
 };
 use serde::Serialize;
 
 use crate::{
     auth::AuthUser,
-    basiq::types::{Account, AccountClass},
+    basiq::types::{Account, RawStr},
     error::{ApiError, ApiResult},
-    http::{DataList, docs, extract::check_id},
+    http::{DataList, docs, extract::check_id, raw_json},
     state::AppState,
 };
 
@@ -22,51 +23,55 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A bank account; money is a decimal string, exactly as Basiq gives it.
+///
+/// Its strings are Basiq's, copied as they came (see [`RawStr`]).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountView {
-    pub id: String,
-    pub name: Option<String>,
-    pub account_no: Option<String>,
+pub struct AccountView<'a> {
+    #[schema(value_type = String)]
+    pub id: RawStr<'a>,
+    #[schema(value_type = Option<String>)]
+    pub name: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub account_no: Option<RawStr<'a>>,
     /// Decimal string, e.g. `"1234.56"`.
-    pub balance: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub balance: Option<RawStr<'a>>,
     /// Decimal string.
-    pub available_funds: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub available_funds: Option<RawStr<'a>>,
     /// Decimal string.
-    pub credit_limit: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub credit_limit: Option<RawStr<'a>>,
     /// ISO 4217, e.g. `AUD`.
-    pub currency: Option<String>,
-    pub class: AccountClassView,
-    pub connection_id: Option<String>,
-    pub institution_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub currency: Option<RawStr<'a>>,
+    pub class: AccountClassView<'a>,
+    #[schema(value_type = Option<String>)]
+    pub connection_id: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub institution_id: Option<RawStr<'a>>,
     /// RFC 3339, as Basiq gives it.
-    pub last_updated: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub last_updated: Option<RawStr<'a>>,
     /// `available` or `unavailable`.
-    pub status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<RawStr<'a>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountClassView {
+pub struct AccountClassView<'a> {
     /// e.g. `transaction`, `savings`, `credit-card`, `mortgage`.
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub product: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub product: Option<RawStr<'a>>,
 }
 
-impl From<Account> for AccountView {
-    fn from(a: Account) -> Self {
-        let class = match a.class {
-            Some(AccountClass::Object { kind, product }) => AccountClassView { kind, product },
-            Some(AccountClass::Bare(kind)) => AccountClassView {
-                kind: Some(kind),
-                product: None,
-            },
-            None => AccountClassView {
-                kind: None,
-                product: None,
-            },
-        };
+impl<'a> From<Account<'a>> for AccountView<'a> {
+    fn from(a: Account<'a>) -> Self {
         Self {
             id: a.id,
             name: a.name,
@@ -75,7 +80,10 @@ impl From<Account> for AccountView {
             available_funds: a.available_funds,
             credit_limit: a.credit_limit,
             currency: a.currency,
-            class,
+            class: AccountClassView {
+                kind: a.class.kind,
+                product: a.class.product,
+            },
             connection_id: a.connection,
             institution_id: a.institution,
             last_updated: a.last_updated,
@@ -98,17 +106,14 @@ impl From<Account> for AccountView {
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
-async fn list(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> ApiResult<Json<DataList<AccountView>>> {
+async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Response> {
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
-        return Ok(Json(DataList::new(Vec::new())));
+        return raw_json(&DataList::<AccountView>::new(Vec::new()), 16);
     };
-    let accounts = state.basiq.accounts(&basiq_user_id).await?;
-    Ok(Json(DataList::new(
-        accounts.into_iter().map(AccountView::from).collect(),
-    )))
+    let raw = state.basiq.accounts(&basiq_user_id).await?;
+    let accounts = raw.parse_list()?;
+    let list = DataList::new(accounts.into_iter().map(AccountView::from).collect());
+    raw_json(&list, raw.len())
 }
 
 /// One of the caller's accounts.
@@ -131,12 +136,12 @@ async fn one(
     State(state): State<AppState>,
     user: AuthUser,
     Path(account_id): Path<String>,
-) -> ApiResult<Json<AccountView>> {
+) -> ApiResult<Response> {
     check_id("accountId", &account_id)?;
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
         return Err(ApiError::NotFound);
     };
-    let account = state
+    let raw = state
         .basiq
         .account(&basiq_user_id, &account_id)
         .await
@@ -147,5 +152,5 @@ async fn one(
                 e.into()
             }
         })?;
-    Ok(Json(account.into()))
+    raw_json(&AccountView::from(raw.parse_one()?), raw.len())
 }

@@ -4,23 +4,22 @@
 use axum::{
     Json, Router,
     extract::{RawQuery, State},
-    http::header,
     response::{IntoResponse, Response},
     routing::get,
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::NaiveDate;
-use std::borrow::Cow;
 
 use serde::Serialize;
 
 use crate::{
     auth::AuthUser,
-    basiq::types::Transaction,
+    basiq::types::{RawStr, Transaction},
     error::{ApiError, ApiResult},
     http::{
         docs,
         extract::{check_id, query_params},
+        raw_json,
     },
     state::AppState,
 };
@@ -44,30 +43,46 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A transaction; money is a decimal string, exactly as Basiq gives it.
+///
+/// Its strings are Basiq's, copied as they came (see [`RawStr`]).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionView<'a> {
-    pub id: Cow<'a, str>,
+    #[schema(value_type = String)]
+    pub id: RawStr<'a>,
     /// `pending` or `posted`.
-    pub status: Option<Cow<'a, str>>,
-    pub description: Option<Cow<'a, str>>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub description: Option<RawStr<'a>>,
     /// Decimal string; negative is money out.
-    pub amount: Option<Cow<'a, str>>,
-    pub currency: Option<Cow<'a, str>>,
-    pub account_id: Option<Cow<'a, str>>,
-    pub balance: Option<Cow<'a, str>>,
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub currency: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub account_id: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub balance: Option<RawStr<'a>>,
     /// `debit` or `credit`.
-    pub direction: Option<Cow<'a, str>>,
+    #[schema(value_type = Option<String>)]
+    pub direction: Option<RawStr<'a>>,
     /// Basiq's class, e.g. `payment`, `transfer`, `cash-withdrawal`.
-    pub class: Option<Cow<'a, str>>,
+    #[schema(value_type = Option<String>)]
+    pub class: Option<RawStr<'a>>,
     /// Basiq's sub-class title, when it has one.
-    pub sub_class: Option<Cow<'a, str>>,
-    pub connection_id: Option<Cow<'a, str>>,
-    pub institution_id: Option<Cow<'a, str>>,
+    #[schema(value_type = Option<String>)]
+    pub sub_class: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub connection_id: Option<RawStr<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub institution_id: Option<RawStr<'a>>,
     /// RFC 3339 or `YYYY-MM-DD`, as Basiq gives it.
-    pub transaction_date: Option<Cow<'a, str>>,
+    #[schema(value_type = Option<String>)]
+    pub transaction_date: Option<RawStr<'a>>,
     /// `null` while pending.
-    pub post_date: Option<Cow<'a, str>>,
+    #[schema(value_type = Option<String>)]
+    pub post_date: Option<RawStr<'a>>,
 }
 
 impl<'a> From<Transaction<'a>> for TransactionView<'a> {
@@ -301,9 +316,8 @@ async fn list(
         next_cursor: next_query
             .map(|next| encode_cursor(&state, &basiq_user_id, &issued_for, &next)),
     };
-    let body =
-        sonic_rs::to_vec(&page).map_err(|e| anyhow::anyhow!("serialising transactions: {e}"))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    // The answer drops Basiq's links and enrichment: never larger than the page.
+    raw_json(&page, raw.len())
 }
 
 #[cfg(test)]
