@@ -53,18 +53,19 @@ pub struct ClientToken {
     pub expires_in: Duration,
 }
 
-/// Parses a body in place: the result borrows its strings from `body`.
-///
-/// sonic-rs: a SIMD parser behind serde types; it skips the fields we drop (enrichment, links)
-/// and checks every string it passes, so what we copy out raw is valid JSON. The body must be
-/// UTF-8 first (sonic-rs trusts a `&str`).
-fn parse_in_place<'a, T: serde::Deserialize<'a>>(
-    endpoint: &'static str,
-    body: &'a [u8],
-) -> Result<T, BasiqError> {
-    let malformed = |cause: String| BasiqError::Malformed { endpoint, cause };
-    let text = std::str::from_utf8(body).map_err(|e| malformed(e.to_string()))?;
-    sonic_rs::from_str(text).map_err(|e| malformed(e.to_string()))
+/// A body as text, for [`pick`](super::pick).
+fn body_text<'a>(endpoint: &'static str, body: &'a [u8]) -> Result<&'a str, BasiqError> {
+    std::str::from_utf8(body).map_err(|e| BasiqError::Malformed {
+        endpoint,
+        cause: e.to_string(),
+    })
+}
+
+fn picked(endpoint: &'static str) -> impl Fn(super::pick::PickError) -> BasiqError {
+    move |e| BasiqError::Malformed {
+        endpoint,
+        cause: e.to_string(),
+    }
 }
 
 /// Reads a whole answer body.
@@ -91,23 +92,20 @@ pub struct RawAccounts {
 }
 
 impl RawAccounts {
-    /// The list (`GET /users/{id}/accounts`).
-    pub fn parse_list(&self) -> Result<Vec<Account<'_>>, BasiqError> {
-        parse_in_place::<AccountList>(self.endpoint, &self.body).map(|l| l.data)
+    /// Our `{"data":[AccountView…]}`, from the list Basiq sent (`GET /users/{id}/accounts`).
+    pub fn list_json(&self) -> Result<Vec<u8>, BasiqError> {
+        let mut out = Vec::with_capacity(self.body.len());
+        super::pick::accounts(body_text(self.endpoint, &self.body)?, &mut out)
+            .map_err(picked(self.endpoint))?;
+        Ok(out)
     }
 
-    /// One account (`GET /users/{id}/accounts/{id}`).
-    pub fn parse_one(&self) -> Result<Account<'_>, BasiqError> {
-        parse_in_place(self.endpoint, &self.body)
-    }
-
-    /// The body's size in bytes.
-    pub fn len(&self) -> usize {
-        self.body.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.body.is_empty()
+    /// Our `AccountView`, from the account Basiq sent (`GET /users/{id}/accounts/{id}`).
+    pub fn one_json(&self) -> Result<Vec<u8>, BasiqError> {
+        let mut out = Vec::with_capacity(self.body.len());
+        super::pick::account(body_text(self.endpoint, &self.body)?, &mut out)
+            .map_err(picked(self.endpoint))?;
+        Ok(out)
     }
 }
 
@@ -118,29 +116,25 @@ pub struct RawTransactions {
 }
 
 impl RawTransactions {
-    /// The page, borrowing from the body, and the query of the next page if there is one.
-    pub fn parse(&self) -> Result<(TransactionList<'_>, Option<String>), BasiqError> {
+    /// Our page's `{"data":[TransactionView…]`, without its closing brace (the caller adds
+    /// `nextCursor`), and the query of Basiq's next page if there is one.
+    pub fn page_json(&self) -> Result<(Vec<u8>, Option<String>), BasiqError> {
         const EP: &str = "GET /users/{id}/transactions";
-        let list: TransactionList = parse_in_place(EP, &self.body)?;
+        // Our rows are smaller than Basiq's (no links or enrichment): one allocation.
+        let mut out = Vec::with_capacity(self.body.len() + 512);
+        let next =
+            super::pick::transactions(body_text(EP, &self.body)?, &mut out).map_err(picked(EP))?;
         let next_query =
-            match list.links.next.as_deref() {
+            match next {
                 None => None,
-                Some(next) => Some(next_page_query(next, &self.path).ok_or_else(|| {
+                Some(next) => Some(next_page_query(&next, &self.path).ok_or_else(|| {
                     BasiqError::Malformed {
                         endpoint: EP,
                         cause: "links.next is not a transactions URL".into(),
                     }
                 })?),
             };
-        Ok((list, next_query))
-    }
-
-    pub fn len(&self) -> usize {
-        self.body.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.body.is_empty()
+        Ok((out, next_query))
     }
 }
 

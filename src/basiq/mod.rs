@@ -2,9 +2,12 @@
 
 mod client;
 mod error;
+pub mod pick;
 mod token;
 pub mod types;
 
-pub use client::{BasiqClient, ClientToken, RawTransactions, SharedStore, UpstreamPolicy};
+pub use client::{
+    BasiqClient, ClientToken, RawAccounts, RawTransactions, SharedStore, UpstreamPolicy,
+};
 pub use error::BasiqError;
 pub use token::{TokenPolicy, TokenStatus};

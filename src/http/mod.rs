@@ -71,17 +71,9 @@ impl<T> DataList<T> {
     }
 }
 
-/// A JSON answer written by sonic-rs, the serialiser that copies Basiq's strings
-/// ([`crate::basiq::types::RawStr`]) as they came. `capacity`: the expected size, so the body
-/// is written into one allocation.
-pub fn raw_json<T: Serialize>(
-    value: &T,
-    capacity: usize,
-) -> Result<Response, crate::error::ApiError> {
-    let mut body = Vec::with_capacity(capacity);
-    sonic_rs::to_writer(&mut body, value)
-        .map_err(|e| anyhow::anyhow!("serialising an answer: {e}"))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+/// A JSON answer whose body is already written (see [`crate::basiq::pick`]).
+pub fn json_body(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// CORS for the configured origins only; no origin configured means no cross-origin access.
