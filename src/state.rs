@@ -62,7 +62,8 @@ impl App {
         let id = match self.users.get(app_user_id) {
             Some(id) => Some(id),
             None => {
-                let id = crate::db::users::basiq_user_id(&self.pool, app_user_id).await?;
+                // Boxed: the known-user path stays a small future.
+                let id = Box::pin(crate::db::users::basiq_user_id(&self.pool, app_user_id)).await?;
                 if let Some(id) = &id {
                     self.users.put(app_user_id, id);
                 }

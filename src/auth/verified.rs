@@ -14,8 +14,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sha2::{Digest, Sha256};
-
 use super::AuthUser;
 
 pub const VERIFIED_TOKEN_TTL: Duration = Duration::from_secs(60);
@@ -29,7 +27,8 @@ pub struct VerifiedTokens {
 }
 
 fn hash(token: &str) -> TokenHash {
-    Sha256::digest(token.as_bytes()).into()
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    digest.as_ref().try_into().expect("32 bytes")
 }
 
 impl VerifiedTokens {

@@ -262,10 +262,16 @@ impl BasiqClient {
 
     /// The shared server token, fetching one if none is usable.
     async fn server_token(&self) -> Result<Arc<Cached>, BasiqError> {
-        let tokens = &self.inner.tokens;
-        if let Some(c) = tokens.usable() {
+        if let Some(c) = self.inner.tokens.usable() {
             return Ok(c);
         }
+        // Boxed: every call's future would otherwise carry the refresh's (database and HTTP)
+        // state, and be moved around at that size on each request.
+        Box::pin(self.server_token_slow()).await
+    }
+
+    async fn server_token_slow(&self) -> Result<Arc<Cached>, BasiqError> {
+        let tokens = &self.inner.tokens;
         let _guard = tokens.refresh.lock().await;
         if let Some(c) = tokens.usable() {
             return Ok(c);

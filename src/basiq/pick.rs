@@ -36,6 +36,23 @@ struct Reader<'a> {
     s: &'a [u8],
     i: usize,
     depth: u32,
+    /// Whether the last string read had an escape.
+    escaped: bool,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Flags (in their high bit) the bytes of `w` that end a run of plain string content: `"`,
+/// `\` or a control character. Eight bytes at a time; the lowest flag is always exact (higher
+/// ones may be spurious, and are checked byte by byte).
+#[inline]
+fn string_specials(w: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let quote = zero(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero(w ^ (ONES * u64::from(b'\\')));
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+    quote | backslash | control
 }
 
 impl<'a> Reader<'a> {
@@ -45,6 +62,7 @@ impl<'a> Reader<'a> {
             s: text.as_bytes(),
             i: 0,
             depth: 0,
+            escaped: false,
         }
     }
 
@@ -98,9 +116,18 @@ impl<'a> Reader<'a> {
         }
         let start = self.i;
         self.i += 1;
+        self.escaped = false;
         loop {
-            let rest = &self.s[self.i..];
-            let Some(n) = rest
+            // Plain content, eight bytes at a time, then byte by byte to the special one.
+            while let Some(chunk) = self.s.get(self.i..self.i + 8) {
+                let flags = string_specials(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+                if flags != 0 {
+                    self.i += (flags.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.i += 8;
+            }
+            let Some(n) = self.s[self.i..]
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
             else {
@@ -115,6 +142,7 @@ impl<'a> Reader<'a> {
                 }
                 b'\\' => {
                     self.i += 1;
+                    self.escaped = true;
                     match self.s.get(self.i) {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
                         Some(b'u') => {
@@ -223,7 +251,8 @@ impl<'a> Reader<'a> {
             self.i += 1;
         } else {
             loop {
-                let key = key_name(self.string()?);
+                let raw = self.string()?;
+                let key = key_name(raw, self.escaped);
                 self.eat(b':', "expected ':'")?;
                 entry(self, key)?;
                 match self.peek() {
@@ -298,12 +327,11 @@ impl<'a> Reader<'a> {
 }
 
 /// A key's name: its text between the quotes, decoded in the rare case it has escapes.
-fn key_name(raw: &str) -> Cow<'_, str> {
-    let inner = &raw[1..raw.len() - 1];
-    if inner.contains('\\') {
+fn key_name(raw: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
         Cow::Owned(serde_json::from_str(raw).unwrap_or_default())
     } else {
-        Cow::Borrowed(inner)
+        Cow::Borrowed(&raw[1..raw.len() - 1])
     }
 }
 
@@ -388,10 +416,16 @@ const MAX_FIELDS: usize = 16;
 fn pick_object(r: &mut Reader<'_>, fields: &[Field], out: &mut Vec<u8>) -> Result<()> {
     let mut slots = [Slot::default(); MAX_FIELDS];
     let start = r.i;
+    // Basiq sends fields in a steady order: look after the last one found first.
+    let mut hint = 0;
     r.object(|r, key| {
-        let Some(n) = fields.iter().position(|f| f.basiq == key) else {
+        let found = (hint..fields.len())
+            .chain(0..hint)
+            .find(|&n| fields[n].basiq == key);
+        let Some(n) = found else {
             return r.skip();
         };
+        hint = n + 1;
         let slot = &mut slots[n];
         if slot.seen {
             return r.fail("duplicate field");
@@ -628,6 +662,28 @@ mod tests {
             transactions_of(&deep).unwrap_err().what,
             "nested too deeply"
         );
+    }
+
+    #[test]
+    fn a_string_ends_at_its_first_quote_backslash_or_control_character_wherever_it_falls() {
+        for pos in 0..20 {
+            for b in 0u8..0x80 {
+                let mut content = vec![b'a'; 20];
+                content[pos] = b;
+                let text = format!("\"{}\"", String::from_utf8(content).unwrap());
+                let got = Reader::new(&text).string();
+                match b {
+                    b'"' => assert_eq!(got.unwrap(), &text[..pos + 2]),
+                    // `\a` is no escape; at the end, `\"` escapes the closing quote.
+                    b'\\' if pos == 19 => assert_eq!(got.unwrap_err().what, "unterminated string"),
+                    b'\\' => assert_eq!(got.unwrap_err().what, "invalid escape"),
+                    0..0x20 => assert_eq!(got.unwrap_err().what, "control character in a string"),
+                    _ => assert_eq!(got.unwrap(), text),
+                }
+            }
+        }
+        let text = "\"é €𝄞 multi-byte text, longer than eight bytes\"";
+        assert_eq!(Reader::new(text).string().unwrap(), text);
     }
 
     /// A tiny deterministic generator, so the mutation test needs no dependency.
