@@ -32,7 +32,6 @@ type Result<T> = std::result::Result<T, PickError>;
 
 /// A strict, allocation-free JSON reader over validated UTF-8.
 struct Reader<'a> {
-    text: &'a str,
     s: &'a [u8],
     i: usize,
     depth: u32,
@@ -56,9 +55,10 @@ fn string_specials(w: u64) -> u64 {
 }
 
 impl<'a> Reader<'a> {
+    /// The text must be UTF-8 (a `&str`): the reader then only looks at ASCII bytes, and any
+    /// slice it returns starts and ends on one.
     fn new(text: &'a str) -> Self {
         Self {
-            text,
             s: text.as_bytes(),
             i: 0,
             depth: 0,
@@ -71,6 +71,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next byte that is not whitespace, without consuming it.
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         while let Some(&b) = self.s.get(self.i) {
             if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
@@ -110,65 +111,75 @@ impl<'a> Reader<'a> {
     }
 
     /// A string's raw text, quotes included.
-    fn string(&mut self) -> Result<&'a str> {
+    #[inline(always)]
+    fn string(&mut self) -> Result<&'a [u8]> {
         if self.peek() != Some(b'"') {
             return self.fail("expected a string");
         }
-        let start = self.i;
-        self.i += 1;
-        self.escaped = false;
+        let (s, start) = (self.s, self.i);
+        let mut i = start + 1;
+        let mut escaped = false;
         loop {
-            // Plain content, eight bytes at a time, then byte by byte to the special one.
-            while let Some(chunk) = self.s.get(self.i..self.i + 8) {
+            // Plain content eight bytes at a time, then the byte that stopped it.
+            if let Some(chunk) = s.get(i..i + 8) {
                 let flags = string_specials(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-                if flags != 0 {
-                    self.i += (flags.trailing_zeros() / 8) as usize;
-                    break;
+                if flags == 0 {
+                    i += 8;
+                    continue;
                 }
-                self.i += 8;
+                i += (flags.trailing_zeros() / 8) as usize;
             }
-            let Some(n) = self.s[self.i..]
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            else {
-                self.i = self.s.len();
-                return self.fail("unterminated string");
-            };
-            self.i += n;
-            match self.s[self.i] {
-                b'"' => {
-                    self.i += 1;
-                    return Ok(&self.text[start..self.i]);
+            match s.get(i) {
+                Some(b'"') => {
+                    self.i = i + 1;
+                    self.escaped = escaped;
+                    return Ok(&s[start..self.i]);
                 }
-                b'\\' => {
-                    self.i += 1;
-                    self.escaped = true;
-                    match self.s.get(self.i) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
-                        Some(b'u') => {
-                            self.i += 1;
-                            let unit = self.hex4()?;
-                            if (0xDC00..0xE000).contains(&unit) {
-                                return self.fail("lone low surrogate");
-                            }
-                            if (0xD800..0xDC00).contains(&unit) {
-                                let low = if self.s.get(self.i..self.i + 2) == Some(b"\\u") {
-                                    self.i += 2;
-                                    self.hex4()?
-                                } else {
-                                    0
-                                };
-                                if !(0xDC00..0xE000).contains(&low) {
-                                    return self.fail("lone high surrogate");
-                                }
-                            }
-                        }
-                        _ => return self.fail("invalid escape"),
-                    }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.i = i + 1;
+                    self.escape()?;
+                    i = self.i;
                 }
-                _ => return self.fail("control character in a string"),
+                Some(&b) if b < 0x20 => {
+                    self.i = i;
+                    return self.fail("control character in a string");
+                }
+                // A spurious flag, or plain content in the body's last eight bytes.
+                Some(_) => i += 1,
+                None => {
+                    self.i = i;
+                    return self.fail("unterminated string");
+                }
             }
         }
+    }
+
+    /// What follows a backslash in a string.
+    fn escape(&mut self) -> Result<()> {
+        match self.s.get(self.i) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+            Some(b'u') => {
+                self.i += 1;
+                let unit = self.hex4()?;
+                if (0xDC00..0xE000).contains(&unit) {
+                    return self.fail("lone low surrogate");
+                }
+                if (0xD800..0xDC00).contains(&unit) {
+                    let low = if self.s.get(self.i..self.i + 2) == Some(b"\\u") {
+                        self.i += 2;
+                        self.hex4()?
+                    } else {
+                        0
+                    };
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return self.fail("lone high surrogate");
+                    }
+                }
+            }
+            _ => return self.fail("invalid escape"),
+        }
+        Ok(())
     }
 
     fn digits(&mut self) -> usize {
@@ -230,7 +241,7 @@ impl<'a> Reader<'a> {
     fn skip(&mut self) -> Result<()> {
         match self.peek() {
             Some(b'"') => self.string().map(drop),
-            Some(b'{') => self.object(|r, _| r.skip()),
+            Some(b'{') => self.skip_object(),
             Some(b'[') => self.array(|r| r.skip()),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
@@ -240,10 +251,35 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// An object passed over: like [`Self::object`] without looking at its keys.
+    fn skip_object(&mut self) -> Result<()> {
+        self.enter()?;
+        self.eat(b'{', "expected an object")?;
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+        } else {
+            loop {
+                self.string()?;
+                self.eat(b':', "expected ':'")?;
+                self.skip()?;
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b'}') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return self.fail("expected ',' or '}'"),
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
     /// An object: `entry` is called with each key (decoded) and must read its value.
     fn object(
         &mut self,
-        mut entry: impl FnMut(&mut Self, Cow<'a, str>) -> Result<()>,
+        mut entry: impl FnMut(&mut Self, Cow<'a, [u8]>) -> Result<()>,
     ) -> Result<()> {
         self.enter()?;
         self.eat(b'{', "expected an object")?;
@@ -293,7 +329,8 @@ impl<'a> Reader<'a> {
     }
 
     /// A string's raw text, or `None` for `null`; anything else is refused.
-    fn string_or_null(&mut self) -> Result<Option<&'a str>> {
+    #[inline(always)]
+    fn string_or_null(&mut self) -> Result<Option<&'a [u8]>> {
         match self.peek() {
             Some(b'n') => self.literal(b"null").map(|()| None),
             _ => self.string().map(Some),
@@ -301,7 +338,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string; anything else is passed over as `None`.
-    fn string_or_skip(&mut self) -> Result<Option<&'a str>> {
+    fn string_or_skip(&mut self) -> Result<Option<&'a [u8]>> {
         match self.peek() {
             Some(b'"') => self.string().map(Some),
             _ => self.skip().map(|()| None),
@@ -309,13 +346,13 @@ impl<'a> Reader<'a> {
     }
 
     /// A string, or the string `key` of an object; anything else is passed over as `None`.
-    fn string_or_field(&mut self, key: &str) -> Result<Option<&'a str>> {
+    fn string_or_field(&mut self, key: &str) -> Result<Option<&'a [u8]>> {
         if self.peek() != Some(b'{') {
             return self.string_or_skip();
         }
         let mut found = None;
         self.object(|r, k| {
-            if k == key {
+            if *k == *key.as_bytes() {
                 found = r.string_or_skip()?;
                 Ok(())
             } else {
@@ -327,9 +364,9 @@ impl<'a> Reader<'a> {
 }
 
 /// A key's name: its text between the quotes, decoded in the rare case it has escapes.
-fn key_name(raw: &str, escaped: bool) -> Cow<'_, str> {
+fn key_name(raw: &[u8], escaped: bool) -> Cow<'_, [u8]> {
     if escaped {
-        Cow::Owned(serde_json::from_str(raw).unwrap_or_default())
+        Cow::Owned(decode(raw).into_bytes())
     } else {
         Cow::Borrowed(&raw[1..raw.len() - 1])
     }
@@ -352,45 +389,54 @@ enum Take {
 struct Field {
     basiq: &'static str,
     ours: &'static str,
+    /// `"ours":`, written before the value.
+    key: &'static str,
     take: Take,
 }
 
-const fn field(basiq: &'static str, ours: &'static str, take: Take) -> Field {
-    Field { basiq, ours, take }
+macro_rules! field {
+    ($basiq:literal, $ours:literal, $take:expr) => {
+        Field {
+            basiq: $basiq,
+            ours: $ours,
+            key: concat!("\"", $ours, "\":"),
+            take: $take,
+        }
+    };
 }
 
 /// `AccountView`'s fields, in order.
 const ACCOUNT: &[Field] = &[
-    field("id", "id", Take::Required),
-    field("name", "name", Take::Str),
-    field("accountNo", "accountNo", Take::Str),
-    field("balance", "balance", Take::Str),
-    field("availableFunds", "availableFunds", Take::Str),
-    field("creditLimit", "creditLimit", Take::Str),
-    field("currency", "currency", Take::Str),
-    field("class", "class", Take::Class),
-    field("connection", "connectionId", Take::StrOrField("id")),
-    field("institution", "institutionId", Take::StrOrField("id")),
-    field("lastUpdated", "lastUpdated", Take::Str),
-    field("status", "status", Take::Str),
+    field!("id", "id", Take::Required),
+    field!("name", "name", Take::Str),
+    field!("accountNo", "accountNo", Take::Str),
+    field!("balance", "balance", Take::Str),
+    field!("availableFunds", "availableFunds", Take::Str),
+    field!("creditLimit", "creditLimit", Take::Str),
+    field!("currency", "currency", Take::Str),
+    field!("class", "class", Take::Class),
+    field!("connection", "connectionId", Take::StrOrField("id")),
+    field!("institution", "institutionId", Take::StrOrField("id")),
+    field!("lastUpdated", "lastUpdated", Take::Str),
+    field!("status", "status", Take::Str),
 ];
 
 /// `TransactionView`'s fields, in order.
 const TRANSACTION: &[Field] = &[
-    field("id", "id", Take::Required),
-    field("status", "status", Take::Str),
-    field("description", "description", Take::Str),
-    field("amount", "amount", Take::Str),
-    field("currency", "currency", Take::Str),
-    field("account", "accountId", Take::StrOrField("id")),
-    field("balance", "balance", Take::Str),
-    field("direction", "direction", Take::Str),
-    field("class", "class", Take::Str),
-    field("subClass", "subClass", Take::StrOrField("title")),
-    field("connection", "connectionId", Take::StrOrField("id")),
-    field("institution", "institutionId", Take::StrOrField("id")),
-    field("transactionDate", "transactionDate", Take::Str),
-    field("postDate", "postDate", Take::Str),
+    field!("id", "id", Take::Required),
+    field!("status", "status", Take::Str),
+    field!("description", "description", Take::Str),
+    field!("amount", "amount", Take::Str),
+    field!("currency", "currency", Take::Str),
+    field!("account", "accountId", Take::StrOrField("id")),
+    field!("balance", "balance", Take::Str),
+    field!("direction", "direction", Take::Str),
+    field!("class", "class", Take::Str),
+    field!("subClass", "subClass", Take::StrOrField("title")),
+    field!("connection", "connectionId", Take::StrOrField("id")),
+    field!("institution", "institutionId", Take::StrOrField("id")),
+    field!("transactionDate", "transactionDate", Take::Str),
+    field!("postDate", "postDate", Take::Str),
 ];
 
 /// Our field names, in the order we write them (the OpenAPI schema is checked against these).
@@ -406,8 +452,8 @@ pub fn transaction_fields() -> impl Iterator<Item = &'static str> {
 #[derive(Clone, Copy, Default)]
 struct Slot<'a> {
     seen: bool,
-    value: Option<&'a str>,
-    product: Option<&'a str>,
+    value: Option<&'a [u8]>,
+    product: Option<&'a [u8]>,
 }
 
 const MAX_FIELDS: usize = 16;
@@ -421,7 +467,7 @@ fn pick_object(r: &mut Reader<'_>, fields: &[Field], out: &mut Vec<u8>) -> Resul
     r.object(|r, key| {
         let found = (hint..fields.len())
             .chain(0..hint)
-            .find(|&n| fields[n].basiq == key);
+            .find(|&n| *fields[n].basiq.as_bytes() == *key);
         let Some(n) = found else {
             return r.skip();
         };
@@ -439,8 +485,8 @@ fn pick_object(r: &mut Reader<'_>, fields: &[Field], out: &mut Vec<u8>) -> Resul
                     let (mut kind, mut product) = (None, None);
                     r.object(|r, k| {
                         match &*k {
-                            "type" => kind = r.string_or_skip()?,
-                            "product" => product = r.string_or_skip()?,
+                            b"type" => kind = r.string_or_skip()?,
+                            b"product" => product = r.string_or_skip()?,
                             _ => r.skip()?,
                         }
                         Ok(())
@@ -464,9 +510,7 @@ fn pick_object(r: &mut Reader<'_>, fields: &[Field], out: &mut Vec<u8>) -> Resul
         if n > 0 {
             out.push(b',');
         }
-        out.push(b'"');
-        out.extend_from_slice(f.ours.as_bytes());
-        out.extend_from_slice(b"\":");
+        out.extend_from_slice(f.key.as_bytes());
         if matches!(f.take, Take::Class) {
             out.extend_from_slice(b"{\"type\":");
             write_raw(out, slot.value);
@@ -481,8 +525,8 @@ fn pick_object(r: &mut Reader<'_>, fields: &[Field], out: &mut Vec<u8>) -> Resul
     Ok(())
 }
 
-fn write_raw(out: &mut Vec<u8>, value: Option<&str>) {
-    out.extend_from_slice(value.unwrap_or("null").as_bytes());
+fn write_raw(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    out.extend_from_slice(value.unwrap_or(b"null"));
 }
 
 /// Reads a top-level `{"data": [objects…], "links": {"next": …}}` and writes our
@@ -495,7 +539,7 @@ fn pick_list(text: &str, fields: &[Field], out: &mut Vec<u8>) -> Result<Option<S
     let mut seen_data = false;
     out.extend_from_slice(b"{\"data\":[");
     r.object(|r, key| match &*key {
-        "data" => {
+        b"data" => {
             if std::mem::replace(&mut seen_data, true) {
                 return r.fail("duplicate field");
             }
@@ -507,8 +551,8 @@ fn pick_list(text: &str, fields: &[Field], out: &mut Vec<u8>) -> Result<Option<S
                 pick_object(r, fields, out)
             })
         }
-        "links" if r.peek() == Some(b'{') => r.object(|r, key| match &*key {
-            "next" => {
+        b"links" if r.peek() == Some(b'{') => r.object(|r, key| match &*key {
+            b"next" => {
                 next = r.string_or_null()?.map(decode);
                 Ok(())
             }
@@ -522,8 +566,8 @@ fn pick_list(text: &str, fields: &[Field], out: &mut Vec<u8>) -> Result<Option<S
 }
 
 /// A raw string's value (the reader has checked it).
-fn decode(raw: &str) -> String {
-    serde_json::from_str(raw).unwrap_or_default()
+fn decode(raw: &[u8]) -> String {
+    serde_json::from_slice(raw).unwrap_or_default()
 }
 
 /// `GET /users/{id}/accounts` → our `{"data":[AccountView…]}`.
@@ -673,17 +717,17 @@ mod tests {
                 let text = format!("\"{}\"", String::from_utf8(content).unwrap());
                 let got = Reader::new(&text).string();
                 match b {
-                    b'"' => assert_eq!(got.unwrap(), &text[..pos + 2]),
+                    b'"' => assert_eq!(got.unwrap(), &text.as_bytes()[..pos + 2]),
                     // `\a` is no escape; at the end, `\"` escapes the closing quote.
                     b'\\' if pos == 19 => assert_eq!(got.unwrap_err().what, "unterminated string"),
                     b'\\' => assert_eq!(got.unwrap_err().what, "invalid escape"),
                     0..0x20 => assert_eq!(got.unwrap_err().what, "control character in a string"),
-                    _ => assert_eq!(got.unwrap(), text),
+                    _ => assert_eq!(got.unwrap(), text.as_bytes()),
                 }
             }
         }
         let text = "\"é €𝄞 multi-byte text, longer than eight bytes\"";
-        assert_eq!(Reader::new(text).string().unwrap(), text);
+        assert_eq!(Reader::new(text).string().unwrap(), text.as_bytes());
     }
 
     /// A tiny deterministic generator, so the mutation test needs no dependency.
