@@ -3,6 +3,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use axum::serve::ListenerExt as _;
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
@@ -166,7 +167,13 @@ impl Application {
             consent_callback = %state.consent.callback_url,
             "basiq-bff listening; Basiq's Consent UI must redirect to consent_callback (set it in Basiq's dashboard)"
         );
-        axum::serve(self.listener, router)
+        // Answers leave as soon as they are written (no Nagle delay on a multi-segment body).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 signal.await;
                 tracing::info!("shutting down: finishing requests in flight");
