@@ -13,7 +13,6 @@ use serde::Deserialize;
 use crate::{config::JwtMode, error::ApiError, state::AppState};
 
 pub use jwks::JwksCache;
-pub use verified::VERIFIED_TOKEN_TTL;
 use verified::VerifiedTokens;
 
 /// The app user making the request: the JWT's `sub`, plus contact claims used to create the

@@ -73,19 +73,14 @@ async fn read_body(
     endpoint: &'static str,
     response: reqwest::Response,
 ) -> Result<axum::body::Bytes, BasiqError> {
-    response.bytes().await.map_err(|e| {
-        if e.is_timeout() {
-            BasiqError::Timeout { endpoint }
-        } else {
-            BasiqError::Unreachable {
-                endpoint,
-                cause: without_url(&e),
-            }
-        }
-    })
+    response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(endpoint, &e))
 }
 
-/// Accounts as Basiq sent them: [`RawAccounts::parse`] reads them in place.
+/// Accounts as Basiq sent them: [`RawAccounts::list_json`] and [`RawAccounts::one_json`] write
+/// ours from them.
 pub struct RawAccounts {
     endpoint: &'static str,
     body: axum::body::Bytes,
@@ -527,7 +522,7 @@ impl BasiqClient {
             .await
     }
 
-    /// The user's accounts, unparsed: see [`RawAccounts::parse_list`].
+    /// The user's accounts, unparsed: see [`RawAccounts::list_json`].
     pub async fn accounts(&self, user_id: &str) -> Result<RawAccounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts";
         let path = format!("/users/{user_id}/accounts");
@@ -538,7 +533,7 @@ impl BasiqClient {
         })
     }
 
-    /// One account, unparsed: see [`RawAccounts::parse_one`].
+    /// One account, unparsed: see [`RawAccounts::one_json`].
     pub async fn account(&self, user_id: &str, id: &str) -> Result<RawAccounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts/{id}";
         let path = format!("/users/{user_id}/accounts/{id}");
@@ -549,8 +544,8 @@ impl BasiqClient {
         })
     }
 
-    /// One page of transactions, unparsed: the caller parses it in place with
-    /// [`RawTransactions::parse`]. `query` is either our own first-page query or the query
+    /// One page of transactions, unparsed: the caller writes ours from it with
+    /// [`RawTransactions::page_json`]. `query` is either our own first-page query or the query
     /// Basiq put in the previous page's `links.next`.
     pub async fn transactions(
         &self,
@@ -667,16 +662,19 @@ async fn send(
         ok = result.is_ok(),
         "basiq call"
     );
-    result.map_err(|e| {
-        if e.is_timeout() {
-            BasiqError::Timeout { endpoint }
-        } else {
-            BasiqError::Unreachable {
-                endpoint,
-                cause: without_url(&e),
-            }
+    result.map_err(|e| transport_error(endpoint, &e))
+}
+
+/// A failure to reach Basiq or to read its answer: a timeout, or Basiq unreachable.
+fn transport_error(endpoint: &'static str, e: &reqwest::Error) -> BasiqError {
+    if e.is_timeout() {
+        BasiqError::Timeout { endpoint }
+    } else {
+        BasiqError::Unreachable {
+            endpoint,
+            cause: without_url(e),
         }
-    })
+    }
 }
 
 /// reqwest errors print the URL; ours carry ids only in the path, but keep logs tidy anyway.

@@ -241,7 +241,7 @@ impl<'a> Reader<'a> {
     fn skip(&mut self) -> Result<()> {
         match self.peek() {
             Some(b'"') => self.string().map(drop),
-            Some(b'{') => self.skip_object(),
+            Some(b'{') => self.object(|r, _| r.skip()),
             Some(b'[') => self.array(|r| r.skip()),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
@@ -251,24 +251,40 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An object passed over: like [`Self::object`] without looking at its keys.
-    fn skip_object(&mut self) -> Result<()> {
+    /// `open`, items separated by commas, `close`: an object's or an array's frame. `item` reads
+    /// one item.
+    fn sequence(
+        &mut self,
+        (open, close): (u8, u8),
+        mut item: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
         self.enter()?;
-        self.eat(b'{', "expected an object")?;
-        if self.peek() == Some(b'}') {
+        if self.peek() != Some(open) {
+            return self.fail(if open == b'{' {
+                "expected an object"
+            } else {
+                "expected an array"
+            });
+        }
+        self.i += 1;
+        if self.peek() == Some(close) {
             self.i += 1;
         } else {
             loop {
-                self.string()?;
-                self.eat(b':', "expected ':'")?;
-                self.skip()?;
+                item(self)?;
                 match self.peek() {
                     Some(b',') => self.i += 1,
-                    Some(b'}') => {
+                    Some(b) if b == close => {
                         self.i += 1;
                         break;
                     }
-                    _ => return self.fail("expected ',' or '}'"),
+                    _ => {
+                        return self.fail(if close == b'}' {
+                            "expected ',' or '}'"
+                        } else {
+                            "expected ',' or ']'"
+                        });
+                    }
                 }
             }
         }
@@ -281,51 +297,17 @@ impl<'a> Reader<'a> {
         &mut self,
         mut entry: impl FnMut(&mut Self, Cow<'a, [u8]>) -> Result<()>,
     ) -> Result<()> {
-        self.enter()?;
-        self.eat(b'{', "expected an object")?;
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-        } else {
-            loop {
-                let raw = self.string()?;
-                let key = key_name(raw, self.escaped);
-                self.eat(b':', "expected ':'")?;
-                entry(self, key)?;
-                match self.peek() {
-                    Some(b',') => self.i += 1,
-                    Some(b'}') => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return self.fail("expected ',' or '}'"),
-                }
-            }
-        }
-        self.depth -= 1;
-        Ok(())
+        self.sequence((b'{', b'}'), |r| {
+            let raw = r.string()?;
+            let key = key_name(raw, r.escaped);
+            r.eat(b':', "expected ':'")?;
+            entry(r, key)
+        })
     }
 
     /// An array: `item` is called for each element and must read it.
-    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
-        self.enter()?;
-        self.eat(b'[', "expected an array")?;
-        if self.peek() == Some(b']') {
-            self.i += 1;
-        } else {
-            loop {
-                item(self)?;
-                match self.peek() {
-                    Some(b',') => self.i += 1,
-                    Some(b']') => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return self.fail("expected ',' or ']'"),
-                }
-            }
-        }
-        self.depth -= 1;
-        Ok(())
+    fn array(&mut self, item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        self.sequence((b'[', b']'), item)
     }
 
     /// A string's raw text, or `None` for `null`; anything else is refused.
