@@ -3,7 +3,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::{Method, StatusCode, header};
+use http_body_util::Full;
+use hyper::{Method, StatusCode, header};
+use hyper_util::client::proxy::matcher::Matcher;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +18,7 @@ use crate::{crypto::Sealer, db::server_token};
 use super::{
     error::BasiqError,
     token::{Cached, TokenPolicy, TokenState, TokenStatus, backoff},
+    transport::{self, Answer, Base, HttpClient},
     types::*,
 };
 
@@ -45,8 +48,6 @@ impl Default for UpstreamPolicy {
         }
     }
 }
-const BASIQ_VERSION: &str = "3.0";
-
 /// A `CLIENT_ACCESS` token bound to one Basiq user, for the Consent UI only.
 pub struct ClientToken {
     pub token: SecretString,
@@ -66,17 +67,6 @@ fn picked(endpoint: &'static str) -> impl Fn(super::pick::PickError) -> BasiqErr
         endpoint,
         cause: e.to_string(),
     }
-}
-
-/// Reads a whole answer body.
-async fn read_body(
-    endpoint: &'static str,
-    response: reqwest::Response,
-) -> Result<axum::body::Bytes, BasiqError> {
-    response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(endpoint, &e))
 }
 
 /// Accounts as Basiq sent them: [`RawAccounts::list_json`] and [`RawAccounts::one_json`] write
@@ -140,11 +130,9 @@ pub struct BasiqClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
-    /// Basiq's address, parsed once: each call only sets its path and query.
-    base: Url,
-    /// The base's own path without its trailing `/` (empty for `https://au-api.basiq.io`).
-    base_path: String,
+    http: HttpClient,
+    /// Basiq's address, parsed once: each call only writes its path and query.
+    base: Base,
     api_key: SecretString,
     tokens: TokenState,
     policy: TokenPolicy,
@@ -172,7 +160,8 @@ enum Want {
 
 impl BasiqClient {
     /// `shared`: replicas on one database share one token through it (production); without it
-    /// the token lives in this process only.
+    /// the token lives in this process only. A proxy in the environment (`HTTPS_PROXY`,
+    /// `NO_PROXY`) is honoured.
     pub fn new(
         base: &Url,
         api_key: SecretString,
@@ -180,20 +169,31 @@ impl BasiqClient {
         upstream: UpstreamPolicy,
         shared: Option<SharedStore>,
     ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(upstream.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("basiq-bff/", env!("CARGO_PKG_VERSION")))
-            // Basiq does not redirect; a redirect would carry our token somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            // Retries are ours, in one place (`UpstreamPolicy`), reads only.
-            .retry(reqwest::retry::never().max_retries_per_request(0))
-            .build()?;
+        Self::with_proxies(
+            base,
+            api_key,
+            policy,
+            upstream,
+            shared,
+            &Matcher::from_env(),
+        )
+    }
+
+    /// [`BasiqClient::new`] with the proxies given rather than read from the environment.
+    pub fn with_proxies(
+        base: &Url,
+        api_key: SecretString,
+        policy: TokenPolicy,
+        upstream: UpstreamPolicy,
+        shared: Option<SharedStore>,
+        proxies: &Matcher,
+    ) -> anyhow::Result<Self> {
+        let base = Base::new(base)?;
+        let http = transport::client(&base, upstream.connect_timeout, proxies);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                base: base.clone(),
-                base_path: base.path().trim_end_matches('/').to_owned(),
+                base,
                 api_key,
                 tokens: TokenState::default(),
                 policy,
@@ -201,14 +201,6 @@ impl BasiqClient {
                 shared,
             }),
         })
-    }
-
-    /// The address of `path` (and `query`) at Basiq.
-    fn url(&self, path: &str, query: Option<&str>) -> Url {
-        let mut url = self.inner.base.clone();
-        url.set_path(&format!("{}{path}", self.inner.base_path));
-        url.set_query(query.filter(|q| !q.is_empty()));
-        url
     }
 
     pub fn token_status(&self) -> TokenStatus {
@@ -362,20 +354,28 @@ impl BasiqClient {
 
     async fn fetch_token(&self, form: &[(&str, &str)]) -> Result<TokenResponse, BasiqError> {
         const EP: &str = "POST /token";
-        let req = self
-            .inner
-            .http
-            .post(self.url("/token", None))
-            .header(
-                header::AUTHORIZATION,
-                format!("Basic {}", self.inner.api_key.expose_secret()),
-            )
-            .header("basiq-version", BASIQ_VERSION)
-            .header(header::ACCEPT, "application/json")
-            .form(form);
-        let response = send(EP, req).await?;
-        let response = check(EP, response).await?;
-        read_json(EP, response).await
+        let mut key =
+            header::HeaderValue::try_from(format!("Basic {}", self.inner.api_key.expose_secret()))
+                .map_err(|_| {
+                    BasiqError::TokenUnavailable("BASIQ_API_KEY is not a header value".into())
+                })?;
+        key.set_sensitive(true);
+        let form = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let req = transport::request(Method::POST, self.inner.base.uri("/token", None)?)
+            .header(header::AUTHORIZATION, key)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Full::from(form))
+            .map_err(request_error(EP))?;
+        let answer = transport::send(
+            &self.inner.http,
+            EP,
+            req,
+            self.inner.upstream.attempt_timeout,
+        )
+        .await?;
+        read_json(EP, check(EP, answer)?)
     }
 
     /// A `CLIENT_ACCESS` token bound to `user_id`: it can open the Consent UI for that user only.
@@ -398,11 +398,20 @@ impl BasiqClient {
         path: &str,
         query: Option<&str>,
         body: Option<&serde_json::Value>,
-    ) -> Result<reqwest::Response, BasiqError> {
+    ) -> Result<Answer, BasiqError> {
         let policy = &self.inner.upstream;
         let deadline = Instant::now() + policy.deadline;
         let idempotent = method == Method::GET;
-        let url = self.url(path, query);
+        let uri = self.inner.base.uri(path, query)?;
+        let body = match body {
+            Some(body) => Some(axum::body::Bytes::from(serde_json::to_vec(body).map_err(
+                |e| BasiqError::Malformed {
+                    endpoint,
+                    cause: format!("our request body: {e}"),
+                },
+            )?)),
+            None => None,
+        };
         let mut token_refreshed = false;
         let mut attempt = 0;
         loop {
@@ -412,21 +421,23 @@ impl BasiqClient {
                 return Err(BasiqError::Timeout { endpoint });
             }
             let token = self.server_token().await?;
-            let mut req = self
-                .inner
-                .http
-                .request(method.clone(), url.clone())
-                .timeout(policy.attempt_timeout.min(remaining))
-                .bearer_auth(token.token.expose_secret())
-                .header("basiq-version", BASIQ_VERSION)
-                .header(header::ACCEPT, "application/json");
-            if let Some(body) = body {
-                req = req.json(body);
+            let req = transport::request(method.clone(), uri.clone())
+                .header(header::AUTHORIZATION, token.bearer.clone());
+            let req = match &body {
+                Some(body) => req
+                    .header(header::CONTENT_TYPE, transport::JSON)
+                    .body(Full::new(body.clone())),
+                None => req.body(Full::default()),
             }
-            let result = match send(endpoint, req).await {
-                Ok(response) => check(endpoint, response).await,
-                Err(e) => Err(e),
-            };
+            .map_err(request_error(endpoint))?;
+            let result = transport::send(
+                &self.inner.http,
+                endpoint,
+                req,
+                policy.attempt_timeout.min(remaining),
+            )
+            .await
+            .and_then(|answer| check(endpoint, answer));
             match result {
                 Err(e) if !token_refreshed && token_expired(&e) => {
                     tracing::info!(
@@ -464,8 +475,8 @@ impl BasiqClient {
         path: &str,
         query: Option<&str>,
     ) -> Result<T, BasiqError> {
-        let response = self.call(endpoint, Method::GET, path, query, None).await?;
-        read_json(endpoint, response).await
+        let answer = self.call(endpoint, Method::GET, path, query, None).await?;
+        read_json(endpoint, answer)
     }
 
     pub async fn create_user(
@@ -481,10 +492,10 @@ impl BasiqClient {
         if let Some(m) = mobile {
             body.insert("mobile".into(), m.into());
         }
-        let response = self
+        let answer = self
             .call(EP, Method::POST, "/users", None, Some(&body.into()))
             .await?;
-        read_json(EP, response).await
+        read_json(EP, answer)
     }
 
     pub async fn delete_user(&self, user_id: &str) -> Result<(), BasiqError> {
@@ -526,10 +537,10 @@ impl BasiqClient {
     pub async fn accounts(&self, user_id: &str) -> Result<RawAccounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts";
         let path = format!("/users/{user_id}/accounts");
-        let response = self.call(EP, Method::GET, &path, None, None).await?;
+        let answer = self.call(EP, Method::GET, &path, None, None).await?;
         Ok(RawAccounts {
             endpoint: EP,
-            body: read_body(EP, response).await?,
+            body: answer.body,
         })
     }
 
@@ -537,10 +548,10 @@ impl BasiqClient {
     pub async fn account(&self, user_id: &str, id: &str) -> Result<RawAccounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts/{id}";
         let path = format!("/users/{user_id}/accounts/{id}");
-        let response = self.call(EP, Method::GET, &path, None, None).await?;
+        let answer = self.call(EP, Method::GET, &path, None, None).await?;
         Ok(RawAccounts {
             endpoint: EP,
-            body: read_body(EP, response).await?,
+            body: answer.body,
         })
     }
 
@@ -554,9 +565,11 @@ impl BasiqClient {
     ) -> Result<RawTransactions, BasiqError> {
         const EP: &str = "GET /users/{id}/transactions";
         let path = format!("/users/{user_id}/transactions");
-        let response = self.call(EP, Method::GET, &path, Some(query), None).await?;
-        let body = read_body(EP, response).await?;
-        Ok(RawTransactions { body, path })
+        let answer = self.call(EP, Method::GET, &path, Some(query), None).await?;
+        Ok(RawTransactions {
+            body: answer.body,
+            path,
+        })
     }
 
     /// Asks Basiq to refresh a connection. `true` when Basiq started a new job (202); `false`
@@ -568,9 +581,9 @@ impl BasiqClient {
     ) -> Result<(JobStub, bool), BasiqError> {
         const EP: &str = "POST /users/{id}/connections/{id}/refresh";
         let path = format!("/users/{user_id}/connections/{connection_id}/refresh");
-        let response = self.call(EP, Method::POST, &path, None, None).await?;
-        let created = response.status() == StatusCode::ACCEPTED;
-        Ok((read_json(EP, response).await?, created))
+        let answer = self.call(EP, Method::POST, &path, None, None).await?;
+        let created = answer.status == StatusCode::ACCEPTED;
+        Ok((read_json(EP, answer)?, created))
     }
 
     pub async fn delete_connection(
@@ -641,67 +654,26 @@ fn token_expired(e: &BasiqError) -> bool {
     }
 }
 
-async fn send(
-    endpoint: &'static str,
-    req: reqwest::RequestBuilder,
-) -> Result<reqwest::Response, BasiqError> {
-    let started = Instant::now();
-    let result = req.send().await;
-    let status = match &result {
-        Ok(r) => r.status().as_str().to_owned(),
-        Err(e) if e.is_timeout() => "timeout".to_owned(),
-        Err(_) => "unreachable".to_owned(),
-    };
-    metrics::counter!("basiq_requests_total", "endpoint" => endpoint, "status" => status)
-        .increment(1);
-    metrics::histogram!("basiq_request_duration_seconds", "endpoint" => endpoint)
-        .record(started.elapsed().as_secs_f64());
-    tracing::debug!(
+/// A request we could not build (a header value we made is not one): a bug, not Basiq's.
+fn request_error(endpoint: &'static str) -> impl Fn(hyper::http::Error) -> BasiqError {
+    move |e| BasiqError::Unreachable {
         endpoint,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        ok = result.is_ok(),
-        "basiq call"
-    );
-    result.map_err(|e| transport_error(endpoint, &e))
-}
-
-/// A failure to reach Basiq or to read its answer: a timeout, or Basiq unreachable.
-fn transport_error(endpoint: &'static str, e: &reqwest::Error) -> BasiqError {
-    if e.is_timeout() {
-        BasiqError::Timeout { endpoint }
-    } else {
-        BasiqError::Unreachable {
-            endpoint,
-            cause: without_url(e),
-        }
+        cause: format!("building the request: {e}"),
     }
-}
-
-/// reqwest errors print the URL; ours carry ids only in the path, but keep logs tidy anyway.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut e_owned = format!("{e}");
-    if let Some(url) = e.url() {
-        e_owned = e_owned.replace(url.as_str(), "<basiq>");
-    }
-    e_owned
 }
 
 /// Turns a non-success answer into [`BasiqError::Status`], reading Basiq's error envelope.
-async fn check(
-    endpoint: &'static str,
-    response: reqwest::Response,
-) -> Result<reqwest::Response, BasiqError> {
-    let status = response.status();
+fn check(endpoint: &'static str, answer: Answer) -> Result<Answer, BasiqError> {
+    let status = answer.status;
     if status.is_success() {
-        return Ok(response);
+        return Ok(answer);
     }
-    let retry_after = response
-        .headers()
+    let retry_after = answer
+        .headers
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok());
-    let body = response.bytes().await.unwrap_or_default();
-    let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&body).ok();
+    let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&answer.body).ok();
     let first = envelope.as_ref().and_then(|e| e.data.first());
     let error = BasiqError::Status {
         endpoint,
@@ -717,12 +689,8 @@ async fn check(
     Err(error)
 }
 
-async fn read_json<T: DeserializeOwned>(
-    endpoint: &'static str,
-    response: reqwest::Response,
-) -> Result<T, BasiqError> {
-    let body = read_body(endpoint, response).await?;
-    serde_json::from_slice(&body).map_err(|e| BasiqError::Malformed {
+fn read_json<T: DeserializeOwned>(endpoint: &'static str, answer: Answer) -> Result<T, BasiqError> {
+    serde_json::from_slice(&answer.body).map_err(|e| BasiqError::Malformed {
         endpoint,
         cause: e.to_string(),
     })
@@ -749,38 +717,6 @@ mod tests {
         );
         assert!(
             next_page_query("https://evil.example/users/u2/transactions?next=x", path).is_none()
-        );
-    }
-
-    #[test]
-    fn calls_go_under_the_base_address_with_their_query() {
-        let client = |base: &str| {
-            BasiqClient::new(
-                &Url::parse(base).unwrap(),
-                SecretString::from("key"),
-                TokenPolicy::default(),
-                UpstreamPolicy::default(),
-                None,
-            )
-            .unwrap()
-        };
-        let c = client("http://127.0.0.1:9/api/");
-        assert_eq!(
-            c.url(
-                "/users/u1/transactions",
-                Some("limit=5&filter=account.id.eq(%27a%27)")
-            )
-            .as_str(),
-            "http://127.0.0.1:9/api/users/u1/transactions?limit=5&filter=account.id.eq(%27a%27)"
-        );
-        let c = client("https://au-api.basiq.io");
-        assert_eq!(
-            c.url("/token", None).as_str(),
-            "https://au-api.basiq.io/token"
-        );
-        assert_eq!(
-            c.url("/users", Some("")).as_str(),
-            "https://au-api.basiq.io/users"
         );
     }
 

@@ -4,6 +4,7 @@ mod client;
 mod error;
 pub mod pick;
 mod token;
+mod transport;
 pub mod types;
 
 pub use client::{

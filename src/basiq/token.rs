@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hyper::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 /// When to refresh and how to back off.
@@ -34,15 +35,27 @@ impl Default for TokenPolicy {
 
 pub(super) struct Cached {
     pub token: SecretString,
+    /// `Bearer {token}`, written once and marked sensitive (never printed by `Debug`).
+    pub bearer: HeaderValue,
     pub fetched_at: Instant,
     pub lifetime: Duration,
 }
 
 impl Cached {
+    pub fn new(token: SecretString, lifetime: Duration) -> Self {
+        Self::aged(token, Duration::ZERO, lifetime)
+    }
+
     /// A token fetched `age` ago (read back from the shared store).
     pub fn aged(token: SecretString, age: Duration, lifetime: Duration) -> Self {
+        // A token that is not a header value (Basiq's always are) is sent as an empty one,
+        // which Basiq refuses like any bad token.
+        let mut bearer = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        bearer.set_sensitive(true);
         Self {
             token,
+            bearer,
             fetched_at: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
             lifetime,
         }
@@ -97,11 +110,7 @@ impl TokenState {
     }
 
     pub fn store(&self, token: SecretString, lifetime: Duration) -> Arc<Cached> {
-        self.adopt(Cached {
-            token,
-            fetched_at: Instant::now(),
-            lifetime,
-        })
+        self.adopt(Cached::new(token, lifetime))
     }
 
     pub fn adopt(&self, cached: Cached) -> Arc<Cached> {

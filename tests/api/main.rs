@@ -13,6 +13,7 @@ mod edges;
 mod health;
 mod live;
 mod process;
+mod proxy;
 mod server_token;
 mod users;
 mod webhooks;

@@ -29,7 +29,14 @@ async fn one_server_token_serves_many_requests() {
 
 #[tokio::test]
 async fn a_token_expiring_mid_traffic_fails_no_request() {
-    let app = Arc::new(spawn_app().await);
+    // Eight workers as fast as they go: the per-user rate limit is not what this is about.
+    let app = Arc::new(
+        spawn_app_with(Setup {
+            env: vec![("RATE_LIMIT_PER_MINUTE", "0".into())],
+            ..Setup::default()
+        })
+        .await,
+    );
     app.connect_bank("alice", "Wentworth-Smith", "whislter")
         .await;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

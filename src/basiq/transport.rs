@@ -1,0 +1,325 @@
+//! The wire to Basiq: hyper's pooled client over rustls, one attempt at a time.
+//!
+//! A call is built as an `http::Request` and its whole answer is read within the attempt's
+//! deadline. There is no redirect following (a redirect would carry our token elsewhere) and no
+//! hidden retry ([`UpstreamPolicy`](super::client::UpstreamPolicy) owns retries). An
+//! `HTTPS_PROXY` (or `HTTP_PROXY` for an `http://` Basiq address), with `NO_PROXY`, is honoured
+//! through an HTTP `CONNECT` tunnel, as curl reads them.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{
+    Request, StatusCode,
+    header::{self, HeaderMap, HeaderValue},
+    http::uri::{Authority, PathAndQuery, Scheme, Uri},
+};
+use hyper_rustls::HttpsConnector;
+use hyper_util::{
+    client::{
+        legacy::{
+            Client,
+            connect::{HttpConnector, proxy::Tunnel},
+        },
+        proxy::matcher::Matcher,
+    },
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use tokio::net::TcpStream;
+use url::Url;
+
+use super::error::BasiqError;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where Basiq lives, split once so each call only writes its path and query.
+#[derive(Clone, Debug)]
+pub struct Base {
+    scheme: Scheme,
+    authority: Authority,
+    /// The base's own path without its trailing `/` (empty for `https://au-api.basiq.io`).
+    path: String,
+}
+
+/// Characters a path segment must not carry as they are (the URL standard's path set).
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'%');
+
+impl Base {
+    pub fn new(base: &Url) -> anyhow::Result<Self> {
+        let uri: Uri = base.as_str().parse()?;
+        let parts = uri.into_parts();
+        Ok(Self {
+            scheme: parts
+                .scheme
+                .ok_or_else(|| anyhow::anyhow!("the Basiq address has no scheme"))?,
+            authority: parts
+                .authority
+                .ok_or_else(|| anyhow::anyhow!("the Basiq address has no host"))?,
+            path: base.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The address of `path` (and `query`, already encoded) at Basiq. `path` is ours
+    /// (`/users/{id}/accounts`): anything in it a URL path may not hold is percent-encoded.
+    pub fn uri(&self, path: &str, query: Option<&str>) -> Result<Uri, BasiqError> {
+        let mut target = String::with_capacity(self.path.len() + path.len() + 64);
+        target.push_str(&self.path);
+        target.extend(utf8_percent_encode(path, PATH));
+        if let Some(query) = query.filter(|q| !q.is_empty()) {
+            target.push('?');
+            target.push_str(query);
+        }
+        let path_and_query = PathAndQuery::from_maybe_shared(Bytes::from(target)).map_err(|e| {
+            BasiqError::Unreachable {
+                endpoint: "request",
+                cause: format!("cannot address Basiq: {e}"),
+            }
+        })?;
+        let mut parts = hyper::http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        Uri::from_parts(parts).map_err(|e| BasiqError::Unreachable {
+            endpoint: "request",
+            cause: format!("cannot address Basiq: {e}"),
+        })
+    }
+
+    /// For the proxy decision and for tests.
+    fn root(&self) -> Uri {
+        self.uri("/", None).expect("the base address is valid")
+    }
+}
+
+/// TCP to Basiq, or to the proxy and through a `CONNECT` tunnel.
+#[derive(Clone)]
+pub enum Egress {
+    Direct(HttpConnector),
+    Tunnel(Tunnel<HttpConnector>),
+}
+
+impl tower::Service<Uri> for Egress {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        match self {
+            Self::Direct(c) => c.poll_ready(cx).map_err(Into::into),
+            Self::Tunnel(c) => c.poll_ready(cx).map_err(Into::into),
+        }
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        // Once per pooled connection, so the box costs nothing that matters.
+        match self {
+            Self::Direct(c) => {
+                let f = c.call(dst);
+                Box::pin(async move { f.await.map_err(Into::into) })
+            }
+            Self::Tunnel(c) => {
+                let f = c.call(dst);
+                Box::pin(async move { f.await.map_err(Into::into) })
+            }
+        }
+    }
+}
+
+pub type HttpClient = Client<HttpsConnector<Egress>, Full<Bytes>>;
+
+/// The one pooled client. `proxies` is read from the environment in production
+/// ([`Matcher::from_env`]).
+pub fn client(base: &Base, connect_timeout: Duration, proxies: &Matcher) -> HttpClient {
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(connect_timeout));
+    let egress = match proxies.intercept(&base.root()) {
+        Some(proxy) => {
+            tracing::info!(proxy = %without_credentials(proxy.uri()), "calls to Basiq go through a proxy");
+            let tunnel = Tunnel::new(proxy.uri().clone(), tcp);
+            Egress::Tunnel(match proxy.basic_auth() {
+                Some(auth) => tunnel.with_auth(auth.clone()),
+                None => tunnel,
+            })
+        }
+        None => Egress::Direct(tcp),
+    };
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_platform_verifier()
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(egress);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .build(https)
+}
+
+/// A proxy's address for a log line: no user or password.
+fn without_credentials(uri: &Uri) -> String {
+    match uri.authority() {
+        Some(a) => {
+            let host = a.as_str().rsplit('@').next().unwrap_or_default();
+            format!("{}://{host}", uri.scheme_str().unwrap_or("http"))
+        }
+        None => "-".into(),
+    }
+}
+
+pub const USER_AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("basiq-bff/", env!("CARGO_PKG_VERSION")));
+pub const BASIQ_VERSION: HeaderValue = HeaderValue::from_static("3.0");
+pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// A request to Basiq with the headers every call carries.
+pub fn request(method: hyper::Method, uri: Uri) -> hyper::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::USER_AGENT, USER_AGENT)
+        .header("basiq-version", BASIQ_VERSION)
+        .header(header::ACCEPT, JSON)
+}
+
+/// Basiq's whole answer.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// One attempt: sends `req` and reads the whole answer within `timeout`, and counts it.
+pub async fn send(
+    http: &HttpClient,
+    endpoint: &'static str,
+    req: Request<Full<Bytes>>,
+    timeout: Duration,
+) -> Result<Answer, BasiqError> {
+    let started = Instant::now();
+    let result = tokio::time::timeout(timeout, async {
+        let response = http.request(req).await.map_err(|e| chain(&e))?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer: {}", chain(&e)))?
+            .to_bytes();
+        Ok::<_, String>(Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    })
+    .await;
+    let status = match &result {
+        Ok(Ok(answer)) => answer.status.as_str().to_owned(),
+        Ok(Err(_)) => "unreachable".to_owned(),
+        Err(_) => "timeout".to_owned(),
+    };
+    metrics::counter!("basiq_requests_total", "endpoint" => endpoint, "status" => status)
+        .increment(1);
+    metrics::histogram!("basiq_request_duration_seconds", "endpoint" => endpoint)
+        .record(started.elapsed().as_secs_f64());
+    tracing::debug!(
+        endpoint,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        ok = matches!(result, Ok(Ok(_))),
+        "basiq call"
+    );
+    match result {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(cause)) => Err(BasiqError::Unreachable { endpoint, cause }),
+        Err(_) => Err(BasiqError::Timeout { endpoint }),
+    }
+}
+
+/// An error and its causes on one line (hyper's own message is only "client error (Connect)").
+/// None of them carries a URL or a header.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_go_under_the_base_address_with_their_query() {
+        let base = |s: &str| Base::new(&Url::parse(s).unwrap()).unwrap();
+        let b = base("http://127.0.0.1:9/api/");
+        assert_eq!(
+            b.uri(
+                "/users/u1/transactions",
+                Some("limit=5&filter=account.id.eq(%27a%27)")
+            )
+            .unwrap()
+            .to_string(),
+            "http://127.0.0.1:9/api/users/u1/transactions?limit=5&filter=account.id.eq(%27a%27)"
+        );
+        let b = base("https://au-api.basiq.io");
+        assert_eq!(
+            b.uri("/token", None).unwrap().to_string(),
+            "https://au-api.basiq.io/token"
+        );
+        assert_eq!(
+            b.uri("/users", Some("")).unwrap().to_string(),
+            "https://au-api.basiq.io/users"
+        );
+    }
+
+    #[test]
+    fn a_path_cannot_smuggle_a_query_or_a_fragment() {
+        let b = Base::new(&Url::parse("https://au-api.basiq.io").unwrap()).unwrap();
+        assert_eq!(
+            b.uri("/users/a?b#c d%/accounts", None).unwrap().to_string(),
+            "https://au-api.basiq.io/users/a%3Fb%23c%20d%25/accounts"
+        );
+    }
+
+    #[test]
+    fn a_proxy_is_logged_without_its_credentials() {
+        let uri: Uri = "http://user:secret@proxy.internal:3128".parse().unwrap();
+        assert_eq!(without_credentials(&uri), "http://proxy.internal:3128");
+    }
+
+    #[test]
+    fn no_proxy_exempts_basiq_from_the_proxy() {
+        let base = Base::new(&Url::parse("https://au-api.basiq.io").unwrap()).unwrap();
+        let proxied = Matcher::builder()
+            .https("http://proxy.internal:3128")
+            .build();
+        assert!(proxied.intercept(&base.root()).is_some());
+        let exempt = Matcher::builder()
+            .https("http://proxy.internal:3128")
+            .no("basiq.io")
+            .build();
+        assert!(exempt.intercept(&base.root()).is_none());
+    }
+}
