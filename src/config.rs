@@ -74,6 +74,60 @@ pub struct Settings {
     pub data_encryption_keys: Vec<DataKey>,
     pub rate_limit_per_minute: u32,
     pub log_format: LogFormat,
+    /// The egress proxy for calls to an https Basiq, if one is configured.
+    pub basiq_proxy: Option<EgressProxy>,
+}
+
+/// `HTTPS_PROXY` (or `https_proxy`, `ALL_PROXY`, `all_proxy`, first set wins) with `NO_PROXY`
+/// (or `no_proxy`): calls to an https Basiq go through this HTTP proxy in a `CONNECT` tunnel.
+#[derive(Debug, Clone)]
+pub struct EgressProxy {
+    /// Which variable it came from, for messages.
+    pub var: &'static str,
+    /// `http://[user:password@]host[:port]`: a secret, as it may carry a password.
+    pub url: SecretString,
+    /// Hosts and domains that go direct, comma-separated as curl reads them.
+    pub no_proxy: Option<String>,
+}
+
+impl EgressProxy {
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let Some((var, raw)) = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+            .into_iter()
+            .find_map(|var| get(var).map(|v| (var, v.trim().to_owned())))
+        else {
+            return Ok(None);
+        };
+        // As curl does, a proxy without a scheme is an HTTP proxy.
+        let raw = if raw.contains("://") {
+            raw
+        } else {
+            format!("http://{raw}")
+        };
+        let parsed = Url::parse(&raw).map_err(|_| {
+            bad(
+                var,
+                "is not a valid proxy URL (http://[user:password@]host:port)",
+            )
+        })?;
+        if parsed.scheme() != "http" {
+            return Err(bad(
+                var,
+                "must be an http:// proxy (basiq-bff tunnels to Basiq with CONNECT; https:// and socks proxies are not supported)",
+            ));
+        }
+        if parsed.host_str().is_none_or(str::is_empty) || !matches!(parsed.path(), "" | "/") {
+            return Err(bad(
+                var,
+                "is not a valid proxy URL (http://[user:password@]host:port)",
+            ));
+        }
+        Ok(Some(Self {
+            var,
+            url: SecretString::from(raw),
+            no_proxy: get("NO_PROXY").or_else(|| get("no_proxy")),
+        }))
+    }
 }
 
 impl Settings {
@@ -249,6 +303,7 @@ impl Settings {
             data_encryption_keys,
             rate_limit_per_minute,
             log_format,
+            basiq_proxy: EgressProxy::from_lookup(get)?,
         })
     }
 
@@ -311,6 +366,40 @@ mod tests {
         assert_eq!(s.rate_limit_per_minute, 600);
         assert_eq!(s.log_format, LogFormat::Json);
         assert!(s.webhook_secret.is_none());
+    }
+
+    #[test]
+    fn an_egress_proxy_is_read_from_the_first_variable_set_and_checked() {
+        assert!(settings(BASE).unwrap().basiq_proxy.is_none());
+        let s = settings(&with(&[
+            ("ALL_PROXY", "http://all.internal:1"),
+            ("https_proxy", "proxy.internal:3128"),
+            ("NO_PROXY", "localhost,.internal"),
+        ]))
+        .unwrap();
+        let proxy = s.basiq_proxy.unwrap();
+        assert_eq!(proxy.var, "https_proxy");
+        assert_eq!(proxy.url.expose_secret(), "http://proxy.internal:3128");
+        assert_eq!(proxy.no_proxy.as_deref(), Some("localhost,.internal"));
+        let s = settings(&with(&[("HTTPS_PROXY", "http://u:p@proxy.internal:3128")])).unwrap();
+        assert!(
+            !format!("{s:?}").contains("u:p@"),
+            "the proxy password is a secret"
+        );
+        for (value, problem) in [
+            ("socks5://proxy.internal:1080", "must be an http:// proxy"),
+            ("https://proxy.internal:3128", "must be an http:// proxy"),
+            ("http://", "is not a valid proxy URL"),
+            (
+                "http://proxy.internal:3128/path",
+                "is not a valid proxy URL",
+            ),
+            ("http://proxy internal", "is not a valid proxy URL"),
+        ] {
+            let err = settings(&with(&[("HTTPS_PROXY", value)])).unwrap_err();
+            assert_eq!(err.var, "HTTPS_PROXY", "{value}");
+            assert!(err.problem.starts_with(problem), "{value}: {}", err.problem);
+        }
     }
 
     #[test]

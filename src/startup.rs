@@ -84,7 +84,7 @@ impl Application {
 
         let data_keys = settings.data_keys();
         let sealer = Arc::new(Sealer::new(&data_keys));
-        let basiq = BasiqClient::new(
+        let basiq = BasiqClient::with_proxy(
             &settings.basiq_api_url,
             settings.basiq_api_key.clone(),
             options.token_policy,
@@ -93,6 +93,7 @@ impl Application {
                 pool: pool.clone(),
                 sealer: sealer.clone(),
             }),
+            settings.basiq_proxy.as_ref(),
         )?;
         let jwks_http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))

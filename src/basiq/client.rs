@@ -5,7 +5,6 @@ use std::{
 
 use http_body_util::Full;
 use hyper::{Method, StatusCode, header};
-use hyper_util::client::proxy::matcher::Matcher;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -13,7 +12,7 @@ use url::Url;
 
 use chrono::Utc;
 
-use crate::{crypto::Sealer, db::server_token};
+use crate::{config::EgressProxy, crypto::Sealer, db::server_token};
 
 use super::{
     error::BasiqError,
@@ -160,8 +159,7 @@ enum Want {
 
 impl BasiqClient {
     /// `shared`: replicas on one database share one token through it (production); without it
-    /// the token lives in this process only. A proxy in the environment (`HTTPS_PROXY`,
-    /// `NO_PROXY`) is honoured.
+    /// the token lives in this process only. Basiq is called direct.
     pub fn new(
         base: &Url,
         api_key: SecretString,
@@ -169,27 +167,20 @@ impl BasiqClient {
         upstream: UpstreamPolicy,
         shared: Option<SharedStore>,
     ) -> anyhow::Result<Self> {
-        Self::with_proxies(
-            base,
-            api_key,
-            policy,
-            upstream,
-            shared,
-            &Matcher::from_env(),
-        )
+        Self::with_proxy(base, api_key, policy, upstream, shared, None)
     }
 
-    /// [`BasiqClient::new`] with the proxies given rather than read from the environment.
-    pub fn with_proxies(
+    /// [`BasiqClient::new`] with calls to an https Basiq going through `proxy`.
+    pub fn with_proxy(
         base: &Url,
         api_key: SecretString,
         policy: TokenPolicy,
         upstream: UpstreamPolicy,
         shared: Option<SharedStore>,
-        proxies: &Matcher,
+        proxy: Option<&EgressProxy>,
     ) -> anyhow::Result<Self> {
         let base = Base::new(base)?;
-        let http = transport::client(&base, upstream.connect_timeout, proxies);
+        let http = transport::client(&base, upstream.connect_timeout, proxy)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -363,7 +354,7 @@ impl BasiqClient {
         let form = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let req = transport::request(Method::POST, self.inner.base.uri("/token", None)?)
+        let req = transport::request(Method::POST, self.inner.base.uri(EP, "/token", None)?)
             .header(header::AUTHORIZATION, key)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Full::from(form))
@@ -402,7 +393,7 @@ impl BasiqClient {
         let policy = &self.inner.upstream;
         let deadline = Instant::now() + policy.deadline;
         let idempotent = method == Method::GET;
-        let uri = self.inner.base.uri(path, query)?;
+        let uri = self.inner.base.uri(endpoint, path, query)?;
         let body = match body {
             Some(body) => Some(axum::body::Bytes::from(serde_json::to_vec(body).map_err(
                 |e| BasiqError::Malformed {

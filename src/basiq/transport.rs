@@ -2,9 +2,9 @@
 //!
 //! A call is built as an `http::Request` and its whole answer is read within the attempt's
 //! deadline. There is no redirect following (a redirect would carry our token elsewhere) and no
-//! hidden retry ([`UpstreamPolicy`](super::client::UpstreamPolicy) owns retries). An
-//! `HTTPS_PROXY` (or `HTTP_PROXY` for an `http://` Basiq address), with `NO_PROXY`, is honoured
-//! through an HTTP `CONNECT` tunnel, as curl reads them.
+//! hidden retry ([`UpstreamPolicy`](super::client::UpstreamPolicy) owns retries). Calls to an
+//! https Basiq go through the configured egress proxy ([`EgressProxy`]), if any, in an HTTP
+//! `CONNECT` tunnel; a plain-http Basiq (the simulator) is always called direct.
 
 use std::{
     future::Future,
@@ -20,7 +20,7 @@ use hyper::{
     header::{self, HeaderMap, HeaderValue},
     http::uri::{Authority, PathAndQuery, Scheme, Uri},
 };
-use hyper_rustls::HttpsConnector;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::{
     client::{
         legacy::{
@@ -36,6 +36,8 @@ use tokio::net::TcpStream;
 use url::Url;
 
 use super::error::BasiqError;
+use crate::config::EgressProxy;
+use secrecy::ExposeSecret;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -78,7 +80,12 @@ impl Base {
 
     /// The address of `path` (and `query`, already encoded) at Basiq. `path` is ours
     /// (`/users/{id}/accounts`): anything in it a URL path may not hold is percent-encoded.
-    pub fn uri(&self, path: &str, query: Option<&str>) -> Result<Uri, BasiqError> {
+    pub fn uri(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        query: Option<&str>,
+    ) -> Result<Uri, BasiqError> {
         let mut target = String::with_capacity(self.path.len() + path.len() + 64);
         target.push_str(&self.path);
         target.extend(utf8_percent_encode(path, PATH));
@@ -86,25 +93,22 @@ impl Base {
             target.push('?');
             target.push_str(query);
         }
-        let path_and_query = PathAndQuery::from_maybe_shared(Bytes::from(target)).map_err(|e| {
-            BasiqError::Unreachable {
-                endpoint: "request",
-                cause: format!("cannot address Basiq: {e}"),
-            }
-        })?;
+        let unaddressable = |cause: String| BasiqError::Unreachable {
+            endpoint,
+            cause: format!("cannot address Basiq: {cause}"),
+        };
+        let path_and_query = PathAndQuery::from_maybe_shared(Bytes::from(target))
+            .map_err(|e| unaddressable(e.to_string()))?;
         let mut parts = hyper::http::uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
         parts.authority = Some(self.authority.clone());
         parts.path_and_query = Some(path_and_query);
-        Uri::from_parts(parts).map_err(|e| BasiqError::Unreachable {
-            endpoint: "request",
-            cause: format!("cannot address Basiq: {e}"),
-        })
+        Uri::from_parts(parts).map_err(|e| unaddressable(e.to_string()))
     }
 
-    /// For the proxy decision and for tests.
+    /// For the proxy decision.
     fn root(&self) -> Uri {
-        self.uri("/", None).expect("the base address is valid")
+        self.uri("/", "/", None).expect("the base address is valid")
     }
 }
 
@@ -142,16 +146,63 @@ impl tower::Service<Uri> for Egress {
     }
 }
 
-pub type HttpClient = Client<HttpsConnector<Egress>, Full<Bytes>>;
+/// A new connection to Basiq, TCP, proxy tunnel and TLS handshake together, within one
+/// deadline: a peer that stalls at any step is a timeout.
+#[derive(Clone)]
+pub struct Connector {
+    inner: HttpsConnector<Egress>,
+    timeout: Duration,
+}
 
-/// The one pooled client. `proxies` is read from the environment in production
-/// ([`Matcher::from_env`]).
-pub fn client(base: &Base, connect_timeout: Duration, proxies: &Matcher) -> HttpClient {
+impl tower::Service<Uri> for Connector {
+    type Response = MaybeHttpsStream<TokioIo<TcpStream>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let connecting = self.inner.call(dst);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(result) => result,
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connecting to Basiq timed out",
+                )
+                .into()),
+            }
+        })
+    }
+}
+
+pub type HttpClient = Client<Connector, Full<Bytes>>;
+
+/// The one pooled client.
+pub fn client(
+    base: &Base,
+    connect_timeout: Duration,
+    proxy: Option<&EgressProxy>,
+) -> anyhow::Result<HttpClient> {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
-    tcp.set_connect_timeout(Some(connect_timeout));
-    let egress = match proxies.intercept(&base.root()) {
+    // A dead peer on a pooled connection is noticed, as reqwest did by default.
+    tcp.set_keepalive(Some(Duration::from_secs(15)));
+    // Only calls to an https Basiq are tunnelled: a plain-http one is the local simulator.
+    let intercept = proxy
+        .filter(|_| base.scheme == Scheme::HTTPS)
+        .and_then(|proxy| {
+            let mut matcher = Matcher::builder().https(proxy.url.expose_secret());
+            if let Some(no) = &proxy.no_proxy {
+                matcher = matcher.no(no.as_str());
+            }
+            matcher.build().intercept(&base.root())
+        });
+    let egress = match intercept {
         Some(proxy) => {
             tracing::info!(proxy = %without_credentials(proxy.uri()), "calls to Basiq go through a proxy");
             let tunnel = Tunnel::new(proxy.uri().clone(), tcp);
@@ -163,16 +214,19 @@ pub fn client(base: &Base, connect_timeout: Duration, proxies: &Matcher) -> Http
         None => Egress::Direct(tcp),
     };
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_platform_verifier()
+        .try_with_platform_verifier()?
         .https_or_http()
         .enable_http1()
         .enable_http2()
         .wrap_connector(egress);
-    Client::builder(TokioExecutor::new())
+    Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
-        .build(https)
+        .build(Connector {
+            inner: https,
+            timeout: connect_timeout,
+        }))
 }
 
 /// A proxy's address for a log line: no user or password.
@@ -217,24 +271,26 @@ pub async fn send(
 ) -> Result<Answer, BasiqError> {
     let started = Instant::now();
     let result = tokio::time::timeout(timeout, async {
-        let response = http.request(req).await.map_err(|e| chain(&e))?;
+        let response = http.request(req).await.map_err(|e| failure(endpoint, &e))?;
         let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| format!("reading the answer: {}", chain(&e)))?
-            .to_bytes();
-        Ok::<_, String>(Answer {
+        let body = match body.collect().await {
+            Ok(body) => body.to_bytes(),
+            // A refusal is a refusal even if its explanation was cut short.
+            Err(_) if !parts.status.is_success() => Bytes::new(),
+            Err(e) => return Err(failure(endpoint, &e)),
+        };
+        Ok(Answer {
             status: parts.status,
             headers: parts.headers,
             body,
         })
     })
-    .await;
+    .await
+    .unwrap_or(Err(BasiqError::Timeout { endpoint }));
     let status = match &result {
-        Ok(Ok(answer)) => answer.status.as_str().to_owned(),
-        Ok(Err(_)) => "unreachable".to_owned(),
-        Err(_) => "timeout".to_owned(),
+        Ok(answer) => answer.status.as_str().to_owned(),
+        Err(BasiqError::Timeout { .. }) => "timeout".to_owned(),
+        Err(_) => "unreachable".to_owned(),
     };
     metrics::counter!("basiq_requests_total", "endpoint" => endpoint, "status" => status)
         .increment(1);
@@ -243,27 +299,33 @@ pub async fn send(
     tracing::debug!(
         endpoint,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        ok = matches!(result, Ok(Ok(_))),
+        ok = result.is_ok(),
         "basiq call"
     );
-    match result {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(cause)) => Err(BasiqError::Unreachable { endpoint, cause }),
-        Err(_) => Err(BasiqError::Timeout { endpoint }),
-    }
+    result
 }
 
-/// An error and its causes on one line (hyper's own message is only "client error (Connect)").
-/// None of them carries a URL or a header.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
+/// A transport failure: a timeout anywhere in its causes (connecting included) is a
+/// [`BasiqError::Timeout`]; anything else is Basiq unreachable, with the causes on one line
+/// (hyper's own message is only "client error (Connect)"). None of them carries a URL or a
+/// header.
+fn failure(endpoint: &'static str, e: &(dyn std::error::Error + 'static)) -> BasiqError {
+    let mut cause = e.to_string();
+    let mut timed_out = false;
     let mut source = e.source();
     while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        timed_out |= s
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+        cause.push_str(": ");
+        cause.push_str(&s.to_string());
         source = s.source();
     }
-    out
+    if timed_out {
+        BasiqError::Timeout { endpoint }
+    } else {
+        BasiqError::Unreachable { endpoint, cause }
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +338,7 @@ mod tests {
         let b = base("http://127.0.0.1:9/api/");
         assert_eq!(
             b.uri(
+                "test",
                 "/users/u1/transactions",
                 Some("limit=5&filter=account.id.eq(%27a%27)")
             )
@@ -285,11 +348,11 @@ mod tests {
         );
         let b = base("https://au-api.basiq.io");
         assert_eq!(
-            b.uri("/token", None).unwrap().to_string(),
+            b.uri("test", "/token", None).unwrap().to_string(),
             "https://au-api.basiq.io/token"
         );
         assert_eq!(
-            b.uri("/users", Some("")).unwrap().to_string(),
+            b.uri("test", "/users", Some("")).unwrap().to_string(),
             "https://au-api.basiq.io/users"
         );
     }
@@ -298,7 +361,9 @@ mod tests {
     fn a_path_cannot_smuggle_a_query_or_a_fragment() {
         let b = Base::new(&Url::parse("https://au-api.basiq.io").unwrap()).unwrap();
         assert_eq!(
-            b.uri("/users/a?b#c d%/accounts", None).unwrap().to_string(),
+            b.uri("test", "/users/a?b#c d%/accounts", None)
+                .unwrap()
+                .to_string(),
             "https://au-api.basiq.io/users/a%3Fb%23c%20d%25/accounts"
         );
     }
@@ -307,19 +372,5 @@ mod tests {
     fn a_proxy_is_logged_without_its_credentials() {
         let uri: Uri = "http://user:secret@proxy.internal:3128".parse().unwrap();
         assert_eq!(without_credentials(&uri), "http://proxy.internal:3128");
-    }
-
-    #[test]
-    fn no_proxy_exempts_basiq_from_the_proxy() {
-        let base = Base::new(&Url::parse("https://au-api.basiq.io").unwrap()).unwrap();
-        let proxied = Matcher::builder()
-            .https("http://proxy.internal:3128")
-            .build();
-        assert!(proxied.intercept(&base.root()).is_some());
-        let exempt = Matcher::builder()
-            .https("http://proxy.internal:3128")
-            .no("basiq.io")
-            .build();
-        assert!(exempt.intercept(&base.root()).is_none());
     }
 }

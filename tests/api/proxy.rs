@@ -1,5 +1,6 @@
-//! Calls to Basiq through an egress proxy (`HTTPS_PROXY`/`HTTP_PROXY`, `NO_PROXY`): a small
-//! HTTP `CONNECT` proxy here stands in for the operator's.
+//! Calls to Basiq through an egress proxy (`HTTPS_PROXY`, `NO_PROXY`): a small HTTP `CONNECT`
+//! proxy here stands in for the operator's. There is no network, so the tunnel is never
+//! completed to the real Basiq: the proxy records what it was asked and answers as told.
 
 use std::{
     sync::{Arc, Mutex},
@@ -8,157 +9,169 @@ use std::{
 
 use basiq_bff::{
     basiq::{BasiqClient, TokenPolicy, UpstreamPolicy},
+    config::EgressProxy,
     sim::SimConfig,
 };
-use hyper_util::client::proxy::matcher::Matcher;
 use secrecy::SecretString;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
 };
 
-/// A `CONNECT` proxy that records each tunnel's request head and then relays bytes both ways.
-async fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+const BASIQ: &str = "https://au-api.basiq.io";
+
+/// What the stand-in proxy does with a `CONNECT`.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Answer(&'static str),
+    /// Reads the request and never answers.
+    Stall,
+}
+
+/// A proxy that records each request head it reads.
+async fn proxy(behaviour: Behaviour) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
+        while let Ok((socket, _)) = listener.accept().await {
             let log = log.clone();
             tokio::spawn(async move {
                 let mut client = BufReader::new(socket);
                 let mut head = String::new();
                 loop {
                     let mut line = String::new();
-                    if client.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if line == "\r\n" {
+                    if client.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
                         break;
                     }
                     head.push_str(&line);
                 }
-                let target = head
-                    .strip_prefix("CONNECT ")
-                    .and_then(|rest| rest.split_whitespace().next())
-                    .map(str::to_owned);
                 log.lock().unwrap().push(head);
-                let Some(target) = target else {
-                    let _ = client
-                        .get_mut()
-                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
-                        .await;
-                    return;
-                };
-                let Ok(mut upstream) = TcpStream::connect(target).await else {
-                    let _ = client
-                        .get_mut()
-                        .write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")
-                        .await;
-                    return;
-                };
-                client
-                    .get_mut()
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .await
-                    .unwrap();
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                match behaviour {
+                    Behaviour::Answer(status) => {
+                        let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+                        let _ = client.get_mut().write_all(answer.as_bytes()).await;
+                    }
+                    Behaviour::Stall => tokio::time::sleep(Duration::from_secs(30)).await,
+                }
             });
         }
     });
     (format!("127.0.0.1:{}", addr.port()), seen)
 }
 
-async fn sim() -> basiq_bff::sim::SimServer {
-    basiq_bff::sim::spawn(SimConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts")
+fn egress(url: String, no_proxy: Option<&str>) -> EgressProxy {
+    EgressProxy {
+        var: "HTTPS_PROXY",
+        url: SecretString::from(url),
+        no_proxy: no_proxy.map(str::to_owned),
+    }
 }
 
-fn client(base: &str, proxies: &Matcher) -> BasiqClient {
-    BasiqClient::with_proxies(
+fn client(base: &str, proxy: &EgressProxy) -> BasiqClient {
+    BasiqClient::with_proxy(
         &base.parse().unwrap(),
         SecretString::from("sim-api-key"),
         TokenPolicy::default(),
         UpstreamPolicy {
+            connect_timeout: Duration::from_millis(500),
             deadline: Duration::from_secs(5),
             ..UpstreamPolicy::default()
         },
         None,
-        proxies,
+        Some(proxy),
     )
     .unwrap()
 }
 
-#[tokio::test]
-async fn with_a_proxy_configured_basiq_is_reached_through_a_connect_tunnel_with_its_credentials() {
-    let sim = sim().await;
-    let (proxy, seen) = connect_proxy().await;
-    let proxies = Matcher::builder()
-        .http(format!("http://ops:s3cret@{proxy}"))
-        .build();
-    let basiq = client(&sim.base_url(), &proxies);
+fn proxy_authorization(head: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("proxy-authorization")
+            .then(|| value.trim().to_owned())
+    })
+}
 
-    let connectors = basiq
+#[tokio::test]
+async fn with_an_egress_proxy_basiq_is_asked_for_through_a_connect_tunnel_with_its_credentials() {
+    let (addr, seen) = proxy(Behaviour::Answer("502 Bad Gateway")).await;
+    let basiq = client(BASIQ, &egress(format!("http://ops:s3cret@{addr}"), None));
+
+    basiq
         .connectors()
         .await
-        .expect("connectors through the proxy");
-    assert!(!connectors.is_empty());
+        .expect_err("the proxy refused the tunnel");
 
     let seen = seen.lock().unwrap().clone();
-    let sim_authority = sim.base_url().trim_start_matches("http://").to_owned();
-    assert!(!seen.is_empty(), "the proxy saw no tunnel");
+    assert!(!seen.is_empty(), "the proxy saw no request");
     for head in &seen {
         assert!(
-            head.starts_with(&format!("CONNECT {sim_authority} ")),
+            head.starts_with("CONNECT au-api.basiq.io:443 HTTP/1.1\r\n"),
             "{head}"
         );
-        let auth = head.lines().find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("proxy-authorization")
-                .then(|| value.trim().to_owned())
-        });
         // base64("ops:s3cret")
-        assert_eq!(auth.as_deref(), Some("Basic b3BzOnMzY3JldA=="), "{head}");
+        assert_eq!(
+            proxy_authorization(head).as_deref(),
+            Some("Basic b3BzOnMzY3JldA=="),
+            "{head}"
+        );
     }
 }
 
 #[tokio::test]
-async fn no_proxy_sends_basiq_calls_direct() {
-    let sim = sim().await;
-    let (proxy, seen) = connect_proxy().await;
-    let proxies = Matcher::builder()
-        .http(format!("http://{proxy}"))
-        .no("127.0.0.1")
-        .build();
-    let basiq = client(&sim.base_url(), &proxies);
+async fn a_proxy_refusing_the_tunnel_makes_basiq_unreachable_and_the_error_carries_no_credential() {
+    let (addr, _) = proxy(Behaviour::Answer("407 Proxy Authentication Required")).await;
+    let basiq = client(BASIQ, &egress(format!("http://ops:s3cret@{addr}"), None));
 
-    basiq.connectors().await.expect("connectors, direct");
+    let error = basiq.connectors().await.expect_err("no tunnel, no Basiq");
+    let text = error.to_string();
+    assert!(text.contains("POST /token unreachable"), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("b3BzOnMzY3JldA=="),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_proxy_that_never_answers_the_connect_is_a_timeout() {
+    let (addr, seen) = proxy(Behaviour::Stall).await;
+    let basiq = client(BASIQ, &egress(format!("http://{addr}"), None));
+
+    let started = std::time::Instant::now();
+    let error = basiq.connectors().await.expect_err("the proxy stalls");
+    let text = error.to_string();
+    assert!(text.contains("POST /token timed out"), "{text}");
+    // The connect deadline (500 ms here), not the 10 s attempt timeout, ended it.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn no_proxy_sends_basiq_calls_direct() {
+    let (addr, seen) = proxy(Behaviour::Answer("502 Bad Gateway")).await;
+    let basiq = client(
+        BASIQ,
+        &egress(format!("http://{addr}"), Some("localhost,basiq.io")),
+    );
+
+    // Direct to the real Basiq, which this machine cannot reach.
+    let _ = basiq.connectors().await;
     assert!(seen.lock().unwrap().is_empty(), "the proxy was used");
 }
 
 #[tokio::test]
-async fn a_proxy_that_refuses_the_tunnel_is_basiq_unreachable_without_its_credentials_in_the_error()
-{
-    let sim = sim().await;
-    // Nothing listens here.
-    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = dead.local_addr().unwrap().port();
-    drop(dead);
-    let proxies = Matcher::builder()
-        .http(format!("http://ops:s3cret@127.0.0.1:{port}"))
-        .build();
-    let basiq = client(&sim.base_url(), &proxies);
+async fn a_plain_http_basiq_the_simulator_is_called_direct_even_with_a_proxy_configured() {
+    let sim = basiq_bff::sim::spawn(SimConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts");
+    let (addr, seen) = proxy(Behaviour::Answer("502 Bad Gateway")).await;
+    let basiq = client(&sim.base_url(), &egress(format!("http://{addr}"), None));
 
-    let error = basiq.connectors().await.expect_err("no proxy, no Basiq");
-    let text = error.to_string();
-    assert!(text.contains("unreachable"), "{text}");
-    assert!(!text.contains("s3cret"), "{text}");
+    let connectors = basiq.connectors().await.expect("connectors, direct");
+    assert!(!connectors.is_empty());
+    assert!(seen.lock().unwrap().is_empty(), "the proxy was used");
 }
