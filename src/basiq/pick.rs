@@ -39,19 +39,47 @@ struct Reader<'a> {
     escaped: bool,
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// One bit per byte of `chunk` that ends a run of plain string content: `"`, `\` or a control
+/// character. Exact: SSE2, which every x86-64 has.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn specials16(chunk: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86-64 baseline, so every intrinsic here is available;
+    // `chunk` is 16 readable bytes and `loadu` has no alignment requirement.
+    unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // b < 0x20 exactly when max(b, 0x1f) == 0x1f (unsigned).
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+    }
+}
 
-/// Flags (in their high bit) the bytes of `w` that end a run of plain string content: `"`,
-/// `\` or a control character. Eight bytes at a time; the lowest flag is always exact (higher
-/// ones may be spurious, and are checked byte by byte).
-#[inline]
-fn string_specials(w: u64) -> u64 {
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let quote = zero(w ^ (ONES * u64::from(b'"')));
-    let backslash = zero(w ^ (ONES * u64::from(b'\\')));
-    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
-    quote | backslash | control
+#[cfg(not(target_arch = "x86_64"))]
+use specials16_portable as specials16;
+
+/// The same for other targets, eight bytes at a time in a `u64`: the lowest flag is exact,
+/// higher ones may be spurious (the caller checks the byte it stops at).
+#[cfg(any(not(target_arch = "x86_64"), test))]
+#[inline(always)]
+fn specials16_portable(chunk: &[u8; 16]) -> u32 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `w` that is `"`, `\` or below 0x20.
+    let string_specials = |w: u64| {
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+        let quote = zero(w ^ (ONES * u64::from(b'"')));
+        let backslash = zero(w ^ (ONES * u64::from(b'\\')));
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        quote | backslash | control
+    };
+    let low = string_specials(u64::from_le_bytes(chunk[..8].try_into().expect("8 bytes")));
+    let high = string_specials(u64::from_le_bytes(chunk[8..].try_into().expect("8 bytes")));
+    let bits =
+        |flags: u64| (0..8).fold(0u32, |m, k| m | (((flags >> (8 * k + 7)) & 1) as u32) << k);
+    bits(low) | bits(high) << 8
 }
 
 impl<'a> Reader<'a> {
@@ -73,8 +101,10 @@ impl<'a> Reader<'a> {
     /// The next byte that is not whitespace, without consuming it.
     #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
+        // JSON's whitespace (space, \n, \r, \t), as bits of one mask.
+        const WHITESPACE: u64 = 1 << b' ' | 1 << b'\n' | 1 << b'\r' | 1 << b'\t';
         while let Some(&b) = self.s.get(self.i) {
-            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            if b > b' ' || WHITESPACE & (1 << b) == 0 {
                 return Some(b);
             }
             self.i += 1;
@@ -120,14 +150,14 @@ impl<'a> Reader<'a> {
         let mut i = start + 1;
         let mut escaped = false;
         loop {
-            // Plain content eight bytes at a time, then the byte that stopped it.
-            if let Some(chunk) = s.get(i..i + 8) {
-                let flags = string_specials(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+            // Plain content sixteen bytes at a time, then the byte that stopped it.
+            if let Some(chunk) = s.get(i..i + 16) {
+                let flags = specials16(chunk.try_into().expect("16 bytes"));
                 if flags == 0 {
-                    i += 8;
+                    i += 16;
                     continue;
                 }
-                i += (flags.trailing_zeros() / 8) as usize;
+                i += flags.trailing_zeros() as usize;
             }
             match s.get(i) {
                 Some(b'"') => {
@@ -447,9 +477,12 @@ fn pick_object(r: &mut Reader<'_>, fields: &[Field], out: &mut Vec<u8>) -> Resul
     // Basiq sends fields in a steady order: look after the last one found first.
     let mut hint = 0;
     r.object(|r, key| {
-        let found = (hint..fields.len())
-            .chain(0..hint)
-            .find(|&n| *fields[n].basiq.as_bytes() == *key);
+        let is = |n: usize| fields.get(n).is_some_and(|f| *f.basiq.as_bytes() == *key);
+        let found = if is(hint) {
+            Some(hint)
+        } else {
+            (0..fields.len()).find(|&n| is(n))
+        };
         let Some(n) = found else {
             return r.skip();
         };
@@ -692,16 +725,17 @@ mod tests {
 
     #[test]
     fn a_string_ends_at_its_first_quote_backslash_or_control_character_wherever_it_falls() {
-        for pos in 0..20 {
+        // Across two sixteen-byte chunks and the byte-by-byte tail.
+        for pos in 0..40 {
             for b in 0u8..0x80 {
-                let mut content = vec![b'a'; 20];
+                let mut content = vec![b'a'; 40];
                 content[pos] = b;
                 let text = format!("\"{}\"", String::from_utf8(content).unwrap());
                 let got = Reader::new(&text).string();
                 match b {
                     b'"' => assert_eq!(got.unwrap(), &text.as_bytes()[..pos + 2]),
                     // `\a` is no escape; at the end, `\"` escapes the closing quote.
-                    b'\\' if pos == 19 => assert_eq!(got.unwrap_err().what, "unterminated string"),
+                    b'\\' if pos == 39 => assert_eq!(got.unwrap_err().what, "unterminated string"),
                     b'\\' => assert_eq!(got.unwrap_err().what, "invalid escape"),
                     0..0x20 => assert_eq!(got.unwrap_err().what, "control character in a string"),
                     _ => assert_eq!(got.unwrap(), text.as_bytes()),
@@ -710,6 +744,29 @@ mod tests {
         }
         let text = "\"é €𝄞 multi-byte text, longer than eight bytes\"";
         assert_eq!(Reader::new(text).string().unwrap(), text.as_bytes());
+    }
+
+    #[test]
+    fn sixteen_bytes_are_flagged_exactly_and_the_portable_scan_finds_the_same_first() {
+        let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        for pos in 0..16 {
+            for b in 0..=u8::MAX {
+                let mut chunk = [b'a'; 16];
+                // A byte of a multi-byte character elsewhere, which is never special.
+                chunk[(pos + 7) % 16] = 0xc3;
+                chunk[pos] = b;
+                let exact = (0..16).fold(0u32, |m, k| m | u32::from(special(chunk[k])) << k);
+                let got = specials16(&chunk);
+                assert_eq!(got & exact, exact, "{chunk:?}");
+                assert_eq!(got.trailing_zeros(), exact.trailing_zeros(), "{chunk:?}");
+                let portable = specials16_portable(&chunk);
+                assert_eq!(
+                    portable.trailing_zeros(),
+                    exact.trailing_zeros(),
+                    "{chunk:?}"
+                );
+            }
+        }
     }
 
     /// A tiny deterministic generator, so the mutation test needs no dependency.

@@ -14,7 +14,7 @@ use std::{
 };
 
 use axum::body::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::{
     Request, StatusCode,
     header::{self, HeaderMap, HeaderValue},
@@ -255,6 +255,10 @@ pub fn request(method: hyper::Method, uri: Uri) -> hyper::http::request::Builder
         .header(header::ACCEPT, JSON)
 }
 
+/// The largest answer read from Basiq. Its largest, a 500-row transactions page with
+/// enrichment, is a few MB; a runaway answer must not take the process's memory with it.
+pub const MAX_ANSWER_BYTES: usize = 32 << 20;
+
 /// Basiq's whole answer.
 pub struct Answer {
     pub status: StatusCode,
@@ -273,11 +277,17 @@ pub async fn send(
     let result = tokio::time::timeout(timeout, async {
         let response = http.request(req).await.map_err(|e| failure(endpoint, &e))?;
         let (parts, body) = response.into_parts();
-        let body = match body.collect().await {
+        let body = match Limited::new(body, MAX_ANSWER_BYTES).collect().await {
             Ok(body) => body.to_bytes(),
             // A refusal is a refusal even if its explanation was cut short.
             Err(_) if !parts.status.is_success() => Bytes::new(),
-            Err(e) => return Err(failure(endpoint, &e)),
+            Err(e) if e.is::<LengthLimitError>() => {
+                return Err(BasiqError::Malformed {
+                    endpoint,
+                    cause: format!("the answer is larger than {} MiB", MAX_ANSWER_BYTES >> 20),
+                });
+            }
+            Err(e) => return Err(failure(endpoint, &*e)),
         };
         Ok(Answer {
             status: parts.status,

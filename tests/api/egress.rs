@@ -1,6 +1,7 @@
-//! Calls to Basiq through an egress proxy (`HTTPS_PROXY`, `NO_PROXY`): a small HTTP `CONNECT`
-//! proxy here stands in for the operator's. There is no network, so the tunnel is never
-//! completed to the real Basiq: the proxy records what it was asked and answers as told.
+//! The wire to Basiq: the egress proxy (`HTTPS_PROXY`, `NO_PROXY`), the connect deadline and
+//! the cap on an answer's size. A small HTTP `CONNECT` proxy here stands in for the operator's.
+//! There is no network, so the tunnel is never completed to the real Basiq: the proxy records
+//! what it was asked and answers as told.
 
 use std::{
     sync::{Arc, Mutex},
@@ -174,4 +175,55 @@ async fn a_plain_http_basiq_the_simulator_is_called_direct_even_with_a_proxy_con
     let connectors = basiq.connectors().await.expect("connectors, direct");
     assert!(!connectors.is_empty());
     assert!(seen.lock().unwrap().is_empty(), "the proxy was used");
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_is_refused_without_reading_it_all() {
+    // A "Basiq" that answers the token request with an endless body.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut socket = BufReader::new(socket);
+                loop {
+                    let mut line = String::new();
+                    if socket.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.get_mut().write_all(head).await.is_err() {
+                    return;
+                }
+                let chunk = [b' '; 65536];
+                loop {
+                    let framed =
+                        [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+                    if socket.get_mut().write_all(&framed).await.is_err() {
+                        return;
+                    }
+                    counter.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let basiq = BasiqClient::new(
+        &base.parse().unwrap(),
+        SecretString::from("sim-api-key"),
+        TokenPolicy::default(),
+        UpstreamPolicy::default(),
+        None,
+    )
+    .unwrap();
+
+    let error = basiq.connectors().await.expect_err("an endless answer");
+    let text = error.to_string();
+    assert!(text.contains("larger than 32 MiB"), "{text}");
+    // It stopped reading at the cap (plus what the socket buffers held).
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < 40 << 20, "{sent} bytes sent");
 }
