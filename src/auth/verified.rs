@@ -4,9 +4,9 @@
 //!
 //! Entries are keyed by the token's SHA-256, so the map holds no bearer tokens. An entry lives
 //! until the token's own `exp` (plus the verifier's leeway) or [`VERIFIED_TOKEN_TTL`], whichever
-//! comes first: an expired token is refused exactly as without the cache, and a signing key
-//! withdrawn from a JWKS stops being honoured within the TTL. The map is bounded: when full it
-//! is cleared, which only costs a few signature checks.
+//! comes first: an expired token is refused exactly as without the cache, and once the JWKS
+//! cache drops a withdrawn signing key, its tokens stop being honoured within the TTL. The map
+//! is bounded: when full it is cleared, which only costs a few signature checks.
 
 use std::{
     collections::HashMap,
