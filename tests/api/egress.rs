@@ -16,7 +16,7 @@ use basiq_bff::{
 use secrecy::SecretString;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::TcpListener,
+    net::{TcpListener, TcpStream},
 };
 
 const BASIQ: &str = "https://au-api.basiq.io";
@@ -177,16 +177,18 @@ async fn a_plain_http_basiq_the_simulator_is_called_direct_even_with_a_proxy_con
     assert!(seen.lock().unwrap().is_empty(), "the proxy was used");
 }
 
-#[tokio::test]
-async fn an_answer_larger_than_the_cap_is_refused_without_reading_it_all() {
-    // A "Basiq" that answers the token request with an endless body.
+/// A "Basiq" that reads each request's head and answers with `answer` (which gets the socket).
+async fn raw_basiq<F, Fut>(answer: F) -> BasiqClient
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = sent.clone();
+    let answer = Arc::new(answer);
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
-            let counter = counter.clone();
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let mut socket = BufReader::new(socket);
                 loop {
@@ -195,30 +197,60 @@ async fn an_answer_larger_than_the_cap_is_refused_without_reading_it_all() {
                         break;
                     }
                 }
-                let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
-                if socket.get_mut().write_all(head).await.is_err() {
-                    return;
-                }
-                let chunk = [b' '; 65536];
-                loop {
-                    let framed =
-                        [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
-                    if socket.get_mut().write_all(&framed).await.is_err() {
-                        return;
-                    }
-                    counter.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
-                }
+                answer(socket.into_inner()).await;
             });
         }
     });
-    let basiq = BasiqClient::new(
+    BasiqClient::new(
         &base.parse().unwrap(),
         SecretString::from("sim-api-key"),
         TokenPolicy::default(),
-        UpstreamPolicy::default(),
+        UpstreamPolicy {
+            attempt_timeout: Duration::from_millis(300),
+            ..UpstreamPolicy::default()
+        },
         None,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_answer_whose_body_stalls_times_out_within_the_attempt() {
+    let basiq = raw_basiq(|mut socket| async move {
+        let _ = socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n{\"access_")
+            .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+
+    let started = std::time::Instant::now();
+    let error = basiq.connectors().await.expect_err("the body never comes");
+    let text = error.to_string();
+    assert!(text.contains("POST /token timed out"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_is_refused_without_reading_it_all() {
+    // An endless body.
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let basiq = raw_basiq(move |mut socket| {
+        let counter = counter.clone();
+        async move {
+            let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+            if socket.write_all(head).await.is_err() {
+                return;
+            }
+            let chunk = [b' '; 65536];
+            let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+            while socket.write_all(&framed).await.is_ok() {
+                counter.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
 
     let error = basiq.connectors().await.expect_err("an endless answer");
     let text = error.to_string();

@@ -38,6 +38,25 @@ async fn a_missing_basiq_version_is_answered_400_parameter_not_valid() {
 }
 
 #[tokio::test]
+async fn a_token_request_that_is_not_a_form_is_answered_400_parameter_not_valid() {
+    let sim = spawn_sim().await;
+    let r = sim
+        .http
+        .post(sim.url("/token"))
+        .header("basiq-version", "3.0")
+        .header("authorization", format!("Basic {KEY}"))
+        .json(&serde_json::json!({"scope": "SERVER_ACCESS"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    let (code, source) = error_of(&body);
+    assert_eq!(code, "parameter-not-valid");
+    assert_eq!(source["parameter"], "Content-Type");
+}
+
+#[tokio::test]
 async fn a_server_token_carries_bearer_type_and_the_configured_lifetime() {
     let sim = spawn_with(SimConfigExt::ttl(Duration::from_secs(1234))).await;
     let r = sim.token_response(KEY, &[("scope", "SERVER_ACCESS")]).await;

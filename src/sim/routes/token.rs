@@ -30,6 +30,17 @@ async fn issue(
     if key != Some(sim.config.api_key.as_str()) {
         return Err(ApiError::bad_api_key());
     }
+    // Basiq's token endpoint takes a form, as its OpenAPI document says.
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(ApiError::not_valid(
+            "Content-Type",
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
     let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| {
         form.iter()
