@@ -79,7 +79,9 @@ pub struct Settings {
 }
 
 /// `HTTPS_PROXY` (or `https_proxy`, `ALL_PROXY`, `all_proxy`, first set wins) with `NO_PROXY`
-/// (or `no_proxy`): calls to an https Basiq go through this HTTP proxy in a `CONNECT` tunnel.
+/// (or `no_proxy`): calls to an https Basiq, and the fetch of an https JWKS, go through this
+/// HTTP proxy in a `CONNECT` tunnel. Read only when `BASIQ_API_URL` is https: against the
+/// plain-http simulator the variables are ignored, whatever a developer's shell has in them.
 #[derive(Debug, Clone)]
 pub struct EgressProxy {
     /// Which variable it came from, for messages.
@@ -91,7 +93,14 @@ pub struct EgressProxy {
 }
 
 impl EgressProxy {
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+    /// Reads the proxy variables through `get`, for a Basiq at `basiq`.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        basiq: &Url,
+    ) -> Result<Option<Self>, ConfigError> {
+        if basiq.scheme() != "https" {
+            return Ok(None);
+        }
         let Some((var, raw)) = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
             .into_iter()
             .find_map(|var| get(var).map(|v| (var, v.trim().to_owned())))
@@ -124,7 +133,9 @@ impl EgressProxy {
         }
         Ok(Some(Self {
             var,
-            url: SecretString::from(raw),
+            // As parsed: anything a URL may not hold as it is (in a password, say) is now
+            // percent-encoded, so the HTTP client reads the same proxy.
+            url: SecretString::from(parsed.as_str().to_owned()),
             no_proxy: get("NO_PROXY").or_else(|| get("no_proxy")),
         }))
     }
@@ -287,6 +298,7 @@ impl Settings {
             Some(_) => return Err(bad("LOG_FORMAT", "must be json or pretty")),
         };
 
+        let basiq_proxy = EgressProxy::from_lookup(get, &basiq_api_url)?;
         Ok(Self {
             database_url,
             bind_addr,
@@ -303,7 +315,7 @@ impl Settings {
             data_encryption_keys,
             rate_limit_per_minute,
             log_format,
-            basiq_proxy: EgressProxy::from_lookup(get)?,
+            basiq_proxy,
         })
     }
 
@@ -371,6 +383,26 @@ mod tests {
     #[test]
     fn an_egress_proxy_is_read_from_the_first_variable_set_and_checked() {
         assert!(settings(BASE).unwrap().basiq_proxy.is_none());
+        // Against the plain-http simulator the variables are not read at all.
+        assert!(
+            settings(&with(&[("ALL_PROXY", "socks5://dev.internal:1080")]))
+                .unwrap()
+                .basiq_proxy
+                .is_none()
+        );
+        let https: &[(&str, &str)] = &[
+            ("BASIQ_API_URL", "https://au-api.basiq.io"),
+            (
+                "DATA_ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = with(https);
+            v.extend(extra.iter().copied());
+            v
+        };
+        assert!(settings(&with(&[])).unwrap().basiq_proxy.is_none());
         let s = settings(&with(&[
             ("ALL_PROXY", "http://all.internal:1"),
             ("https_proxy", "proxy.internal:3128"),
@@ -379,12 +411,22 @@ mod tests {
         .unwrap();
         let proxy = s.basiq_proxy.unwrap();
         assert_eq!(proxy.var, "https_proxy");
-        assert_eq!(proxy.url.expose_secret(), "http://proxy.internal:3128");
+        assert_eq!(proxy.url.expose_secret(), "http://proxy.internal:3128/");
         assert_eq!(proxy.no_proxy.as_deref(), Some("localhost,.internal"));
         let s = settings(&with(&[("HTTPS_PROXY", "http://u:p@proxy.internal:3128")])).unwrap();
         assert!(
             !format!("{s:?}").contains("u:p@"),
             "the proxy password is a secret"
+        );
+        // What a URL may not hold as it is, in a password say, is kept percent-encoded.
+        let s = settings(&with(&[(
+            "HTTPS_PROXY",
+            "http://u:p^s w@proxy.internal:3128",
+        )]))
+        .unwrap();
+        assert_eq!(
+            s.basiq_proxy.unwrap().url.expose_secret(),
+            "http://u:p%5Es%20w@proxy.internal:3128/"
         );
         for (value, problem) in [
             ("socks5://proxy.internal:1080", "must be an http:// proxy"),

@@ -95,9 +95,22 @@ impl Application {
             }),
             settings.basiq_proxy.as_ref(),
         )?;
-        let jwks_http = reqwest::Client::builder()
+        // The JWKS fetch takes the egress proxy Basiq calls take (for an https JWKS), and no
+        // other: reqwest would otherwise read the proxy variables by its own rules.
+        let mut jwks_http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
-            .build()?;
+            .no_proxy();
+        if let Some(proxy) = &settings.basiq_proxy {
+            jwks_http = jwks_http.proxy(
+                reqwest::Proxy::https(proxy.url.expose_secret())?.no_proxy(
+                    proxy
+                        .no_proxy
+                        .as_deref()
+                        .and_then(reqwest::NoProxy::from_string),
+                ),
+            );
+        }
+        let jwks_http = jwks_http.build()?;
         let jwt = JwtVerifier::new(
             &settings.jwt,
             settings.jwt_issuer.clone(),
@@ -190,10 +203,11 @@ impl Application {
 }
 
 /// Keeps in-memory state bounded: folds recorded latencies into their histogram buckets every
-/// few seconds (the recorder keeps each sample until then, scraped or not), and forgets
+/// second (the recorder keeps each sample until then, scraped or not), and forgets
 /// rate-limit entries of users gone quiet every minute.
 async fn housekeeping(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    // Every second, so each fold is short (about 0.3 ms at 30,000 requests a second).
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for n in 1u64.. {
         tokio::select! {
@@ -201,7 +215,7 @@ async fn housekeeping(state: AppState) {
             _ = tick.tick() => {}
         }
         monitoring::handle().run_upkeep();
-        if n % 12 == 0 {
+        if n % 60 == 0 {
             state.limits.shrink();
         }
     }

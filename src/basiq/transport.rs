@@ -192,17 +192,7 @@ pub fn client(
     tcp.set_nodelay(true);
     // A dead peer on a pooled connection is noticed, as reqwest did by default.
     tcp.set_keepalive(Some(Duration::from_secs(15)));
-    // Only calls to an https Basiq are tunnelled: a plain-http one is the local simulator.
-    let intercept = proxy
-        .filter(|_| base.scheme == Scheme::HTTPS)
-        .and_then(|proxy| {
-            let mut matcher = Matcher::builder().https(proxy.url.expose_secret());
-            if let Some(no) = &proxy.no_proxy {
-                matcher = matcher.no(no.as_str());
-            }
-            matcher.build().intercept(&base.root())
-        });
-    let egress = match intercept {
+    let egress = match intercept(base, proxy)? {
         Some(proxy) => {
             tracing::info!(proxy = %without_credentials(proxy.uri()), "calls to Basiq go through a proxy");
             let tunnel = Tunnel::new(proxy.uri().clone(), tcp);
@@ -227,6 +217,38 @@ pub fn client(
             inner: https,
             timeout: connect_timeout,
         }))
+}
+
+/// The proxy to reach Basiq through, if any. Only calls to an https Basiq are tunnelled (a
+/// plain-http one is the local simulator). A configured proxy that cannot be used is an error,
+/// never a silent direct call.
+fn intercept(
+    base: &Base,
+    proxy: Option<&EgressProxy>,
+) -> anyhow::Result<Option<hyper_util::client::proxy::matcher::Intercept>> {
+    let Some(proxy) = proxy.filter(|_| base.scheme == Scheme::HTTPS) else {
+        return Ok(None);
+    };
+    let root = base.root();
+    let mut matcher = Matcher::builder().https(proxy.url.expose_secret());
+    if let Some(no) = &proxy.no_proxy {
+        matcher = matcher.no(no.as_str());
+    }
+    if let Some(found) = matcher.build().intercept(&root) {
+        return Ok(Some(found));
+    }
+    let exempt = proxy.no_proxy.is_some()
+        && Matcher::builder()
+            .https(proxy.url.expose_secret())
+            .build()
+            .intercept(&root)
+            .is_some();
+    if exempt {
+        tracing::info!("NO_PROXY exempts Basiq: calls to Basiq go direct");
+        Ok(None)
+    } else {
+        anyhow::bail!("{}: the proxy URL cannot be used", proxy.var)
+    }
 }
 
 /// A proxy's address for a log line: no user or password.
@@ -300,6 +322,7 @@ pub async fn send(
     let status = match &result {
         Ok(answer) => answer.status.as_str().to_owned(),
         Err(BasiqError::Timeout { .. }) => "timeout".to_owned(),
+        Err(BasiqError::Malformed { .. }) => "too_large".to_owned(),
         Err(_) => "unreachable".to_owned(),
     };
     metrics::counter!("basiq_requests_total", "endpoint" => endpoint, "status" => status)
@@ -376,6 +399,26 @@ mod tests {
                 .to_string(),
             "https://au-api.basiq.io/users/a%3Fb%23c%20d%25/accounts"
         );
+    }
+
+    #[test]
+    fn a_proxy_that_cannot_be_used_is_an_error_never_a_direct_call() {
+        let base = Base::new(&Url::parse("https://au-api.basiq.io").unwrap()).unwrap();
+        let proxy = |url: &str, no: Option<&str>| EgressProxy {
+            var: "HTTPS_PROXY",
+            url: url.to_owned().into(),
+            no_proxy: no.map(str::to_owned),
+        };
+        let error = intercept(&base, Some(&proxy("http://bad host:3128", None))).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "HTTPS_PROXY: the proxy URL cannot be used"
+        );
+        // Exempted by NO_PROXY: direct, as asked.
+        let exempt = proxy("http://proxy.internal:3128/", Some("basiq.io"));
+        assert!(intercept(&base, Some(&exempt)).unwrap().is_none());
+        let used = proxy("http://proxy.internal:3128/", Some("example.com"));
+        assert!(intercept(&base, Some(&used)).unwrap().is_some());
     }
 
     #[test]
