@@ -265,6 +265,26 @@ async fn metrics_appear_after_traffic() {
         "the route template is the label"
     );
     assert!(!text.contains(&account_id), "raw paths never become labels");
+
+    // Nor do made-up methods.
+    let brew = reqwest::Method::from_bytes(b"BREWCOFFEE").unwrap();
+    let r = reqwest::Client::new()
+        .request(brew, format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let text = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("BREWCOFFEE"), "{text}");
+    assert!(
+        text.contains(r#"http_requests_total{method="other",route="/healthz",status="405"}"#),
+        "{text}"
+    );
 }
 
 #[tokio::test]
