@@ -29,6 +29,18 @@ enum Behaviour {
     Stall,
 }
 
+/// An HTTP request's head, up to the blank line (or what came before the peer closed).
+async fn read_head(socket: &mut BufReader<TcpStream>) -> String {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if socket.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
+            return head;
+        }
+        head.push_str(&line);
+    }
+}
+
 /// A proxy that records each request head it reads.
 async fn proxy(behaviour: Behaviour) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,14 +52,7 @@ async fn proxy(behaviour: Behaviour) -> (String, Arc<Mutex<Vec<String>>>) {
             let log = log.clone();
             tokio::spawn(async move {
                 let mut client = BufReader::new(socket);
-                let mut head = String::new();
-                loop {
-                    let mut line = String::new();
-                    if client.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    head.push_str(&line);
-                }
+                let head = read_head(&mut client).await;
                 log.lock().unwrap().push(head);
                 match behaviour {
                     Behaviour::Answer(status) => {
@@ -220,12 +225,7 @@ where
             let answer = answer.clone();
             tokio::spawn(async move {
                 let mut socket = BufReader::new(socket);
-                loop {
-                    let mut line = String::new();
-                    if socket.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                }
+                read_head(&mut socket).await;
                 answer(socket.into_inner()).await;
             });
         }

@@ -30,11 +30,16 @@ async fn a_missing_basiq_version_is_answered_400_parameter_not_valid() {
         .send()
         .await
         .unwrap();
+    assert_parameter_not_valid(r, "basiq-version").await;
+}
+
+/// A 400 `parameter-not-valid` naming `parameter`.
+async fn assert_parameter_not_valid(r: reqwest::Response, parameter: &str) {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     let (code, source) = error_of(&body);
     assert_eq!(code, "parameter-not-valid");
-    assert_eq!(source["parameter"], "basiq-version");
+    assert_eq!(source["parameter"], parameter);
 }
 
 #[tokio::test]
@@ -49,11 +54,7 @@ async fn a_token_request_that_is_not_a_form_is_answered_400_parameter_not_valid(
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let body: Value = r.json().await.unwrap();
-    let (code, source) = error_of(&body);
-    assert_eq!(code, "parameter-not-valid");
-    assert_eq!(source["parameter"], "Content-Type");
+    assert_parameter_not_valid(r, "Content-Type").await;
 }
 
 #[tokio::test]
