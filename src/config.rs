@@ -3,7 +3,7 @@
 //! Every credential is a [`SecretString`], exposed only where it is used. A missing or malformed
 //! variable is reported as one line naming it, and start-up stops.
 
-use std::{fmt, net::SocketAddr};
+use std::{fmt, net::SocketAddr, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
@@ -76,6 +76,31 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The egress proxy for calls to an https Basiq, if one is configured.
     pub basiq_proxy: Option<EgressProxy>,
+    pub connection_limits: ConnectionLimits,
+}
+
+/// How long clients may take, and how many may be connected (`HTTP_HEADER_TIMEOUT_SECS`,
+/// `HTTP_IDLE_TIMEOUT_SECS`, `MAX_CONNECTIONS`).
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// From the first byte of a request head (request line and headers) to its end.
+    pub header_timeout: Duration,
+    /// A connection with no request in flight is closed after this. Keep it above the idle
+    /// timeout of the load balancer in front, so that the balancer closes idle connections
+    /// first and never sends a request on one we are closing.
+    pub idle_timeout: Duration,
+    /// Connections open at once; at the bound, new ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(75),
+            max_connections: 10_000,
+        }
+    }
 }
 
 /// `HTTPS_PROXY` (or `https_proxy`, `ALL_PROXY`, `all_proxy`, first set wins) with `NO_PROXY`
@@ -298,6 +323,45 @@ impl Settings {
             Some(_) => return Err(bad("LOG_FORMAT", "must be json or pretty")),
         };
 
+        let whole = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        bad(
+                            name,
+                            format!(
+                                "must be a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        )
+                    }),
+            }
+        };
+        let defaults = ConnectionLimits::default();
+        let connection_limits = ConnectionLimits {
+            header_timeout: Duration::from_secs(whole(
+                "HTTP_HEADER_TIMEOUT_SECS",
+                defaults.header_timeout.as_secs(),
+                1..=300,
+            )?),
+            idle_timeout: Duration::from_secs(whole(
+                "HTTP_IDLE_TIMEOUT_SECS",
+                defaults.idle_timeout.as_secs(),
+                1..=3600,
+            )?),
+            max_connections: whole(
+                "MAX_CONNECTIONS",
+                defaults.max_connections as u64,
+                1..=1_000_000,
+            )? as usize,
+        };
+
         let basiq_proxy = EgressProxy::from_lookup(get, &basiq_api_url)?;
         Ok(Self {
             database_url,
@@ -316,6 +380,7 @@ impl Settings {
             rate_limit_per_minute,
             log_format,
             basiq_proxy,
+            connection_limits,
         })
     }
 

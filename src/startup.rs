@@ -3,7 +3,6 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::serve::ListenerExt as _;
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
@@ -12,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::JwtVerifier,
     basiq::{BasiqClient, SharedStore, TokenPolicy, UpstreamPolicy},
-    config::Settings,
+    config::{ConnectionLimits, Settings},
     crypto::{MacKey, Sealer},
     db,
     http::{
@@ -52,6 +51,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     watch_interval: Duration,
+    connection_limits: ConnectionLimits,
 }
 
 impl Application {
@@ -148,6 +148,7 @@ impl Application {
             listener,
             state,
             watch_interval: options.watch_interval,
+            connection_limits: settings.connection_limits,
         })
     }
 
@@ -181,19 +182,12 @@ impl Application {
             consent_callback = %state.consent.callback_url,
             "basiq-bff listening; Basiq's Consent UI must redirect to consent_callback (set it in Basiq's dashboard)"
         );
-        // Answers leave as soon as they are written (no Nagle delay on a multi-segment body).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                signal.await;
-                tracing::info!("shutting down: finishing requests in flight");
-                shutdown.cancel();
-            })
-            .await?;
+        http::serve::serve(self.listener, router, self.connection_limits, async move {
+            signal.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            shutdown.cancel();
+        })
+        .await;
         state.shutdown.cancel();
         let _ = tokio::join!(refresher, watcher, housekeeping);
         state.pool.close().await;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod institutions;
 pub mod jobs;
 pub mod me;
+pub mod serve;
 pub mod transactions;
 pub mod webhooks;
 
@@ -44,6 +45,13 @@ use crate::{
 /// Longer than any single Basiq call with its retry, so upstream errors answer first.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+/// The longest request target (path and query) accepted; longer is 414. Nothing we serve
+/// needs more than a cursor's worth.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names, values and separators) and headers a request may carry;
+/// more is 431. A JWT with generous claims fits many times over.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub const MAX_HEADERS: usize = 100;
 
 /// Request ids: random UUIDs (v4) from the thread's CSPRNG, so no system call per request.
 #[derive(Clone, Copy, Default)]
@@ -171,6 +179,7 @@ pub fn router(state: AppState) -> Router {
             .layer(middleware::from_fn(monitoring::track))
             .layer(middleware::from_fn(request_id_scope))
             .layer(middleware::map_response(bare_errors_as_problems))
+            .layer(middleware::from_fn(limit_request_head))
             .layer(CatchPanicLayer::custom(|_| {
                 problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -201,8 +210,81 @@ async fn request_id_scope(req: Request, next: Next) -> Response {
     REQUEST_ID.scope(id, next.run(req)).await
 }
 
-/// Errors answered by middleware (body too large, request timeout) come with a bare body:
-/// give them the problem+json every other error has.
+/// Refuses a request target or header block larger than we accept, with problem+json like any
+/// other refusal (hyper's own limits, above these, would answer with a bare status).
+async fn limit_request_head(req: Request, next: Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return error_problem(StatusCode::URI_TOO_LONG).into_response();
+    }
+    let headers = req.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        return error_problem(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response();
+    }
+    next.run(req).await
+}
+
+/// The problem for an error status answered outside our handlers (by middleware, an axum
+/// rejection or the limits above).
+fn error_problem(status: StatusCode) -> crate::error::Problem {
+    let (code, title, detail) = match status {
+        StatusCode::BAD_REQUEST => (
+            "invalid_request",
+            "Invalid request",
+            "The request could not be read.",
+        ),
+        StatusCode::NOT_FOUND => ("route_not_found", "Not found", "There is no such route."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "Method not allowed",
+            "This route does not accept that method.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "Payload too large",
+            "The request body is larger than this API accepts.",
+        ),
+        StatusCode::URI_TOO_LONG => (
+            "uri_too_long",
+            "URI too long",
+            "The request's path and query are longer than this API accepts.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Unsupported media type",
+            "The request body's Content-Type is not accepted here.",
+        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            "headers_too_large",
+            "Request headers too large",
+            "The request carries more or larger headers than this API accepts.",
+        ),
+        StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "Request timed out",
+            "The request took too long to answer.",
+        ),
+        s if s.is_server_error() => (
+            "internal_error",
+            "Internal error",
+            "Something went wrong on our side.",
+        ),
+        _ => (
+            "invalid_request",
+            "Request refused",
+            "This request cannot be answered.",
+        ),
+    };
+    problem(status, code, title, detail.into())
+}
+
+/// Error answers written outside our handlers (body too large, request timeout, axum's
+/// rejections) come with a bare or plain-text body: give them the problem+json every other
+/// error has. An error page we write on purpose (HTML) is left as it is.
 async fn bare_errors_as_problems<B>(response: axum::http::Response<B>) -> Response
 where
     B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
@@ -210,45 +292,30 @@ where
 {
     let response = response.map(axum::body::Body::new);
     let status = response.status();
-    let (code, title, detail) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload_too_large",
-            "Payload too large",
-            "The request body is larger than this API accepts.",
-        ),
-        StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => (
-            "request_timeout",
-            "Request timed out",
-            "The request took too long to answer.",
-        ),
-        _ => return response,
-    };
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if is_problem {
+    if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    problem(status, code, title, detail.into()).into_response()
+    let bare = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !bare {
+        return response;
+    }
+    let mut problem = error_problem(status).into_response();
+    // A refusal's Retry-After or Allow stays with it.
+    for name in [header::RETRY_AFTER, header::ALLOW] {
+        if let Some(v) = response.headers().get(&name) {
+            problem.headers_mut().insert(name, v.clone());
+        }
+    }
+    problem
 }
 
 async fn not_found() -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        "Not found",
-        "There is no such route.".into(),
-    )
-    .into_response()
+    error_problem(StatusCode::NOT_FOUND).into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    problem(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "Method not allowed",
-        "This route does not accept that method.".into(),
-    )
-    .into_response()
+    error_problem(StatusCode::METHOD_NOT_ALLOWED).into_response()
 }

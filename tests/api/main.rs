@@ -15,5 +15,6 @@ mod health;
 mod live;
 mod process;
 mod server_token;
+mod serving;
 mod users;
 mod webhooks;
