@@ -75,6 +75,8 @@ fn validation(
 ) -> Validation {
     let mut v = Validation::new(algorithm);
     v.leeway = LEEWAY_SECS;
+    // A token not valid yet is refused, with the same leeway as `exp`.
+    v.validate_nbf = true;
     let mut required = vec!["exp", "sub"];
     match issuer {
         Some(iss) => {
@@ -157,6 +159,7 @@ impl JwtVerifier {
             use jsonwebtoken::errors::ErrorKind as K;
             ApiError::Unauthorized(match e.kind() {
                 K::ExpiredSignature => "the JWT has expired",
+                K::ImmatureSignature => "the JWT is not valid yet",
                 K::InvalidIssuer => "the JWT's issuer is not accepted",
                 K::InvalidAudience => "the JWT's audience is not accepted",
                 K::InvalidAlgorithm => "the JWT's algorithm is not accepted",
@@ -165,6 +168,13 @@ impl JwtVerifier {
                 _ => "the bearer token is not a valid JWT",
             })
         })?;
+        // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names extensions it
+        // does not understand, and we understand none.
+        if data.header.crit.is_some() {
+            return Err(ApiError::Unauthorized(
+                "the JWT names critical header extensions this API does not understand",
+            ));
+        }
         let sub = data
             .claims
             .sub
@@ -196,13 +206,17 @@ impl FromRequestParts<AppState> for AuthUser {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
-        let header =
-            parts
-                .headers
-                .get(axum::http::header::AUTHORIZATION)
-                .ok_or(ApiError::Unauthorized(
-                    "the Authorization header is missing",
-                ))?;
+        let mut given = parts
+            .headers
+            .get_all(axum::http::header::AUTHORIZATION)
+            .iter();
+        let header = given.next().ok_or(ApiError::Unauthorized(
+            "the Authorization header is missing",
+        ))?;
+        // Two credentials are ambiguous (a proxy and the app may disagree on which counts).
+        if given.next().is_some() {
+            return Err(ApiError::Unauthorized("more than one Authorization header"));
+        }
         let token = header
             .to_str()
             .ok()

@@ -105,6 +105,58 @@ async fn requests_without_a_valid_bearer_token_are_refused() {
 }
 
 #[tokio::test]
+async fn a_token_not_valid_yet_is_refused_within_the_same_leeway_as_expiry() {
+    let app = spawn_app().await;
+    let later = jwt_with(json!({"sub": "alice", "exp": now() + 7200, "nbf": now() + 3600}));
+    let a = app.get_with_token("/v1/me", &later).await;
+    assert_eq!(a.status, 401, "{:?}", a.body);
+    assert_eq!(a.body["detail"], "the JWT is not valid yet");
+    // Clocks a little apart: 10 s ahead is inside the 30 s leeway.
+    let nearly = jwt_with(json!({"sub": "alice", "exp": now() + 600, "nbf": now() + 10}));
+    assert_eq!(app.get_with_token("/v1/me", &nearly).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_token_naming_critical_extensions_is_refused() {
+    let app = spawn_app().await;
+    let mut header = Header::new(Algorithm::HS256);
+    header.crit = Some(vec!["exp-ext".into()]);
+    header.extras.insert("exp-ext", json!(true));
+    let token = jsonwebtoken::encode(
+        &header,
+        &claims("alice"),
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let a = app.get_with_token("/v1/me", &token).await;
+    assert_eq!(a.status, 401, "{:?}", a.body);
+    assert_eq!(
+        a.body["detail"],
+        "the JWT names critical header extensions this API does not understand"
+    );
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused_even_if_both_are_valid() {
+    let app = spawn_app().await;
+    let token = format!("Bearer {}", jwt_for("alice"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.append("authorization", token.parse().unwrap());
+    headers.append("authorization", token.parse().unwrap());
+    let r = app
+        .http
+        .get(format!("{}/v1/me", app.base))
+        .headers(headers)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
+    assert_eq!(body["detail"], "more than one Authorization header");
+}
+
+#[tokio::test]
 async fn issuer_and_audience_are_checked_when_configured() {
     let app = spawn_app_with(Setup {
         env: vec![
