@@ -36,6 +36,10 @@ pub enum ApiError {
         detail: String,
         retry_after_secs: u64,
     },
+    #[error("the request body is larger than this API accepts")]
+    PayloadTooLarge,
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     #[error("the consent flow is not configured: {0}")]
     NotConfigured(&'static str),
     #[error(transparent)]
@@ -159,6 +163,18 @@ impl IntoResponse for ApiError {
                 retry_after = Some(retry_after_secs);
                 problem(S::TOO_MANY_REQUESTS, code, "Too many requests", detail)
             }
+            Self::PayloadTooLarge => problem(
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+                "The request body is larger than this API accepts.".into(),
+            ),
+            Self::BodyTimeout => problem(
+                S::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timed out",
+                "The request body did not arrive in time.".into(),
+            ),
             Self::NotConfigured(what) => problem(
                 S::SERVICE_UNAVAILABLE,
                 "not_configured",

@@ -3,6 +3,7 @@
 use axum::{
     Router,
     extract::{Path, State},
+    middleware,
     response::Response,
     routing::get,
 };
@@ -10,7 +11,11 @@ use axum::{
 use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult},
-    http::{DataList, docs, extract::check_id, json_body},
+    http::{
+        DataList, docs,
+        extract::{check_id, no_query_params},
+        json_body,
+    },
     state::AppState,
 };
 
@@ -18,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/accounts", get(list))
         .route("/v1/accounts/{accountId}", get(one))
+        .route_layer(middleware::from_fn(no_query_params))
 }
 
 /// A bank account; money is a decimal string, exactly as Basiq gives it.

@@ -6,6 +6,7 @@ use axum::{
     Json, Router,
     extract::{Path, State},
     http::StatusCode,
+    middleware,
     routing::{delete, get, post},
 };
 use chrono::{DateTime, Utc};
@@ -16,7 +17,10 @@ use crate::{
     basiq::types::{Connection, normalise_method},
     db,
     error::{ApiError, ApiResult},
-    http::{DataList, docs, extract::check_id},
+    http::{
+        DataList, docs,
+        extract::{check_id, no_query_params},
+    },
     jobs::{self, JobView},
     state::AppState,
 };
@@ -34,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/connections/refresh", post(refresh_all))
         .route("/v1/connections/{connectionId}", delete(remove))
         .route("/v1/connections/{connectionId}/refresh", post(refresh_one))
+        .route_layer(middleware::from_fn(no_query_params))
 }
 
 /// A bank connection, and whether it needs the user.

@@ -5,6 +5,7 @@ use axum::{
     Json, Router,
     extract::{RawQuery, State},
     http::{StatusCode, header},
+    middleware,
     response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
@@ -21,7 +22,7 @@ use crate::{
     error::{ApiError, ApiResult},
     http::{
         docs,
-        extract::{JsonBody, check_id},
+        extract::{JsonBody, check_id, no_query_params},
     },
     jobs,
     state::AppState,
@@ -33,7 +34,10 @@ const ACTIONS: &[&str] = &["connect", "manage", "extend", "update", "reauthorise
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/consent", post(start))
+        .route(
+            "/v1/consent",
+            post(start).route_layer(middleware::from_fn(no_query_params)),
+        )
         .route("/v1/consent/callback", get(callback))
 }
 

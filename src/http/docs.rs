@@ -101,11 +101,12 @@ impl Modify for Security {
 
 /// `GET /openapi.json` and the Swagger UI at `/docs` (which redirects to `/docs/`).
 pub fn router() -> Router<AppState> {
-    SwaggerUi::new("/docs")
+    let docs: Router<AppState> = SwaggerUi::new("/docs")
         .url("/openapi.json", ApiDoc::openapi())
         // The default would make the browser fetch a badge from swagger.io.
         .config(Config::from("/openapi.json").validator_url("none"))
-        .into()
+        .into();
+    docs.route_layer(axum::middleware::from_fn(super::extract::no_query_params))
 }
 
 /// A parameter, path segment or body field is invalid; `field` names it.

@@ -1,16 +1,40 @@
 //! Input handling shared by the handlers: JSON bodies and query strings with errors that name
 //! the offending field, and id checks before anything reaches Basiq.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
     http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
 };
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+
+/// A request body must arrive within this (it is at most a few KiB): a client that sends its
+/// headers and then drips the body holds a connection for seconds, not the request timeout.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The whole request body, read within [`BODY_READ_TIMEOUT`] (and the body size limit).
+pub struct BodyBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match tokio::time::timeout(BODY_READ_TIMEOUT, Bytes::from_request(req, state)).await {
+            Ok(Ok(bytes)) => Ok(Self(bytes)),
+            Ok(Err(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Ok(Err(e)) => Err(ApiError::validation("body", e.body_text())),
+            Err(_) => Err(ApiError::BodyTimeout),
+        }
+    }
+}
 
 /// A JSON body; any problem is a 400 naming the field (`body` when the whole body is wrong).
 pub struct JsonBody<T>(pub T);
@@ -33,13 +57,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 "Content-Type must be application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::validation("body", e.body_text()))?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de)
-            .map(JsonBody)
-            .map_err(json_error)
+        let BodyBytes(bytes) = BodyBytes::from_request(req, state).await?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+        // One JSON value and nothing after it but whitespace.
+        de.end()
+            .map_err(|_| ApiError::validation("body", "has content after the JSON value"))?;
+        Ok(JsonBody(value))
     }
 }
 
@@ -82,10 +106,12 @@ pub fn query_params(
     let mut out = HashMap::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         if !allowed.contains(&key.as_ref()) {
-            return Err(ApiError::validation(
-                key.into_owned(),
-                format!("is not a known parameter (allowed: {})", allowed.join(", ")),
-            ));
+            let detail = if allowed.is_empty() {
+                "is not a known parameter (this route takes none)".to_owned()
+            } else {
+                format!("is not a known parameter (allowed: {})", allowed.join(", "))
+            };
+            return Err(ApiError::validation(key.into_owned(), detail));
         }
         if out.insert(key.to_string(), value.into_owned()).is_some() {
             return Err(ApiError::validation(
@@ -95,6 +121,15 @@ pub fn query_params(
         }
     }
     Ok(out)
+}
+
+/// For the routes that take no query parameters (a `route_layer`): any parameter is refused
+/// like an unknown one, so a typo or a probe is told rather than ignored.
+pub async fn no_query_params(req: Request, next: Next) -> Response {
+    match query_params(req.uri().query(), &[]) {
+        Ok(_) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Basiq ids are short tokens of letters, digits, `-` and `_`; anything else never reaches Basiq.

@@ -1,15 +1,19 @@
 //! `/healthz` (the process answers) and `/readyz` (database reachable, a valid Basiq server
 //! token held, not shutting down).
 
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use axum::{
+    Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse,
+    routing::get,
+};
 use serde_json::json;
 
-use crate::{basiq::TokenStatus, db, state::AppState};
+use crate::{basiq::TokenStatus, db, http::extract::no_query_params, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route_layer(middleware::from_fn(no_query_params))
 }
 
 /// `GET /healthz`, as documented (the handler writes it with `json!`; the tests check the two

@@ -3,6 +3,7 @@
 use axum::{
     Json, Router,
     extract::{Path, State},
+    middleware,
     routing::get,
 };
 
@@ -10,7 +11,10 @@ use crate::{
     auth::AuthUser,
     db,
     error::{ApiError, ApiResult},
-    http::{DataList, docs, extract::check_id},
+    http::{
+        DataList, docs,
+        extract::{check_id, no_query_params},
+    },
     jobs::{self, JobView},
     state::AppState,
 };
@@ -19,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/jobs", get(list))
         .route("/v1/jobs/{jobId}", get(one))
+        .route_layer(middleware::from_fn(no_query_params))
 }
 
 /// The caller's jobs of the last 7 days, newest first.

@@ -1,12 +1,20 @@
 //! `GET /v1/me`: the app user's link to Basiq.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, Router, extract::State, http::StatusCode, middleware, routing::get};
 use serde::Serialize;
 
-use crate::{auth::AuthUser, db, error::ApiResult, http::docs, state::AppState};
+use crate::{
+    auth::AuthUser,
+    db,
+    error::ApiResult,
+    http::{docs, extract::no_query_params},
+    state::AppState,
+};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/me", get(me).delete(erase))
+    Router::new()
+        .route("/v1/me", get(me).delete(erase))
+        .route_layer(middleware::from_fn(no_query_params))
 }
 
 /// The app user's link to Basiq.

@@ -122,7 +122,10 @@ pub fn router(state: AppState) -> Router {
         .merge(transactions::router())
         .merge(institutions::router())
         .merge(webhooks::router())
-        .route("/metrics", get(monitoring::render))
+        .route(
+            "/metrics",
+            get(monitoring::render).route_layer(middleware::from_fn(extract::no_query_params)),
+        )
         .merge(docs::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use axum::{
     Router,
-    body::Bytes,
     extract::State,
     http::{HeaderMap, StatusCode},
+    middleware,
     response::{IntoResponse, Response},
     routing::post,
 };
@@ -16,14 +16,19 @@ use serde::Deserialize;
 use crate::{
     db,
     error::{ApiError, problem},
-    http::docs,
+    http::{
+        docs,
+        extract::{BodyBytes, no_query_params},
+    },
     monitoring,
     state::AppState,
     webhook_signature::SignatureError,
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/basiq", post(receive))
+    Router::new()
+        .route("/webhooks/basiq", post(receive))
+        .route_layer(middleware::from_fn(no_query_params))
 }
 
 /// Basiq's thin payload: details come from `GET /events/{eventId}`. Other fields are ignored.
@@ -65,7 +70,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         (status = 500, response = docs::InternalError),
     )
 )]
-async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    BodyBytes(body): BodyBytes,
+) -> Response {
     let Some(key) = &state.webhook_key else {
         return problem(
             StatusCode::NOT_FOUND,
