@@ -196,6 +196,15 @@ async fn start(
     }
     let return_to = allowed_return_url(&body.return_to, &consent.allowed_return_urls)
         .ok_or_else(|| ApiError::validation("returnTo", "is not in the allowed return URLs"))?;
+    if return_to
+        .query_pairs()
+        .any(|(k, _)| CALLBACK_PARAMS.contains(&k.as_ref()))
+    {
+        return Err(ApiError::validation(
+            "returnTo",
+            "must not carry jobIds, jobId or error: the callback appends them",
+        ));
+    }
     if let Some(action) = &body.action
         && !ACTIONS.contains(&action.as_str())
     {
@@ -395,12 +404,22 @@ fn bad_state_page() -> Response {
         .into_response()
 }
 
+/// The parameters the callback writes into `returnTo`: the app reads them, so they are ours alone.
+const CALLBACK_PARAMS: &[&str] = &["jobIds", "jobId", "error"];
+
+/// `to` with `params` as the only values of their names (a `returnTo` that already carried
+/// one has it replaced, never doubled).
 fn redirect(mut to: Url, params: &[(&str, &str)]) -> Response {
-    {
+    let kept: Vec<(String, String)> = to
+        .query_pairs()
+        .filter(|(k, _)| !CALLBACK_PARAMS.contains(&k.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    to.set_query(None);
+    if !kept.is_empty() || !params.is_empty() {
         let mut q = to.query_pairs_mut();
-        for (k, v) in params {
-            q.append_pair(k, v);
-        }
+        q.extend_pairs(kept);
+        q.extend_pairs(params);
     }
     (
         StatusCode::SEE_OTHER,
@@ -546,6 +565,24 @@ mod tests {
         ] {
             assert!(allowed_return_url(bad, &allowed()).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_callbacks_parameters_replace_any_in_return_to() {
+        let to = Url::parse("https://app.example.com/banks?tab=2&jobIds=evil&error=x#top").unwrap();
+        let r = redirect(to, &[("jobIds", "j1,j2")]);
+        assert_eq!(
+            r.headers()[header::LOCATION],
+            "https://app.example.com/banks?tab=2&jobIds=j1%2Cj2#top"
+        );
+        let plain = redirect(
+            Url::parse("myapp://done").unwrap(),
+            &[("error", "no_connection")],
+        );
+        assert_eq!(
+            plain.headers()[header::LOCATION],
+            "myapp://done?error=no_connection"
+        );
     }
 
     #[test]

@@ -188,6 +188,15 @@ async fn every_bad_consent_field_is_named() {
             "mobile",
         ),
         (json!({"returnTo": RETURN_TO, "surprise": 1}), "surprise"),
+        // The callback appends these itself: a returnTo carrying one would get two.
+        (
+            json!({"returnTo": format!("{RETURN_TO}?jobIds=j1")}),
+            "returnTo",
+        ),
+        (
+            json!({"returnTo": format!("{RETURN_TO}?x=1&error=no")}),
+            "returnTo",
+        ),
     ];
     for (body, field) in cases {
         let a = app.post("/v1/consent", "alice", body.clone()).await;
