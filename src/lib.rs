@@ -7,6 +7,7 @@ pub mod basiq;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;

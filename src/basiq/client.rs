@@ -12,7 +12,7 @@ use url::Url;
 
 use chrono::Utc;
 
-use crate::{config::EgressProxy, crypto::Sealer, db::server_token};
+use crate::{config::EgressProxy, crypto::Sealer, db::server_token, domain::ids::is_basiq_id};
 
 use super::{
     error::BasiqError,
@@ -382,18 +382,20 @@ impl BasiqClient {
 
     /// Sends an authenticated call; if Basiq says the token expired (403 "Token has expired"
     /// or 401), refreshes the shared token once and retries once.
+    /// `endpoint` names the call and gives its method and path (`"GET /users/{id}/accounts"`),
+    /// each `{id}` filled from `ids` in order.
     async fn call(
         &self,
         endpoint: &'static str,
-        method: Method,
-        path: &str,
+        ids: &[&str],
         query: Option<&str>,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, BasiqError> {
         let policy = &self.inner.upstream;
         let deadline = Instant::now() + policy.deadline;
+        let (method, path) = route(endpoint, ids)?;
         let idempotent = method == Method::GET;
-        let uri = self.inner.base.uri(endpoint, path, query)?;
+        let uri = self.inner.base.uri(endpoint, &path, query)?;
         let body = match body {
             Some(body) => Some(axum::body::Bytes::from(serde_json::to_vec(body).map_err(
                 |e| BasiqError::Malformed {
@@ -463,10 +465,9 @@ impl BasiqClient {
     async fn get<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
-        path: &str,
-        query: Option<&str>,
+        ids: &[&str],
     ) -> Result<T, BasiqError> {
-        let answer = self.call(endpoint, Method::GET, path, query, None).await?;
+        let answer = self.call(endpoint, ids, None, None).await?;
         read_json(endpoint, answer)
     }
 
@@ -483,52 +484,44 @@ impl BasiqClient {
         if let Some(m) = mobile {
             body.insert("mobile".into(), m.into());
         }
-        let answer = self
-            .call(EP, Method::POST, "/users", None, Some(&body.into()))
-            .await?;
-        read_json(EP, answer)
+        let answer = self.call(EP, &[], None, Some(&body.into())).await?;
+        let user: User = read_json(EP, answer)?;
+        // It is stored and put into every later path: it must be an id.
+        if !is_basiq_id(&user.id) {
+            return Err(not_an_id(EP));
+        }
+        Ok(user)
     }
 
     pub async fn delete_user(&self, user_id: &str) -> Result<(), BasiqError> {
-        let path = format!("/users/{user_id}");
-        self.call("DELETE /users/{id}", Method::DELETE, &path, None, None)
+        self.call("DELETE /users/{id}", &[user_id], None, None)
             .await
             .map(drop)
     }
 
     pub async fn job(&self, job_id: &str) -> Result<Job, BasiqError> {
-        self.get("GET /jobs/{id}", &format!("/jobs/{job_id}"), None)
-            .await
+        self.get("GET /jobs/{id}", &[job_id]).await
     }
 
     pub async fn user_jobs(&self, user_id: &str) -> Result<Vec<Job>, BasiqError> {
-        let list: List<Job> = self
-            .get(
-                "GET /users/{id}/jobs",
-                &format!("/users/{user_id}/jobs"),
-                None,
-            )
-            .await?;
+        let list: List<Job> = self.get("GET /users/{id}/jobs", &[user_id]).await?;
         Ok(list.data)
     }
 
     pub async fn connections(&self, user_id: &str) -> Result<Vec<Connection>, BasiqError> {
-        let path = format!("/users/{user_id}/connections");
-        let list: List<Connection> = self.get("GET /users/{id}/connections", &path, None).await?;
+        let list: List<Connection> = self.get("GET /users/{id}/connections", &[user_id]).await?;
         Ok(list.data)
     }
 
     pub async fn connection(&self, user_id: &str, id: &str) -> Result<Connection, BasiqError> {
-        let path = format!("/users/{user_id}/connections/{id}");
-        self.get("GET /users/{id}/connections/{id}", &path, None)
+        self.get("GET /users/{id}/connections/{id}", &[user_id, id])
             .await
     }
 
     /// The user's accounts, unparsed: see [`RawAccounts::list_json`].
     pub async fn accounts(&self, user_id: &str) -> Result<RawAccounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts";
-        let path = format!("/users/{user_id}/accounts");
-        let answer = self.call(EP, Method::GET, &path, None, None).await?;
+        let answer = self.call(EP, &[user_id], None, None).await?;
         Ok(RawAccounts {
             endpoint: EP,
             body: answer.body,
@@ -538,8 +531,7 @@ impl BasiqClient {
     /// One account, unparsed: see [`RawAccounts::one_json`].
     pub async fn account(&self, user_id: &str, id: &str) -> Result<RawAccounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts/{id}";
-        let path = format!("/users/{user_id}/accounts/{id}");
-        let answer = self.call(EP, Method::GET, &path, None, None).await?;
+        let answer = self.call(EP, &[user_id, id], None, None).await?;
         Ok(RawAccounts {
             endpoint: EP,
             body: answer.body,
@@ -555,11 +547,10 @@ impl BasiqClient {
         query: &str,
     ) -> Result<RawTransactions, BasiqError> {
         const EP: &str = "GET /users/{id}/transactions";
-        let path = format!("/users/{user_id}/transactions");
-        let answer = self.call(EP, Method::GET, &path, Some(query), None).await?;
+        let answer = self.call(EP, &[user_id], Some(query), None).await?;
         Ok(RawTransactions {
             body: answer.body,
-            path,
+            path: route(EP, &[user_id])?.1,
         })
     }
 
@@ -571,8 +562,7 @@ impl BasiqClient {
         connection_id: &str,
     ) -> Result<(JobStub, bool), BasiqError> {
         const EP: &str = "POST /users/{id}/connections/{id}/refresh";
-        let path = format!("/users/{user_id}/connections/{connection_id}/refresh");
-        let answer = self.call(EP, Method::POST, &path, None, None).await?;
+        let answer = self.call(EP, &[user_id, connection_id], None, None).await?;
         let created = answer.status == StatusCode::ACCEPTED;
         Ok((read_json(EP, answer)?, created))
     }
@@ -582,11 +572,9 @@ impl BasiqClient {
         user_id: &str,
         connection_id: &str,
     ) -> Result<(), BasiqError> {
-        let path = format!("/users/{user_id}/connections/{connection_id}");
         self.call(
             "DELETE /users/{id}/connections/{id}",
-            Method::DELETE,
-            &path,
+            &[user_id, connection_id],
             None,
             None,
         )
@@ -595,21 +583,56 @@ impl BasiqClient {
     }
 
     pub async fn event(&self, event_id: &str) -> Result<Event, BasiqError> {
-        self.get("GET /events/{id}", &format!("/events/{event_id}"), None)
-            .await
+        self.get("GET /events/{id}", &[event_id]).await
     }
 
     pub async fn connectors(&self) -> Result<Vec<Connector>, BasiqError> {
-        let list: List<Connector> = self.get("GET /connectors", "/connectors", None).await?;
+        let list: List<Connector> = self.get("GET /connectors", &[]).await?;
         Ok(list.data)
     }
 
     pub async fn consents(&self, user_id: &str) -> Result<Vec<Consent>, BasiqError> {
-        let path = format!("/users/{user_id}/consents");
-        let list: List<Consent> = self.get("GET /users/{id}/consents", &path, None).await?;
+        let list: List<Consent> = self.get("GET /users/{id}/consents", &[user_id]).await?;
         Ok(list.data)
     }
 }
+
+/// The method and path of `endpoint` (`"GET /users/{id}/accounts"`), each `{id}` filled from
+/// `ids` in order. Each id is checked first: one that is not an id never reaches Basiq, whether
+/// a client sent it or an earlier answer of Basiq's did.
+fn route(endpoint: &'static str, ids: &[&str]) -> Result<(Method, String), BasiqError> {
+    let (method, template) = endpoint
+        .split_once(' ')
+        .expect("an endpoint is \"METHOD /path\"");
+    let method = Method::from_bytes(method.as_bytes()).expect("an endpoint's method is one");
+    let mut ids = ids.iter();
+    let mut path = String::with_capacity(template.len() + 64);
+    for (i, segment) in template.split('/').enumerate() {
+        if i > 0 {
+            path.push('/');
+        }
+        if segment == "{id}" {
+            let id = ids.next().expect("an id for every {id} of the endpoint");
+            if !is_basiq_id(id) {
+                return Err(not_an_id(endpoint));
+            }
+            path.push_str(id);
+        } else {
+            path.push_str(segment);
+        }
+    }
+    debug_assert!(ids.next().is_none(), "{endpoint}: more ids than {{id}}s");
+    Ok((method, path))
+}
+
+fn not_an_id(endpoint: &'static str) -> BasiqError {
+    BasiqError::Malformed {
+        endpoint,
+        cause: "an id to put in the path is not a Basiq id".into(),
+    }
+}
+
+const MAX_NEXT_QUERY: usize = 2048;
 
 /// The query of a `links.next` URL, checked to point at the same user's transactions.
 fn next_page_query(next: &str, expected_path: &str) -> Option<String> {
@@ -619,7 +642,10 @@ fn next_page_query(next: &str, expected_path: &str) -> Option<String> {
     if !url.path().ends_with(expected_path) {
         return None;
     }
-    url.query().map(str::to_owned)
+    // It travels inside our cursor, which a client sends back: Basiq's are far shorter.
+    url.query()
+        .filter(|q| q.len() <= MAX_NEXT_QUERY)
+        .map(str::to_owned)
 }
 
 /// Worth another attempt for a read: Basiq or the network had a moment.
@@ -709,6 +735,27 @@ mod tests {
         assert!(
             next_page_query("https://evil.example/users/u2/transactions?next=x", path).is_none()
         );
+    }
+
+    #[test]
+    fn a_path_is_the_endpoints_with_each_id_checked() {
+        assert_eq!(
+            route("POST /users/{id}/connections/{id}/refresh", &["u1", "c-2"]).unwrap(),
+            (Method::POST, "/users/u1/connections/c-2/refresh".to_owned())
+        );
+        assert_eq!(
+            route("GET /connectors", &[]).unwrap(),
+            (Method::GET, "/connectors".to_owned())
+        );
+        for bad in ["../admin", "u1/accounts", "u1?x=1", ""] {
+            assert!(
+                matches!(
+                    route("GET /users/{id}/accounts", &[bad]),
+                    Err(BasiqError::Malformed { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

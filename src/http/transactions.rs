@@ -272,6 +272,14 @@ async fn list(
     };
     let raw = state.basiq.transactions(&basiq_user_id, &query).await?;
     let (mut body, next_query) = raw.page_json()?;
+    // A next page that points back where paging already was would loop a client forever.
+    let next_query = next_query.filter(|next| {
+        let loops = *next == query || *next == issued_for;
+        if loops {
+            tracing::warn!("Basiq's next page points back at this one; paging ends here");
+        }
+        !loops
+    });
     body.extend_from_slice(b",\"nextCursor\":");
     match next_query {
         // Base64url and a dot: nothing to escape.

@@ -12,6 +12,7 @@ mod docs;
 mod edges;
 mod egress;
 mod health;
+mod hostile_upstream;
 mod input;
 mod live;
 mod process;
