@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::{
     db,
+    domain::ids::is_basiq_id,
     error::{ApiError, problem},
     http::{
         docs,
@@ -132,6 +133,17 @@ async fn receive(
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// `consent.revoked`, from the event's `entity` and `eventType` (Basiq gives `consent` and
+/// `revoked`; an `eventType` that is already whole is taken as it is).
+fn event_type_of(event: &crate::basiq::types::Event) -> Option<String> {
+    let kind = event.event_type.as_deref().filter(|t| !t.is_empty())?;
+    if kind.contains('.') {
+        return Some(kind.to_owned());
+    }
+    let entity = event.entity.as_deref().filter(|e| !e.is_empty())?;
+    Some(format!("{entity}.{kind}"))
+}
+
 /// `…/users/{id}…` and `…/connections/{id}…` out of a Basiq link.
 fn segment_after<'a>(link: &'a str, name: &str) -> Option<&'a str> {
     let mut parts = link.split(['/', '?']);
@@ -139,7 +151,7 @@ fn segment_after<'a>(link: &'a str, name: &str) -> Option<&'a str> {
     parts.next().filter(|s| !s.is_empty())
 }
 
-#[tracing::instrument(skip_all, fields(event_type = %payload.event_type_id, event_id = %payload.event_id, basiq_user_id, user_id))]
+#[tracing::instrument(skip_all, fields(event_id = %payload.event_id, event_type, basiq_user_id, user_id))]
 async fn process(state: AppState, payload: Payload) {
     let mut attempt = 0;
     let event = loop {
@@ -156,11 +168,26 @@ async fn process(state: AppState, payload: Payload) {
             }
         }
     };
+    // The body only names the event: what happened, to what and to whom is what Basiq says
+    // when asked, so a signed body cannot pass off one event as another.
+    if event.id.as_deref().is_some_and(|id| id != payload.event_id) {
+        tracing::warn!("Basiq answered another event than the one named; ignored");
+        return;
+    }
+    let Some(event_type) = event_type_of(&event) else {
+        tracing::warn!("the event has no type; ignored");
+        return;
+    };
+    if event_type != payload.event_type_id {
+        tracing::warn!(event_type = %event_type, "the webhook named another type than its event has; acting on the event's");
+    }
+    tracing::Span::current().record("event_type", event_type.as_str());
     let data_ref = event.data_ref.as_deref().unwrap_or_default();
     let Some(basiq_user_id) = event
         .user_id
         .clone()
         .or_else(|| segment_after(data_ref, "users").map(str::to_owned))
+        .filter(|id| is_basiq_id(id))
     else {
         tracing::warn!("the event names no user; ignored");
         return;
@@ -185,10 +212,11 @@ async fn process(state: AppState, payload: Payload) {
         .and_then(|d| d.get("id"))
         .and_then(|v| v.as_str())
         .map(str::to_owned)
-        .or_else(|| segment_after(data_ref, "connections").map(str::to_owned));
+        .or_else(|| segment_after(data_ref, "connections").map(str::to_owned))
+        .filter(|id| is_basiq_id(id));
 
     let pool = &state.pool;
-    let result = match (payload.event_type_id.as_str(), connection_id.as_deref()) {
+    let result = match (event_type.as_str(), connection_id.as_deref()) {
         ("connection.invalidated", Some(c)) => {
             db::connections::mark_invalidated(pool, &app_user_id, c).await
         }

@@ -218,3 +218,77 @@ async fn consent_revocation_deletes_the_users_stored_data() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_signed_body_naming_another_type_than_its_event_is_acted_on_as_the_event_says() {
+    let app = app_with_webhooks().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let user = app.basiq_user_id("alice").await;
+    // The id of the real `user.created` event, from the events the BFF fetched.
+    let token: Value = app
+        .http
+        .post(format!("{}/token", app.sim.base_url()))
+        .header("authorization", "Basic sim-api-key")
+        .header("basiq-version", "3.0")
+        .form(&[("scope", "SERVER_ACCESS")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let mut created = None;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..100 {
+        for r in app.sim_requests().await {
+            let path = r["path"].as_str().unwrap().to_owned();
+            if !path.starts_with("/events/") || !seen.insert(path.clone()) {
+                continue;
+            }
+            let event: Value = app
+                .http
+                .get(format!("{}{path}", app.sim.base_url()))
+                .bearer_auth(&token)
+                .header("basiq-version", "3.0")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if event["entity"] == "user" && event["eventType"] == "created" {
+                created = event["id"].as_str().map(str::to_owned);
+            }
+        }
+        if created.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let created = created.expect("the user.created event was fetched");
+    // Correctly signed, but the body claims the event is a deletion.
+    let body = payload("user.deleted", &created);
+    let ts = now();
+    let sig = signature("msg_forged_type", ts, &body);
+    assert_eq!(deliver(&app, "msg_forged_type", ts, &body, &sig).await, 204);
+    // Fetched by the BFF when first delivered, by this test, and now for the forged delivery.
+    app.eventually("the forged delivery's event is fetched", |_| async {
+        app.sim_requests()
+            .await
+            .iter()
+            .filter(|r| r["path"] == format!("/events/{created}"))
+            .count()
+            >= 3
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mapped: Option<String> =
+        sqlx::query_scalar("select basiq_user_id from app_users where app_user_id = 'alice'")
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()
+            .flatten();
+    assert_eq!(mapped.as_deref(), Some(user.as_str()), "the mapping stays");
+}
