@@ -40,6 +40,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("the request body did not arrive in time")]
     BodyTimeout,
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(sqlx::Error),
     #[error("the consent flow is not configured: {0}")]
     NotConfigured(&'static str),
     #[error(transparent)]
@@ -50,9 +52,16 @@ pub enum ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(anyhow::Error::new(e).context("database"))
+        if crate::db::is_unavailable(&e) {
+            Self::DatabaseUnavailable(e)
+        } else {
+            Self::Internal(anyhow::Error::new(e).context("database"))
+        }
     }
 }
+
+/// Seconds a client should wait before retrying while the database is unavailable.
+const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
     pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -175,6 +184,16 @@ impl IntoResponse for ApiError {
                 "Request timed out",
                 "The request body did not arrive in time.".into(),
             ),
+            Self::DatabaseUnavailable(e) => {
+                tracing::error!(error = %e, "database unavailable");
+                retry_after = Some(DATABASE_RETRY_AFTER_SECS);
+                problem(
+                    S::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "Service unavailable",
+                    "Our database cannot be reached right now; retry shortly.".into(),
+                )
+            }
             Self::NotConfigured(what) => problem(
                 S::SERVICE_UNAVAILABLE,
                 "not_configured",

@@ -73,7 +73,9 @@ impl Application {
         monitoring::handle();
         let pool = PgPoolOptions::new()
             .max_connections(20)
-            .acquire_timeout(Duration::from_secs(5))
+            // Short: while Postgres is unreachable, requests answer 503 within this instead of
+            // hanging; the pool reconnects by itself once it is back.
+            .acquire_timeout(db::ACQUIRE_TIMEOUT)
             .connect(settings.database_url.expose_secret())
             .await
             .context("DATABASE_URL: cannot connect to Postgres")?;

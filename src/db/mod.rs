@@ -8,13 +8,37 @@ pub mod server_token;
 pub mod users;
 pub mod webhooks;
 
+use std::time::Duration;
+
 use sqlx::PgPool;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long a query waits for a pooled connection (a new one included) before giving up.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// `/readyz` answers within this even when Postgres does not.
+const PING_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// Postgres answers, within [`PING_TIMEOUT`].
 pub async fn ping(pool: &PgPool) -> bool {
-    sqlx::query_scalar!("select 1 as \"one!\"")
-        .fetch_one(pool)
-        .await
-        .is_ok()
+    let query = sqlx::query_scalar!("select 1 as \"one!\"").fetch_one(pool);
+    matches!(tokio::time::timeout(PING_TIMEOUT, query).await, Ok(Ok(_)))
+}
+
+/// The error says Postgres cannot be reached or cannot serve us now (rather than that a query
+/// is wrong): the request may succeed later.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Connection exceptions (08…), shutting down or starting up (57P01-57P03), and too
+        // many connections (53300).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
 }

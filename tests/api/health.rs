@@ -37,3 +37,50 @@ async fn an_unknown_route_is_a_problem_json_404() {
         a.body["requestId"].as_str().unwrap()
     );
 }
+
+#[tokio::test]
+async fn while_the_database_is_unreachable_requests_answer_503_quickly_and_recover_after() {
+    use std::time::{Duration, Instant};
+
+    use crate::helpers::{Setup, spawn_app_with};
+
+    let app = spawn_app_with(Setup {
+        database_proxy: true,
+        ..Setup::default()
+    })
+    .await;
+    let proxy = app.db_proxy.as_ref().unwrap();
+    assert_eq!(app.get("/v1/me", "known").await.status, 200);
+    proxy.cut();
+
+    // A user the replica has not seen yet needs the database.
+    let started = Instant::now();
+    let a = app.get("/v1/me", "stranger").await;
+    let took = started.elapsed();
+    assert_eq!(a.status, 503, "{:?}", a.body);
+    assert_eq!(a.body["code"], "database_unavailable");
+    assert!(a.headers.contains_key("retry-after"));
+    a.problem_field();
+    assert!(took < Duration::from_millis(2500), "answered in {took:?}");
+
+    let started = Instant::now();
+    let a = app.get_unauthenticated("/readyz").await;
+    let took = started.elapsed();
+    assert_eq!(a.status, 503, "{:?}", a.body);
+    assert_eq!(a.body["database"], false);
+    assert!(
+        took < Duration::from_millis(1200),
+        "readyz answered in {took:?}"
+    );
+
+    proxy.restore();
+    for _ in 0..100 {
+        if app.get("/v1/me", "stranger").await.status == 200
+            && app.get_unauthenticated("/readyz").await.status == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never recovered once the database was back");
+}

@@ -40,6 +40,8 @@ pub async fn fresh_database() -> String {
 pub struct TestApp {
     pub base: String,
     pub sim: SimServer,
+    /// Between the app and Postgres, when the setup asked for it: cut it to lose the database.
+    pub db_proxy: Option<DbProxy>,
     pub http: reqwest::Client,
     pub pool: sqlx::PgPool,
     env: HashMap<&'static str, String>,
@@ -66,6 +68,8 @@ pub struct Setup {
     pub options: Options,
     /// The simulator signs and delivers webhooks to the BFF, which has the secret.
     pub webhooks: bool,
+    /// The app reaches Postgres through a [`DbProxy`] the test can cut.
+    pub database_proxy: bool,
 }
 
 pub const WEBHOOK_SECRET: &str = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NTY3OA==";
@@ -80,6 +84,7 @@ impl Default for Setup {
             },
             env: Vec::new(),
             webhooks: false,
+            database_proxy: false,
             options: Options {
                 token_policy: TokenPolicy {
                     min_backoff: Duration::from_millis(50),
@@ -116,8 +121,18 @@ pub async fn spawn_app_with(setup: Setup) -> TestApp {
     .await
     .expect("simulator starts");
     let database_url = fresh_database().await;
+    let (db_proxy, app_database_url) = if setup.database_proxy {
+        let mut url = url::Url::parse(&database_url).unwrap();
+        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        let proxy = DbProxy::start(target).await;
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(proxy.port)).unwrap();
+        (Some(proxy), url.to_string())
+    } else {
+        (None, database_url.clone())
+    };
     let mut env: HashMap<&str, String> = HashMap::from([
-        ("DATABASE_URL", database_url.clone()),
+        ("DATABASE_URL", app_database_url),
         ("PUBLIC_BASE_URL", base.clone()),
         ("BASIQ_API_KEY", "sim-api-key".to_owned()),
         ("BASIQ_API_URL", sim.base_url()),
@@ -157,6 +172,7 @@ pub async fn spawn_app_with(setup: Setup) -> TestApp {
     TestApp {
         base,
         sim,
+        db_proxy,
         http: reqwest::Client::builder()
             .redirect(Policy::none())
             .build()
@@ -452,6 +468,64 @@ impl TestApp {
         Replica {
             base,
             stop: Some(stop),
+        }
+    }
+}
+
+/// A TCP hop between the app and Postgres. `cut` drops every connection through it and then
+/// takes new ones without ever answering (a database host gone silent); `restore` forwards
+/// again.
+pub struct DbProxy {
+    pub port: u16,
+    state: std::sync::Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    cut: std::sync::atomic::AtomicBool,
+    links: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl DbProxy {
+    pub async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = std::sync::Arc::new(ProxyState::default());
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let cut = shared.cut.load(std::sync::atomic::Ordering::SeqCst);
+                let link = tokio::spawn(async move {
+                    if cut {
+                        // Hold it open, silent, until the test restores or ends.
+                        std::future::pending::<()>().await;
+                    }
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                shared.links.lock().unwrap().push(link);
+            }
+        });
+        Self { port, state }
+    }
+
+    pub fn cut(&self) {
+        self.state
+            .cut
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for link in self.state.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.state
+            .cut
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.state.links.lock().unwrap().drain(..) {
+            link.abort();
         }
     }
 }
