@@ -97,27 +97,13 @@ impl Application {
             }),
             settings.basiq_proxy.as_ref(),
         )?;
-        // The JWKS fetch takes the egress proxy Basiq calls take (for an https JWKS), and no
-        // other: reqwest would otherwise read the proxy variables by its own rules.
-        let mut jwks_http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .no_proxy();
-        if let Some(proxy) = &settings.basiq_proxy {
-            jwks_http = jwks_http.proxy(
-                reqwest::Proxy::https(proxy.url.expose_secret())?.no_proxy(
-                    proxy
-                        .no_proxy
-                        .as_deref()
-                        .and_then(reqwest::NoProxy::from_string),
-                ),
-            );
-        }
-        let jwks_http = jwks_http.build()?;
         let jwt = JwtVerifier::new(
             &settings.jwt,
             settings.jwt_issuer.clone(),
             settings.jwt_audience.clone(),
-            jwks_http,
+            // The JWKS is fetched like Basiq is called: the same egress proxy and no other, no
+            // redirects.
+            basiq.egress(),
         )?;
         let data_key = &data_keys[0];
         let mut callback_url = settings.public_base_url.clone();

@@ -3,8 +3,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http_body_util::Full;
-use hyper::{Method, StatusCode, header};
+use reqwest::{Method, StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -15,9 +14,9 @@ use chrono::Utc;
 use crate::{config::EgressProxy, crypto::Sealer, db::server_token, domain::ids::is_basiq_id};
 
 use super::{
+    egress::{self, Answer, Budget},
     error::BasiqError,
     token::{Cached, TokenPolicy, TokenState, TokenStatus, backoff},
-    transport::{self, Answer, Base, HttpClient},
     types::*,
 };
 
@@ -129,9 +128,11 @@ pub struct BasiqClient {
 }
 
 struct Inner {
-    http: HttpClient,
-    /// Basiq's address, parsed once: each call only writes its path and query.
-    base: Base,
+    http: reqwest::Client,
+    /// Basiq's address without its trailing `/`: each call appends its path and query.
+    base: String,
+    /// What large answers in flight may hold.
+    budget: Budget,
     api_key: SecretString,
     tokens: TokenState,
     policy: TokenPolicy,
@@ -179,12 +180,12 @@ impl BasiqClient {
         shared: Option<SharedStore>,
         proxy: Option<&EgressProxy>,
     ) -> anyhow::Result<Self> {
-        let base = Base::new(base)?;
-        let http = transport::client(&base, upstream.connect_timeout, proxy)?;
+        let http = egress::client(upstream.connect_timeout, base.scheme() == "https", proxy)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                base,
+                base: base.as_str().trim_end_matches('/').to_owned(),
+                budget: Budget::default(),
                 api_key,
                 tokens: TokenState::default(),
                 policy,
@@ -192,6 +193,12 @@ impl BasiqClient {
                 shared,
             }),
         })
+    }
+
+    /// The process's one HTTP client for calls that leave it (Basiq's settings: egress proxy,
+    /// connect timeout, no redirects, no hidden retries).
+    pub fn egress(&self) -> reqwest::Client {
+        self.inner.http.clone()
     }
 
     pub fn token_status(&self) -> TokenStatus {
@@ -354,13 +361,13 @@ impl BasiqClient {
         let form = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let req = transport::request(Method::POST, self.inner.base.uri(EP, "/token", None)?)
+        let req = self
+            .request(Method::POST, "/token", None)
             .header(header::AUTHORIZATION, key)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Full::from(form))
-            .map_err(request_error(EP))?;
-        let answer = transport::send(
-            &self.inner.http,
+            .body(form);
+        let answer = egress::send(
+            &self.inner.budget,
             EP,
             req,
             self.inner.upstream.attempt_timeout,
@@ -380,6 +387,23 @@ impl BasiqClient {
         })
     }
 
+    /// A request to Basiq's `path` (ours: literal segments and checked ids) and `query` (ours,
+    /// or the query of Basiq's own next-page link), with the headers every call carries.
+    fn request(&self, method: Method, path: &str, query: Option<&str>) -> reqwest::RequestBuilder {
+        let mut url = String::with_capacity(self.inner.base.len() + path.len() + 128);
+        url.push_str(&self.inner.base);
+        url.push_str(path);
+        if let Some(query) = query.filter(|q| !q.is_empty()) {
+            url.push('?');
+            url.push_str(query);
+        }
+        self.inner
+            .http
+            .request(method, url)
+            .header("basiq-version", "3.0")
+            .header(header::ACCEPT, "application/json")
+    }
+
     /// Sends an authenticated call; if Basiq says the token expired (403 "Token has expired"
     /// or 401), refreshes the shared token once and retries once.
     /// `endpoint` names the call and gives its method and path (`"GET /users/{id}/accounts"`),
@@ -395,7 +419,6 @@ impl BasiqClient {
         let deadline = Instant::now() + policy.deadline;
         let (method, path) = route(endpoint, ids)?;
         let idempotent = method == Method::GET;
-        let uri = self.inner.base.uri(endpoint, &path, query)?;
         let body = match body {
             Some(body) => Some(axum::body::Bytes::from(serde_json::to_vec(body).map_err(
                 |e| BasiqError::Malformed {
@@ -414,17 +437,17 @@ impl BasiqClient {
                 return Err(BasiqError::Timeout { endpoint });
             }
             let token = self.server_token().await?;
-            let req = transport::request(method.clone(), uri.clone())
+            let req = self
+                .request(method.clone(), &path, query)
                 .header(header::AUTHORIZATION, token.bearer.clone());
             let req = match &body {
                 Some(body) => req
-                    .header(header::CONTENT_TYPE, transport::JSON)
-                    .body(Full::new(body.clone())),
-                None => req.body(Full::default()),
-            }
-            .map_err(request_error(endpoint))?;
-            let result = transport::send(
-                &self.inner.http,
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body.clone()),
+                None => req,
+            };
+            let result = egress::send(
+                &self.inner.budget,
                 endpoint,
                 req,
                 policy.attempt_timeout.min(remaining),
@@ -668,14 +691,6 @@ fn token_expired(e: &BasiqError) -> bool {
             .as_deref()
             .is_some_and(|d| d.to_ascii_lowercase().contains("expired")),
         _ => false,
-    }
-}
-
-/// A request we could not build (a header value we made is not one): a bug, not Basiq's.
-fn request_error(endpoint: &'static str) -> impl Fn(hyper::http::Error) -> BasiqError {
-    move |e| BasiqError::Unreachable {
-        endpoint,
-        cause: format!("building the request: {e}"),
     }
 }
 

@@ -1,10 +1,10 @@
 //! The Basiq client: wire types, errors and the shared server-token manager.
 
 mod client;
+mod egress;
 mod error;
 pub mod pick;
 mod token;
-mod transport;
 pub mod types;
 
 pub use client::{

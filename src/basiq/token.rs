@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hyper::header::HeaderValue;
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 /// When to refresh and how to back off.

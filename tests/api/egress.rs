@@ -289,3 +289,33 @@ async fn an_answer_larger_than_the_cap_is_refused_without_reading_it_all() {
     let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
     assert!(sent < 64 << 20, "{sent} bytes sent");
 }
+
+#[tokio::test]
+async fn a_large_answer_of_undeclared_length_is_read_whole_within_the_budget() {
+    // Valid as a token answer and as a connectors list, 3 MiB, chunked: past what is read
+    // without the large-answers budget.
+    let connector = r#"{"id":"AU00000","method":"openbanking","stage":"live","status":"operational","institution":{"name":"Hooli Bank with a long enough name to fill the page"}}"#;
+    let count = (3 << 20) / connector.len();
+    let body = format!(
+        r#"{{"access_token":"t","expires_in":3600,"data":[{}]}}"#,
+        vec![connector; count].join(",")
+    );
+    let body = Arc::new(body);
+    let basiq = raw_basiq(Duration::from_secs(10), move |mut socket| {
+        let body = body.clone();
+        async move {
+            let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+            let _ = socket.write_all(head).await;
+            for chunk in body.as_bytes().chunks(64 * 1024) {
+                let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+                if socket.write_all(&framed).await.is_err() {
+                    return;
+                }
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        }
+    })
+    .await;
+    let connectors = basiq.connectors().await.expect("a large answer is read");
+    assert_eq!(connectors.len(), count);
+}
