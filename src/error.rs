@@ -64,6 +64,15 @@ impl From<sqlx::Error> for ApiError {
 const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
+    /// Basiq's "not found" for an id of the caller's is ours; any other failure stays Basiq's.
+    pub fn not_found_if_missing(e: BasiqError) -> Self {
+        if e.is_not_found() {
+            Self::NotFound
+        } else {
+            e.into()
+        }
+    }
+
     pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::Validation {
             field: field.into(),

@@ -52,72 +52,64 @@ pub struct ClientToken {
     pub expires_in: Duration,
 }
 
-/// A body as text, for [`pick`](super::pick).
-fn body_text<'a>(endpoint: &'static str, body: &'a [u8]) -> Result<&'a str, BasiqError> {
-    std::str::from_utf8(body).map_err(|e| BasiqError::Malformed {
+/// A body read with serde into wire types that borrow from it, or [`BasiqError::Malformed`]
+/// (whose cause goes to the log, never to a client).
+fn parse<'a, T: serde::Deserialize<'a>>(
+    endpoint: &'static str,
+    body: &'a [u8],
+) -> Result<T, BasiqError> {
+    serde_json::from_slice(body).map_err(|e| BasiqError::Malformed {
         endpoint,
         cause: e.to_string(),
     })
 }
 
-fn picked(endpoint: &'static str) -> impl Fn(super::pick::PickError) -> BasiqError {
-    move |e| BasiqError::Malformed {
-        endpoint,
-        cause: e.to_string(),
-    }
-}
-
-/// Accounts as Basiq sent them: [`RawAccounts::list_json`] and [`RawAccounts::one_json`] write
-/// ours from them.
+/// Accounts as Basiq sent them, read on demand into [`Account`]s borrowing from the body.
 pub struct RawAccounts {
     endpoint: &'static str,
-    body: axum::body::Bytes,
+    answer: Answer,
 }
 
 impl RawAccounts {
-    /// Our `{"data":[AccountView…]}`, from the list Basiq sent (`GET /users/{id}/accounts`).
-    pub fn list_json(&self) -> Result<Vec<u8>, BasiqError> {
-        let mut out = Vec::with_capacity(self.body.len());
-        super::pick::accounts(body_text(self.endpoint, &self.body)?, &mut out)
-            .map_err(picked(self.endpoint))?;
-        Ok(out)
+    /// The list Basiq sent (`GET /users/{id}/accounts`).
+    pub fn list(&self) -> Result<Vec<Account<'_>>, BasiqError> {
+        parse::<Page<Account>>(self.endpoint, &self.answer.body).map(|page| page.data)
     }
 
-    /// Our `AccountView`, from the account Basiq sent (`GET /users/{id}/accounts/{id}`).
-    pub fn one_json(&self) -> Result<Vec<u8>, BasiqError> {
-        let mut out = Vec::with_capacity(self.body.len());
-        super::pick::account(body_text(self.endpoint, &self.body)?, &mut out)
-            .map_err(picked(self.endpoint))?;
-        Ok(out)
+    /// The account Basiq sent (`GET /users/{id}/accounts/{id}`).
+    pub fn one(&self) -> Result<Account<'_>, BasiqError> {
+        parse(self.endpoint, &self.answer.body)
     }
 }
 
-/// A transactions page as Basiq sent it.
+/// Transactions as Basiq sent them: a page, or one.
 pub struct RawTransactions {
-    body: axum::body::Bytes,
+    endpoint: &'static str,
+    answer: Answer,
+    /// The user's transactions path, which a next-page link must point at.
     path: String,
 }
 
 impl RawTransactions {
-    /// Our page's `{"data":[TransactionView…]`, without its closing brace (the caller adds
-    /// `nextCursor`), and the query of Basiq's next page if there is one.
-    pub fn page_json(&self) -> Result<(Vec<u8>, Option<String>), BasiqError> {
-        const EP: &str = "GET /users/{id}/transactions";
-        // Our rows are smaller than Basiq's (no links or enrichment): one allocation.
-        let mut out = Vec::with_capacity(self.body.len() + 512);
-        let next =
-            super::pick::transactions(body_text(EP, &self.body)?, &mut out).map_err(picked(EP))?;
-        let next_query =
-            match next {
-                None => None,
-                Some(next) => Some(next_page_query(&next, &self.path).ok_or_else(|| {
-                    BasiqError::Malformed {
-                        endpoint: EP,
-                        cause: "links.next is not a transactions URL".into(),
-                    }
-                })?),
-            };
-        Ok((out, next_query))
+    /// The page's transactions, and the query of Basiq's next page if there is one.
+    pub fn page(&self) -> Result<(Vec<Transaction<'_>>, Option<String>), BasiqError> {
+        let page: Page<Transaction> = parse(self.endpoint, &self.answer.body)?;
+        let next = page.links.and_then(|l| l.next);
+        let next_query = match next {
+            None => None,
+            Some(next) => Some(next_page_query(&next.decoded(), &self.path).ok_or_else(|| {
+                BasiqError::Malformed {
+                    endpoint: self.endpoint,
+                    cause: "links.next is not a transactions URL".into(),
+                }
+            })?),
+        };
+        Ok((page.data, next_query))
+    }
+
+    /// The one transaction Basiq sent (`GET /users/{id}/transactions/{id}`).
+    pub fn one(&self) -> Result<Transaction<'_>, BasiqError> {
+        parse(self.endpoint, &self.answer.body)
     }
 }
 
@@ -373,7 +365,7 @@ impl BasiqClient {
             self.inner.upstream.attempt_timeout,
         )
         .await?;
-        read_json(EP, check(EP, answer)?)
+        parse(EP, &check(EP, answer)?.body)
     }
 
     /// A `CLIENT_ACCESS` token bound to `user_id`: it can open the Consent UI for that user only.
@@ -491,7 +483,7 @@ impl BasiqClient {
         ids: &[&str],
     ) -> Result<T, BasiqError> {
         let answer = self.call(endpoint, ids, None, None).await?;
-        read_json(endpoint, answer)
+        parse(endpoint, &answer.body)
     }
 
     pub async fn create_user(
@@ -508,7 +500,7 @@ impl BasiqClient {
             body.insert("mobile".into(), m.into());
         }
         let answer = self.call(EP, &[], None, Some(&body.into())).await?;
-        let user: User = read_json(EP, answer)?;
+        let user: User = parse(EP, &answer.body)?;
         // It is stored and put into every later path: it must be an id.
         if !is_basiq_id(&user.id) {
             return Err(not_an_id(EP));
@@ -541,29 +533,29 @@ impl BasiqClient {
             .await
     }
 
-    /// The user's accounts, unparsed: see [`RawAccounts::list_json`].
+    /// The user's accounts, read on demand: see [`RawAccounts::list`].
     pub async fn accounts(&self, user_id: &str) -> Result<RawAccounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts";
         let answer = self.call(EP, &[user_id], None, None).await?;
         Ok(RawAccounts {
             endpoint: EP,
-            body: answer.body,
+            answer,
         })
     }
 
-    /// One account, unparsed: see [`RawAccounts::one_json`].
+    /// One account, read on demand: see [`RawAccounts::one`].
     pub async fn account(&self, user_id: &str, id: &str) -> Result<RawAccounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts/{id}";
         let answer = self.call(EP, &[user_id, id], None, None).await?;
         Ok(RawAccounts {
             endpoint: EP,
-            body: answer.body,
+            answer,
         })
     }
 
-    /// One page of transactions, unparsed: the caller writes ours from it with
-    /// [`RawTransactions::page_json`]. `query` is either our own first-page query or the query
-    /// Basiq put in the previous page's `links.next`.
+    /// One page of transactions, read on demand: see [`RawTransactions::page`]. `query` is
+    /// either our own first-page query or the query Basiq put in the previous page's
+    /// `links.next`.
     pub async fn transactions(
         &self,
         user_id: &str,
@@ -572,8 +564,24 @@ impl BasiqClient {
         const EP: &str = "GET /users/{id}/transactions";
         let answer = self.call(EP, &[user_id], Some(query), None).await?;
         Ok(RawTransactions {
-            body: answer.body,
+            endpoint: EP,
+            answer,
             path: route(EP, &[user_id])?.1,
+        })
+    }
+
+    /// One transaction, read on demand: see [`RawTransactions::one`].
+    pub async fn transaction(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<RawTransactions, BasiqError> {
+        const EP: &str = "GET /users/{id}/transactions/{id}";
+        let answer = self.call(EP, &[user_id, id], None, None).await?;
+        Ok(RawTransactions {
+            endpoint: EP,
+            answer,
+            path: route("GET /users/{id}/transactions", &[user_id])?.1,
         })
     }
 
@@ -587,7 +595,7 @@ impl BasiqClient {
         const EP: &str = "POST /users/{id}/connections/{id}/refresh";
         let answer = self.call(EP, &[user_id, connection_id], None, None).await?;
         let created = answer.status == StatusCode::ACCEPTED;
-        Ok((read_json(EP, answer)?, created))
+        Ok((parse(EP, &answer.body)?, created))
     }
 
     pub async fn delete_connection(
@@ -719,13 +727,6 @@ fn check(endpoint: &'static str, answer: Answer) -> Result<Answer, BasiqError> {
         tracing::warn!(error = %error, "basiq call failed");
     }
     Err(error)
-}
-
-fn read_json<T: DeserializeOwned>(endpoint: &'static str, answer: Answer) -> Result<T, BasiqError> {
-    serde_json::from_slice(&answer.body).map_err(|e| BasiqError::Malformed {
-        endpoint,
-        cause: e.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 mod client;
 mod egress;
 mod error;
-pub mod pick;
 mod token;
 pub mod types;
 

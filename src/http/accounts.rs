@@ -1,20 +1,22 @@
 //! `GET /v1/accounts` and `GET /v1/accounts/{id}`: money stays a decimal string, as Basiq gives it.
 
 use axum::{
-    Router,
+    Json, Router,
     extract::{Path, State},
     middleware,
-    response::Response,
+    response::{IntoResponse, Response},
     routing::get,
 };
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::{
     auth::AuthUser,
+    basiq::types::{self as wire, Text, meta::AccountMeta},
     error::{ApiError, ApiResult},
     http::{
         DataList, docs,
         extract::{check_id, no_query_params},
-        json_body,
     },
     state::AppState,
 };
@@ -26,43 +28,160 @@ pub fn router() -> Router<AppState> {
         .route_layer(middleware::from_fn(no_query_params))
 }
 
-/// A bank account; money is a decimal string, exactly as Basiq gives it.
-///
-/// Documents the answer, which [`crate::basiq::pick`] writes straight from Basiq's (the tests
-/// check the two agree).
-#[allow(dead_code)]
-#[derive(utoipa::ToSchema)]
+/// A bank account; money is a decimal string, exactly as Basiq gives it. Basiq's unmasked
+/// account number is never passed on.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountView {
-    pub id: String,
-    pub name: Option<String>,
-    pub account_no: Option<String>,
+pub struct AccountView<'a> {
+    #[schema(value_type = String)]
+    pub id: Text<'a>,
+    /// The account's name, e.g. `Everyday Account`.
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Text<'a>>,
+    /// The account number as the bank shows it.
+    #[schema(value_type = Option<String>)]
+    pub account_no: Option<Text<'a>>,
+    /// The account number with all but its last digits masked, e.g. `xxxx5678`.
+    #[schema(value_type = Option<String>)]
+    pub masked_number: Option<Text<'a>>,
+    /// The branch's BSB, e.g. `062000`.
+    #[schema(value_type = Option<String>)]
+    pub bsb: Option<Text<'a>>,
+    /// The account holder's name, as the bank gives it.
+    #[schema(value_type = Option<String>)]
+    pub account_holder: Option<Text<'a>>,
+    /// `UNKNOWN`, `ONE_PARTY`, `TWO_PARTY`, `MANY_PARTY` or `OTHER`.
+    #[schema(value_type = Option<String>)]
+    pub account_ownership: Option<Text<'a>>,
+    /// Whether the user owns the account (rather than, say, being an authorised user).
+    pub is_owned: Option<bool>,
     /// Decimal string, e.g. `"1234.56"`.
-    pub balance: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub balance: Option<Text<'a>>,
     /// Decimal string.
-    pub available_funds: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub available_funds: Option<Text<'a>>,
     /// Decimal string.
-    pub credit_limit: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub credit_limit: Option<Text<'a>>,
     /// ISO 4217, e.g. `AUD`.
-    pub currency: Option<String>,
-    pub class: AccountClassView,
-    pub connection_id: Option<String>,
-    pub institution_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub currency: Option<Text<'a>>,
+    pub class: AccountClassView<'a>,
+    #[schema(value_type = Option<String>)]
+    pub connection_id: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub institution_id: Option<Text<'a>>,
     /// RFC 3339, as Basiq gives it.
-    pub last_updated: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub last_updated: Option<Text<'a>>,
     /// `available` or `unavailable`.
-    pub status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Text<'a>>,
+    /// The periods for which transactions are available.
+    pub transaction_intervals: Option<Vec<IntervalView<'a>>>,
 }
 
-#[allow(dead_code)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountClassView {
-    /// e.g. `transaction`, `savings`, `credit-card`, `mortgage`.
+pub struct AccountClassView<'a> {
+    /// e.g. `transaction`, `savings`, `credit-card`, `mortgage`, `loan`, `term-deposit`.
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub product: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<Text<'a>>,
+    /// The bank's product name.
+    #[schema(value_type = Option<String>)]
+    pub product: Option<Text<'a>>,
 }
+
+/// A period for which transactions are available (`YYYY-MM-DD`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntervalView<'a> {
+    #[schema(value_type = Option<String>)]
+    pub from: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub to: Option<Text<'a>>,
+}
+
+/// One account, with what only the one-account route carries: when it was opened, its
+/// rates, and the product's rates, fees and features.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDetail<'a> {
+    #[serde(flatten)]
+    pub account: AccountView<'a>,
+    /// When the account was opened (`YYYY-MM-DD`).
+    #[schema(value_type = Option<String>)]
+    pub creation_date: Option<Text<'a>>,
+    /// The current deposit rate, a decimal string (e.g. `"0.0425"`).
+    #[schema(value_type = Option<String>)]
+    pub deposit_rate: Option<Text<'a>>,
+    /// The current lending rate, a decimal string.
+    #[schema(value_type = Option<String>)]
+    pub lending_rate: Option<Text<'a>>,
+    /// The product's rates, fees and features, typed as in Basiq's schema.
+    pub meta: Option<AccountMeta<'a>>,
+}
+
+impl<'a> From<wire::Account<'a>> for AccountView<'a> {
+    fn from(a: wire::Account<'a>) -> Self {
+        let class = a.class.unwrap_or(wire::AccountClass {
+            kind: None,
+            product: None,
+        });
+        Self {
+            id: a.id,
+            name: a.name,
+            account_no: a.account_no,
+            masked_number: a.masked_number,
+            bsb: a.bsb,
+            account_holder: a.account_holder,
+            account_ownership: a.account_ownership,
+            is_owned: a.is_owned,
+            balance: a.balance,
+            available_funds: a.available_funds,
+            credit_limit: a.credit_limit,
+            currency: a.currency,
+            class: AccountClassView {
+                kind: class.kind,
+                product: class.product,
+            },
+            connection_id: a.connection.map(|r| r.0),
+            institution_id: a.institution.map(|r| r.0),
+            last_updated: a.last_updated,
+            status: a.status,
+            transaction_intervals: a.transaction_intervals.map(|intervals| {
+                intervals
+                    .into_iter()
+                    .map(|i| IntervalView {
+                        from: i.from,
+                        to: i.to,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl<'a> From<wire::Account<'a>> for AccountDetail<'a> {
+    fn from(mut a: wire::Account<'a>) -> Self {
+        let (creation_date, deposit_rate, lending_rate, meta) = (
+            a.creation_date.take(),
+            a.deposit_rate.take(),
+            a.lending_rate.take(),
+            a.meta.take(),
+        );
+        Self {
+            account: a.into(),
+            creation_date,
+            deposit_rate,
+            lending_rate,
+            meta,
+        }
+    }
+}
+
+// The views borrow from Basiq's answer, so each handler writes its JSON before returning.
 
 /// The caller's accounts, across all their connections.
 #[utoipa::path(
@@ -80,10 +199,11 @@ pub struct AccountClassView {
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Response> {
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
-        return Ok(json_body(br#"{"data":[]}"#.to_vec()));
+        return Ok(Json(DataList::<AccountView>::new(Vec::new())).into_response());
     };
     let raw = state.basiq.accounts(&basiq_user_id).await?;
-    Ok(json_body(raw.list_json()?))
+    let accounts = raw.list()?.into_iter().map(AccountView::from).collect();
+    Ok(Json(DataList::new(accounts)).into_response())
 }
 
 /// One of the caller's accounts.
@@ -95,7 +215,7 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Respon
     security(("appJwt" = [])),
     params(("accountId" = String, Path, description = "An account id from `GET /v1/accounts`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
-        (status = 200, description = "The account.", body = AccountView),
+        (status = 200, description = "The account.", body = AccountDetail),
         (status = 400, response = docs::BadRequest),
         (status = 404, response = docs::NotFound),
         docs::CommonErrors,
@@ -115,34 +235,6 @@ async fn one(
         .basiq
         .account(&basiq_user_id, &account_id)
         .await
-        .map_err(|e| {
-            if e.is_not_found() {
-                ApiError::NotFound
-            } else {
-                e.into()
-            }
-        })?;
-    Ok(json_body(raw.one_json()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use utoipa::{PartialSchema, openapi::RefOr, openapi::schema::Schema};
-
-    fn properties(schema: RefOr<Schema>) -> Vec<String> {
-        match schema {
-            RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
-            _ => panic!("not an object schema"),
-        }
-    }
-
-    #[test]
-    fn the_documented_account_is_the_one_written() {
-        assert_eq!(
-            properties(AccountView::schema()),
-            crate::basiq::pick::account_fields().collect::<Vec<_>>()
-        );
-        assert_eq!(properties(AccountClassView::schema()), ["type", "product"]);
-    }
+        .map_err(ApiError::not_found_if_missing)?;
+    Ok(Json(AccountDetail::from(raw.one()?)).into_response())
 }

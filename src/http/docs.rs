@@ -43,6 +43,7 @@ exactly like a missing one."
         accounts::list,
         accounts::one,
         transactions::list,
+        transactions::one,
         institutions::list,
         webhooks::receive,
         health::healthz,

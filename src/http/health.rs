@@ -5,7 +5,7 @@ use axum::{
     Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse,
     routing::get,
 };
-use serde_json::json;
+use serde::Serialize;
 
 use crate::{basiq::TokenStatus, db, http::extract::no_query_params, state::AppState};
 
@@ -16,20 +16,19 @@ pub fn router() -> Router<AppState> {
         .route_layer(middleware::from_fn(no_query_params))
 }
 
-/// `GET /healthz`, as documented (the handler writes it with `json!`; the tests check the two
-/// agree).
-#[derive(utoipa::ToSchema)]
+/// `GET /healthz`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// Always `ok`.
-    pub status: String,
+    pub status: &'static str,
 }
 
-/// `GET /readyz`, as documented (written with `json!` like `Health`).
-#[derive(utoipa::ToSchema)]
+/// `GET /readyz`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Readiness {
     /// `ready` or `not_ready`.
-    pub status: String,
+    pub status: &'static str,
     /// The database answers.
     pub database: bool,
     pub basiq_token: TokenStatus,
@@ -45,8 +44,8 @@ pub struct Readiness {
     tag = "health",
     responses((status = 200, description = "The process is alive.", body = Health))
 )]
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// Readiness.
@@ -75,11 +74,11 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     };
     (
         status,
-        Json(json!({
-            "status": if ready { "ready" } else { "not_ready" },
-            "database": database,
-            "basiqToken": token,
-            "shuttingDown": shutting_down,
-        })),
+        Json(Readiness {
+            status: if ready { "ready" } else { "not_ready" },
+            database,
+            basiq_token: token,
+            shutting_down,
+        }),
     )
 }

@@ -79,11 +79,6 @@ impl<T> DataList<T> {
     }
 }
 
-/// A JSON answer whose body is already written (see [`crate::basiq::pick`]).
-pub fn json_body(body: Vec<u8>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
 /// CORS for the configured origins only; no origin configured means no cross-origin access.
 fn cors(origins: &[String]) -> CorsLayer {
     let origins: Vec<HeaderValue> = origins

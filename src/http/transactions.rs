@@ -2,21 +2,24 @@
 //! signed cursor (never a URL) for the next page.
 
 use axum::{
-    Router,
-    extract::{RawQuery, State},
-    response::Response,
+    Json, Router,
+    extract::{Path, RawQuery, State},
+    middleware,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     auth::AuthUser,
+    basiq::types::{self as wire, Text},
     error::{ApiError, ApiResult},
     http::{
         docs,
-        extract::{check_id, query_params},
-        json_body,
+        extract::{check_id, no_query_params, query_params},
     },
     state::AppState,
 };
@@ -29,6 +32,7 @@ const PARAMS: &[&str] = &[
     "institutionId",
     "status",
     "direction",
+    "class",
     "from",
     "to",
     "limit",
@@ -36,53 +40,293 @@ const PARAMS: &[&str] = &[
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/transactions", get(list))
+    Router::new().route("/v1/transactions", get(list)).route(
+        "/v1/transactions/{transactionId}",
+        get(one).route_layer(middleware::from_fn(no_query_params)),
+    )
 }
 
-/// A transaction; money is a decimal string, exactly as Basiq gives it.
-///
-/// Documents the answer, which [`crate::basiq::pick`] writes straight from Basiq's (the tests
-/// check the two agree).
-#[allow(dead_code)]
-#[derive(utoipa::ToSchema)]
+/// A transaction; money is a decimal string, exactly as Basiq gives it. Any part Basiq leaves
+/// out is `null`.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TransactionView {
-    pub id: String,
+pub struct TransactionView<'a> {
+    /// Basiq's id. A pending transaction gets a new id when it posts.
+    #[schema(value_type = String)]
+    pub id: Text<'a>,
     /// `pending` or `posted`.
-    pub status: Option<String>,
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Text<'a>>,
+    /// As the bank wrote it, e.g. `WOOLWORTHS 1234 SYDNEY NS AUS`.
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Text<'a>>,
+    /// The originating institution's reference.
+    #[schema(value_type = Option<String>)]
+    pub reference: Option<Text<'a>>,
     /// Decimal string; negative is money out.
-    pub amount: Option<String>,
-    pub currency: Option<String>,
-    pub account_id: Option<String>,
-    pub balance: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub currency: Option<Text<'a>>,
+    /// The account's balance after it, a decimal string (empty while pending).
+    #[schema(value_type = Option<String>)]
+    pub balance: Option<Text<'a>>,
     /// `debit` or `credit`.
-    pub direction: Option<String>,
-    /// Basiq's class, e.g. `payment`, `transfer`, `cash-withdrawal`.
-    pub class: Option<String>,
-    /// Basiq's sub-class title, when it has one.
-    pub sub_class: Option<String>,
-    pub connection_id: Option<String>,
-    pub institution_id: Option<String>,
-    /// RFC 3339 or `YYYY-MM-DD`, as Basiq gives it.
-    pub transaction_date: Option<String>,
-    /// `null` while pending.
-    pub post_date: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub direction: Option<Text<'a>>,
+    /// Basiq's class, e.g. `payment`, `transfer`, `cash-withdrawal`, `bank-fee`.
+    #[schema(value_type = Option<String>)]
+    pub class: Option<Text<'a>>,
+    /// Basiq's sub-class (ANZSIC-based) for payments and some bank fees.
+    pub sub_class: Option<CodeTitle<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub account_id: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub connection_id: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub institution_id: Option<Text<'a>>,
+    /// When the user made it, as Basiq gives it (often absent).
+    #[schema(value_type = Option<String>)]
+    pub transaction_date: Option<Text<'a>>,
+    /// When it posted, as Basiq gives it; `null` while pending.
+    #[schema(value_type = Option<String>)]
+    pub post_date: Option<Text<'a>>,
+    pub payment_details: Option<PaymentDetails<'a>>,
+    /// What Basiq's classification engine knows: merchant, category and location.
+    pub enrich: Option<Enrich<'a>>,
 }
 
-#[allow(dead_code)]
-#[derive(utoipa::ToSchema)]
+/// A code and its title: a sub-class, a merchant category code, a level of ANZSIC.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeTitle<'a> {
+    #[schema(value_type = Option<String>)]
+    pub code: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Text<'a>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TransactionPage {
-    pub data: Vec<TransactionView>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
+pub struct PaymentDetails<'a> {
+    pub bpay: Option<Bpay<'a>>,
+    /// The initiating institution's six-digit APCA number.
+    #[schema(value_type = Option<String>)]
+    pub apca_number: Option<Text<'a>>,
+}
+
+/// A BPAY payment's biller and customer reference.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Bpay<'a> {
+    #[schema(value_type = Option<String>)]
+    pub biller_code: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub biller_name: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub crn: Option<Text<'a>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrich<'a> {
+    /// A readable description, e.g. `Woolworths`.
+    #[schema(value_type = Option<String>)]
+    pub clean_description: Option<Text<'a>>,
+    /// `name:value` tags, e.g. `card:4615`, `income:salary`, `conduct:atm`.
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Option<Vec<Text<'a>>>,
+    pub merchant: Option<Merchant<'a>>,
+    pub category: Option<Category<'a>>,
+    pub location: Option<Location<'a>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Merchant<'a> {
+    #[schema(value_type = Option<String>)]
+    pub id: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub business_name: Option<Text<'a>>,
+    /// The Australian Business Number.
+    #[schema(value_type = Option<String>)]
+    pub abn: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub website: Option<Text<'a>>,
+    pub phone: Option<Phone<'a>>,
+    pub logo: Option<Logo<'a>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Phone<'a> {
+    /// e.g. `(02) 9977 0707`.
+    #[schema(value_type = Option<String>)]
+    pub local: Option<Text<'a>>,
+    /// e.g. `+61 2 9977 0707`.
+    #[schema(value_type = Option<String>)]
+    pub international: Option<Text<'a>>,
+}
+
+/// The merchant's logo, as image URLs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Logo<'a> {
+    #[schema(value_type = Option<String>)]
+    pub master: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub thumb: Option<Text<'a>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Category<'a> {
+    /// How the category was found: `merchantFull`, `merchantPartial`, `mcc`, `ml` or `none`.
+    #[schema(value_type = Option<String>)]
+    pub match_type: Option<Text<'a>>,
+    /// Confidence from 0 to 1, a decimal string.
+    #[schema(value_type = Option<String>)]
+    pub match_score: Option<Text<'a>>,
+    /// The merchant category code the bank gave.
+    pub mcc: Option<CodeTitle<'a>>,
+    pub anzsic: Option<Anzsic<'a>>,
+}
+
+/// The ANZSIC 2006 classification at every level, e.g. division `H`, subdivision `45`,
+/// group `451`, class `4511`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Anzsic<'a> {
+    pub division: Option<CodeTitle<'a>>,
+    pub subdivision: Option<CodeTitle<'a>>,
+    pub group: Option<CodeTitle<'a>>,
+    pub class: Option<CodeTitle<'a>>,
+    pub subclass: Option<CodeTitle<'a>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Location<'a> {
+    /// e.g. `1/39 E Esplanade, Manly NSW 2095`.
+    #[schema(value_type = Option<String>)]
+    pub formatted_address: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub route_no: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub route: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub suburb: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub state: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub postal_code: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub country: Option<Text<'a>>,
+    pub geometry: Option<Geometry<'a>>,
+}
+
+/// Coordinates, as decimal strings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Geometry<'a> {
+    #[schema(value_type = Option<String>)]
+    pub lat: Option<Text<'a>>,
+    #[schema(value_type = Option<String>)]
+    pub lng: Option<Text<'a>>,
+}
+
+fn code_title(c: wire::CodeTitle<'_>) -> CodeTitle<'_> {
+    CodeTitle {
+        code: c.code,
+        title: c.title,
+    }
+}
+
+impl<'a> From<wire::Transaction<'a>> for TransactionView<'a> {
+    fn from(t: wire::Transaction<'a>) -> Self {
+        Self {
+            id: t.id,
+            status: t.status,
+            description: t.description,
+            reference: t.reference,
+            amount: t.amount,
+            currency: t.currency,
+            balance: t.balance,
+            direction: t.direction,
+            class: t.class,
+            sub_class: t.sub_class.map(code_title),
+            account_id: t.account.map(|r| r.0),
+            connection_id: t.connection.map(|r| r.0),
+            institution_id: t.institution.map(|r| r.0),
+            transaction_date: t.transaction_date,
+            post_date: t.post_date,
+            payment_details: t.payment_details.map(|p| PaymentDetails {
+                bpay: p.bpay.map(|b| Bpay {
+                    biller_code: b.biller_code,
+                    biller_name: b.biller_name,
+                    crn: b.crn,
+                }),
+                apca_number: p.apca_number,
+            }),
+            enrich: t.enrich.map(Enrich::from),
+        }
+    }
+}
+
+impl<'a> From<wire::Enrich<'a>> for Enrich<'a> {
+    fn from(e: wire::Enrich<'a>) -> Self {
+        Self {
+            clean_description: e.clean_description,
+            tags: e.tags,
+            merchant: e.merchant.map(|m| Merchant {
+                id: m.id,
+                business_name: m.business_name,
+                abn: m.abn,
+                website: m.website,
+                phone: m.phone_number.map(|p| Phone {
+                    local: p.local,
+                    international: p.international,
+                }),
+                logo: (m.logo_master.is_some() || m.logo_thumb.is_some()).then_some(Logo {
+                    master: m.logo_master,
+                    thumb: m.logo_thumb,
+                }),
+            }),
+            category: e.category.map(|c| Category {
+                match_type: c.match_type,
+                match_score: c.match_score,
+                mcc: c.mcc.map(code_title),
+                anzsic: c.anzsic.map(|a| Anzsic {
+                    division: a.division.map(code_title),
+                    subdivision: a.subdivision.map(code_title),
+                    group: a.group.map(code_title),
+                    class: a.class.map(code_title),
+                    subclass: a.subclass.map(code_title),
+                }),
+            }),
+            location: e.location.map(|l| Location {
+                formatted_address: l.formatted_address,
+                route_no: l.route_no,
+                route: l.route,
+                suburb: l.suburb,
+                state: l.state,
+                postal_code: l.postal_code,
+                country: l.country,
+                geometry: l.geometry.map(|g| Geometry {
+                    lat: g.lat,
+                    lng: g.lng,
+                }),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionPage<'a> {
+    pub data: Vec<TransactionView<'a>>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
-/// The query of `GET /v1/transactions`, as documented. `list` reads it by hand (see
-/// `query_params`) so that unknown or repeated parameters are refused and each error names its
-/// parameter; the tests check the two agree.
-#[derive(utoipa::IntoParams)]
+/// The query of `GET /v1/transactions`, validated: unknown or repeated parameters are refused,
+/// and each error names its parameter.
+#[derive(Debug, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub struct TransactionQuery {
     /// Only this account's transactions.
@@ -98,6 +342,8 @@ pub struct TransactionQuery {
     pub status: Option<TransactionStatus>,
     #[param(inline)]
     pub direction: Option<Direction>,
+    #[param(inline)]
+    pub class: Option<TransactionClass>,
     /// Posted on or after this date (`YYYY-MM-DD`); not after `to`.
     pub from: Option<NaiveDate>,
     /// Posted on or before this date (`YYYY-MM-DD`).
@@ -111,7 +357,7 @@ pub struct TransactionQuery {
 }
 
 /// `pending` or `posted`.
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TransactionStatus {
     Pending,
@@ -119,11 +365,50 @@ pub enum TransactionStatus {
 }
 
 /// `debit` (money out) or `credit` (money in).
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Debit,
     Credit,
+}
+
+/// Basiq's transaction classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransactionClass {
+    BankFee,
+    Payment,
+    CashWithdrawal,
+    Transfer,
+    LoanInterest,
+    Refund,
+    DirectCredit,
+    Interest,
+    LoanRepayment,
+}
+
+/// A value from a closed set, named as it is written on the wire; a 400 naming `field` if it
+/// is none of them.
+fn one_of<T: Copy + Serialize>(field: &str, value: &str, all: &[T]) -> ApiResult<T> {
+    let name = |v: &T| {
+        serde_json::to_value(v)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    };
+    all.iter()
+        .find(|v| name(v).as_deref() == Some(value))
+        .copied()
+        .ok_or_else(|| {
+            let names: Vec<String> = all.iter().filter_map(name).collect();
+            ApiError::validation(field, format!("must be one of {}", names.join(", ")))
+        })
+}
+
+fn wire_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn date(field: &str, value: &str) -> ApiResult<NaiveDate> {
@@ -133,80 +418,156 @@ fn date(field: &str, value: &str) -> ApiResult<NaiveDate> {
         .ok_or_else(|| ApiError::validation(field, "must be a date as YYYY-MM-DD"))
 }
 
-fn one_of<'a>(field: &str, value: &'a str, allowed: &[&str]) -> ApiResult<&'a str> {
-    if allowed.contains(&value) {
-        Ok(value)
-    } else {
-        Err(ApiError::validation(
-            field,
-            format!("must be one of {}", allowed.join(", ")),
-        ))
-    }
-}
-
-/// The first-page query for Basiq, from validated values only.
-pub fn first_page_query(params: &std::collections::HashMap<String, String>) -> ApiResult<String> {
-    let mut filters = Vec::new();
-    for (param, field) in [
-        ("accountId", "account.id"),
-        ("connectionId", "connection.id"),
-        ("institutionId", "institution.id"),
-    ] {
-        if let Some(v) = params.get(param) {
-            filters.push(format!("{field}.eq('{}')", check_id(param, v)?));
-        }
-    }
-    if let Some(v) = params.get("status") {
-        let v = one_of("status", v, &["pending", "posted"])?;
-        filters.push(format!("transaction.status.eq('{v}')"));
-    }
-    if let Some(v) = params.get("direction") {
-        let v = one_of("direction", v, &["debit", "credit"])?;
-        filters.push(format!("transaction.direction.eq('{v}')"));
-    }
-    let from = params.get("from").map(|v| date("from", v)).transpose()?;
-    let to = params.get("to").map(|v| date("to", v)).transpose()?;
-    match (from, to) {
-        (Some(f), Some(t)) if f > t => {
+impl TransactionQuery {
+    /// The query as given: only known parameters, each at most once, each valid.
+    pub fn parse(raw: Option<&str>) -> ApiResult<Self> {
+        let mut params = query_params(raw, PARAMS)?;
+        let mut take = |name: &str| params.remove(name);
+        let id = |field: &str, v: Option<String>| -> ApiResult<Option<String>> {
+            v.map(|v| check_id(field, &v).map(str::to_owned))
+                .transpose()
+        };
+        use Direction as D;
+        use TransactionClass as C;
+        use TransactionStatus as S;
+        let q = Self {
+            account_id: id("accountId", take("accountId"))?,
+            connection_id: id("connectionId", take("connectionId"))?,
+            institution_id: id("institutionId", take("institutionId"))?,
+            status: take("status")
+                .map(|v| one_of("status", &v, &[S::Pending, S::Posted]))
+                .transpose()?,
+            direction: take("direction")
+                .map(|v| one_of("direction", &v, &[D::Debit, D::Credit]))
+                .transpose()?,
+            class: take("class")
+                .map(|v| {
+                    one_of(
+                        "class",
+                        &v,
+                        &[
+                            C::BankFee,
+                            C::Payment,
+                            C::CashWithdrawal,
+                            C::Transfer,
+                            C::LoanInterest,
+                            C::Refund,
+                            C::DirectCredit,
+                            C::Interest,
+                            C::LoanRepayment,
+                        ],
+                    )
+                })
+                .transpose()?,
+            from: take("from").map(|v| date("from", &v)).transpose()?,
+            to: take("to").map(|v| date("to", &v)).transpose()?,
+            limit: take("limit")
+                .map(|v| {
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=MAX_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            ApiError::validation(
+                                "limit",
+                                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                            )
+                        })
+                })
+                .transpose()?,
+            cursor: take("cursor"),
+        };
+        if let (Some(from), Some(to)) = (q.from, q.to)
+            && from > to
+        {
             return Err(ApiError::validation("from", "must not be after to"));
         }
-        (Some(f), Some(t)) => filters.push(format!("transaction.postDate.bt('{f}','{t}')")),
-        (Some(f), None) => filters.push(format!("transaction.postDate.gteq('{f}')")),
-        (None, Some(t)) => filters.push(format!("transaction.postDate.lteq('{t}')")),
-        (None, None) => {}
+        if q.cursor.as_ref().is_some_and(|c| c.len() > 4096) {
+            return Err(ApiError::validation("cursor", "is too long"));
+        }
+        Ok(q)
     }
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::validation(
-                    "limit",
-                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                )
-            })?,
-    };
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    q.append_pair("limit", &limit.to_string());
-    if !filters.is_empty() {
-        q.append_pair("filter", &filters.join(","));
+
+    /// Whether any filter (anything but the cursor) was given.
+    fn has_filters(&self) -> bool {
+        let Self {
+            account_id,
+            connection_id,
+            institution_id,
+            status,
+            direction,
+            class,
+            from,
+            to,
+            limit,
+            cursor: _,
+        } = self;
+        account_id.is_some()
+            || connection_id.is_some()
+            || institution_id.is_some()
+            || status.is_some()
+            || direction.is_some()
+            || class.is_some()
+            || from.is_some()
+            || to.is_some()
+            || limit.is_some()
     }
-    Ok(q.finish())
+
+    /// The first-page query for Basiq, in its `filter` syntax, from these validated values.
+    pub fn first_page(&self) -> String {
+        let mut filters = Vec::new();
+        for (value, field) in [
+            (&self.account_id, "account.id"),
+            (&self.connection_id, "connection.id"),
+            (&self.institution_id, "institution.id"),
+        ] {
+            if let Some(v) = value {
+                filters.push(format!("{field}.eq('{v}')"));
+            }
+        }
+        if let Some(v) = self.status {
+            filters.push(format!("transaction.status.eq('{}')", wire_name(&v)));
+        }
+        if let Some(v) = self.direction {
+            filters.push(format!("transaction.direction.eq('{}')", wire_name(&v)));
+        }
+        if let Some(v) = self.class {
+            filters.push(format!("transaction.class.eq('{}')", wire_name(&v)));
+        }
+        match (self.from, self.to) {
+            (Some(f), Some(t)) => filters.push(format!("transaction.postDate.bt('{f}','{t}')")),
+            (Some(f), None) => filters.push(format!("transaction.postDate.gteq('{f}')")),
+            (None, Some(t)) => filters.push(format!("transaction.postDate.lteq('{t}')")),
+            (None, None) => {}
+        }
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("limit", &self.limit.unwrap_or(DEFAULT_LIMIT).to_string());
+        if !filters.is_empty() {
+            q.append_pair("filter", &filters.join(","));
+        }
+        q.finish()
+    }
 }
 
-/// `<payload>.<mac>`: the payload holds the first-page query and Basiq's next-page query; the MAC
-/// binds both to the Basiq user, so a cursor cannot be forged, edited or used by someone else.
-fn encode_cursor(state: &AppState, user: &str, first: &str, next: &str) -> String {
-    let payload = serde_json::json!({ "f": first, "n": next }).to_string();
+/// What a cursor carries: the first-page query it was issued for, and Basiq's next-page query.
+#[derive(Serialize, Deserialize)]
+struct CursorPayload {
+    #[serde(rename = "f")]
+    first: String,
+    #[serde(rename = "n")]
+    next: String,
+}
+
+/// `<payload>.<mac>`: the MAC binds the payload to the Basiq user, so a cursor cannot be
+/// forged, edited or used by someone else.
+fn encode_cursor(state: &AppState, user: &str, payload: &CursorPayload) -> String {
+    let payload = serde_json::to_vec(payload).expect("two strings serialise");
     let tag = state
         .cursor_key
-        .sign(&[b"cursor-v1", user.as_bytes(), payload.as_bytes()]);
+        .sign(&[b"cursor-v1", user.as_bytes(), &payload]);
     format!("{}.{}", B64.encode(payload), B64.encode(tag))
 }
 
-fn decode_cursor(state: &AppState, user: &str, cursor: &str) -> ApiResult<(String, String)> {
+fn decode_cursor(state: &AppState, user: &str, cursor: &str) -> ApiResult<CursorPayload> {
     let invalid = || ApiError::validation("cursor", "is not a cursor this API issued to you");
     let (payload, tag) = cursor.split_once('.').ok_or_else(invalid)?;
     let payload = B64.decode(payload).map_err(|_| invalid())?;
@@ -217,12 +578,10 @@ fn decode_cursor(state: &AppState, user: &str, cursor: &str) -> ApiResult<(Strin
     {
         return Err(invalid());
     }
-    let value: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| invalid())?;
-    match (value["f"].as_str(), value["n"].as_str()) {
-        (Some(f), Some(n)) => Ok((f.to_owned(), n.to_owned())),
-        _ => Err(invalid()),
-    }
+    serde_json::from_slice(&payload).map_err(|_| invalid())
 }
+
+// The views borrow from Basiq's answer, so each handler writes its JSON before returning.
 
 /// The caller's transactions.
 ///
@@ -247,31 +606,31 @@ async fn list(
     user: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let mut params = query_params(raw.as_deref(), PARAMS)?;
-    let cursor = params.remove("cursor");
-    if cursor.as_ref().is_some_and(|c| c.len() > 4096) {
-        return Err(ApiError::validation("cursor", "is too long"));
-    }
-    let first = first_page_query(&params)?;
+    let params = TransactionQuery::parse(raw.as_deref())?;
+    let first = params.first_page();
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
-        return Ok(json_body(br#"{"data":[],"nextCursor":null}"#.to_vec()));
+        return Ok(Json(TransactionPage {
+            data: Vec::new(),
+            next_cursor: None,
+        })
+        .into_response());
     };
-    let (query, issued_for) = match cursor {
+    let (query, issued_for) = match &params.cursor {
         None => (first.clone(), first),
         Some(c) => {
-            let (issued_for, next) = decode_cursor(&state, &basiq_user_id, &c)?;
+            let cursor = decode_cursor(&state, &basiq_user_id, c)?;
             // Filters may be repeated with the cursor, but not changed.
-            if !params.is_empty() && issued_for != first {
+            if params.has_filters() && cursor.first != first {
                 return Err(ApiError::validation(
                     "cursor",
                     "was issued for other filters; repeat the same filters or none",
                 ));
             }
-            (next, issued_for)
+            (cursor.next, cursor.first)
         }
     };
     let raw = state.basiq.transactions(&basiq_user_id, &query).await?;
-    let (mut body, next_query) = raw.page_json()?;
+    let (rows, next_query) = raw.page()?;
     // A next page that points back where paging already was would loop a client forever.
     let next_query = next_query.filter(|next| {
         let loops = *next == query || *next == issued_for;
@@ -280,32 +639,64 @@ async fn list(
         }
         !loops
     });
-    body.extend_from_slice(b",\"nextCursor\":");
-    match next_query {
-        // Base64url and a dot: nothing to escape.
-        Some(next) => {
-            let cursor = encode_cursor(&state, &basiq_user_id, &issued_for, &next);
-            body.push(b'"');
-            body.extend_from_slice(cursor.as_bytes());
-            body.push(b'"');
-        }
-        None => body.extend_from_slice(b"null"),
-    }
-    body.push(b'}');
-    Ok(json_body(body))
+    let page = TransactionPage {
+        data: rows.into_iter().map(TransactionView::from).collect(),
+        next_cursor: next_query.map(|next| {
+            encode_cursor(
+                &state,
+                &basiq_user_id,
+                &CursorPayload {
+                    first: issued_for,
+                    next,
+                },
+            )
+        }),
+    };
+    Ok(Json(page).into_response())
+}
+
+/// One of the caller's transactions.
+#[utoipa::path(
+    get,
+    operation_id = "getTransaction",
+    path = "/v1/transactions/{transactionId}",
+    tag = "transactions",
+    security(("appJwt" = [])),
+    params(("transactionId" = String, Path, description = "A transaction id from `GET /v1/transactions`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses(
+        (status = 200, description = "The transaction.", body = TransactionView),
+        (status = 400, response = docs::BadRequest),
+        (status = 404, response = docs::NotFound),
+        docs::CommonErrors,
+    )
+)]
+#[tracing::instrument(skip_all, fields(basiq_user_id, transaction_id = %transaction_id))]
+async fn one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(transaction_id): Path<String>,
+) -> ApiResult<Response> {
+    check_id("transactionId", &transaction_id)?;
+    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let raw = state
+        .basiq
+        .transaction(&basiq_user_id, &transaction_id)
+        .await
+        .map_err(ApiError::not_found_if_missing)?;
+    Ok(Json(TransactionView::from(raw.one()?)).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn q(pairs: &[(&str, &str)]) -> ApiResult<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        first_page_query(&map)
+        let raw = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        TransactionQuery::parse(Some(&raw)).map(|q| q.first_page())
     }
 
     fn filter_of(query: &str) -> String {
@@ -321,6 +712,7 @@ mod tests {
             ("accountId", "a1"),
             ("status", "posted"),
             ("direction", "debit"),
+            ("class", "cash-withdrawal"),
             ("from", "2026-01-01"),
             ("to", "2026-02-01"),
             ("limit", "25"),
@@ -329,7 +721,7 @@ mod tests {
         assert!(query.starts_with("limit=25&filter="));
         assert_eq!(
             filter_of(&query),
-            "account.id.eq('a1'),transaction.status.eq('posted'),transaction.direction.eq('debit'),transaction.postDate.bt('2026-01-01','2026-02-01')"
+            "account.id.eq('a1'),transaction.status.eq('posted'),transaction.direction.eq('debit'),transaction.class.eq('cash-withdrawal'),transaction.postDate.bt('2026-01-01','2026-02-01')"
         );
         assert_eq!(
             filter_of(&q(&[("from", "2026-01-01")]).unwrap()),
@@ -355,6 +747,7 @@ mod tests {
             ("connectionId", ""),
             ("status", "cleared"),
             ("direction", "up"),
+            ("class", "salary"),
             ("from", "2026-13-01"),
             ("to", "yesterday"),
             ("limit", "0"),

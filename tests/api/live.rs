@@ -37,12 +37,12 @@ async fn live_the_basiq_sandbox_speaks_the_shapes_we_parse() {
     basiq.user_jobs(&user.id).await.expect("jobs");
     basiq.connections(&user.id).await.expect("connections");
     let accounts = basiq.accounts(&user.id).await.expect("accounts");
-    accounts.list_json().expect("accounts read");
+    accounts.list().expect("accounts read");
     let page = basiq
         .transactions(&user.id, "limit=10")
         .await
         .expect("transactions");
-    page.page_json().expect("transactions read");
+    page.page().expect("transactions read");
     basiq.consents(&user.id).await.expect("consents");
     assert!(!basiq.connectors().await.expect("connectors").is_empty());
     basiq.delete_user(&user.id).await.expect("delete user");

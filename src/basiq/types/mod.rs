@@ -2,6 +2,13 @@
 //! places (`class` as object or string, `details` vs `detail`, `method` spelling), so fields we
 //! do not strictly need are optional and unknown fields are ignored.
 
+mod data;
+pub mod meta;
+mod text;
+
+pub use data::*;
+pub use text::{Ref, Text};
+
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
