@@ -7,14 +7,14 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
     middleware,
-    routing::{delete, get, post},
+    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::{
     auth::AuthUser,
-    basiq::types::{Connection, normalise_method},
+    basiq::types::{Connection, Profile, normalise_method},
     db,
     error::{ApiError, ApiResult},
     http::{
@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/connections", get(list))
         .route("/v1/connections/refresh", post(refresh_all))
-        .route("/v1/connections/{connectionId}", delete(remove))
+        .route("/v1/connections/{connectionId}", get(one).delete(remove))
         .route("/v1/connections/{connectionId}/refresh", post(refresh_one))
         .route_layer(middleware::from_fn(no_query_params))
 }
@@ -62,6 +62,101 @@ pub struct ConnectionView {
     /// its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
     #[schema(value_type = Option<String>)]
     pub attention_reason: Option<&'static str>,
+}
+
+impl ConnectionView {
+    fn new(
+        c: Connection,
+        known: &Known,
+        names: &HashMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let reason = attention(&c, known, now);
+        let institution_id = c.institution.as_ref().map(|i| i.id.clone());
+        Self {
+            institution: InstitutionRef {
+                name: institution_id
+                    .as_ref()
+                    .and_then(|id| names.get(id).cloned()),
+                id: institution_id,
+            },
+            method: normalise_method(c.method.as_deref()),
+            needs_attention: reason.is_some(),
+            attention_reason: reason,
+            id: c.id,
+            status: c.status,
+            created_at: c.created_date,
+            last_used: c.last_used,
+            expiry_date: c.expiry_date,
+        }
+    }
+}
+
+/// A connection, and the account holder as the bank gives them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionDetail {
+    #[serde(flatten)]
+    pub connection: ConnectionView,
+    /// `null` when Basiq has none (web connections, or before the first job finishes).
+    pub profile: Option<ProfileView>,
+}
+
+/// The account holder, as the bank gives them: the user's own personal data, shown to them
+/// and never stored.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    pub full_name: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email_addresses: Vec<String>,
+    pub phone_numbers: Vec<String>,
+    pub physical_addresses: Vec<AddressView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressView {
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub address_line3: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+    /// ISO 3166, e.g. `AUS`.
+    pub country_code: Option<String>,
+    pub formatted_address: Option<String>,
+}
+
+impl From<Profile> for ProfileView {
+    fn from(p: Profile) -> Self {
+        Self {
+            full_name: p.full_name,
+            first_name: p.first_name,
+            middle_name: p.middle_name,
+            last_name: p.last_name,
+            email_addresses: p.email_addresses,
+            phone_numbers: p.phone_numbers,
+            physical_addresses: p
+                .physical_addresses
+                .into_iter()
+                .map(|a| AddressView {
+                    address_line1: a.address_line1,
+                    address_line2: a.address_line2,
+                    address_line3: a.address_line3,
+                    city: a.city,
+                    state: a.state,
+                    postcode: a.postcode,
+                    country: a.country,
+                    country_code: a.country_code,
+                    formatted_address: a.formatted_address,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -135,38 +230,68 @@ async fn list(
     };
     let connections = state.basiq.connections(&basiq_user_id).await?;
     let names = state.institutions.names().await;
-    let mut known: HashMap<String, Known> = HashMap::new();
-    for id in db::connections::invalidated(&state.pool, &user.sub).await? {
-        known.entry(id).or_default().invalidated = true;
-    }
-    for (id, _status, error) in db::jobs::latest_by_connection(&state.pool, &user.sub).await? {
-        known.entry(id).or_default().last_job_error = error;
-    }
+    let mut known = known_locally(&state, &user.sub).await?;
     let now = Utc::now();
     let views = connections
         .into_iter()
         .map(|c| {
-            let reason = attention(&c, known.get(&c.id).unwrap_or(&Known::default()), now);
-            let institution_id = c.institution.as_ref().map(|i| i.id.clone());
-            ConnectionView {
-                institution: InstitutionRef {
-                    name: institution_id
-                        .as_ref()
-                        .and_then(|id| names.get(id).cloned()),
-                    id: institution_id,
-                },
-                method: normalise_method(c.method.as_deref()),
-                needs_attention: reason.is_some(),
-                attention_reason: reason,
-                id: c.id,
-                status: c.status,
-                created_at: c.created_date,
-                last_used: c.last_used,
-                expiry_date: c.expiry_date,
-            }
+            let known = known.remove(&c.id).unwrap_or_default();
+            ConnectionView::new(c, &known, &names, now)
         })
         .collect();
     Ok(Json(DataList::new(views)))
+}
+
+/// What we know locally about each of the user's connections.
+async fn known_locally(state: &AppState, app_user_id: &str) -> ApiResult<HashMap<String, Known>> {
+    let mut known: HashMap<String, Known> = HashMap::new();
+    for id in db::connections::invalidated(&state.pool, app_user_id).await? {
+        known.entry(id).or_default().invalidated = true;
+    }
+    for (id, _status, error) in db::jobs::latest_by_connection(&state.pool, app_user_id).await? {
+        known.entry(id).or_default().last_job_error = error;
+    }
+    Ok(known)
+}
+
+/// One of the caller's connections, with the account holder as the bank gives them.
+#[utoipa::path(
+    get,
+    operation_id = "getConnection",
+    path = "/v1/connections/{connectionId}",
+    tag = "connections",
+    security(("appJwt" = [])),
+    params(("connectionId" = String, Path, description = "A connection id from `GET /v1/connections`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses(
+        (status = 200, description = "The connection.", body = ConnectionDetail),
+        (status = 400, response = docs::BadRequest),
+        (status = 404, response = docs::NotFound),
+        docs::CommonErrors,
+    )
+)]
+#[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
+async fn one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(connection_id): Path<String>,
+) -> ApiResult<Json<ConnectionDetail>> {
+    check_id("connectionId", &connection_id)?;
+    let basiq_user_id = basiq_user(&state, &user).await?;
+    let mut connection = state
+        .basiq
+        .connection(&basiq_user_id, &connection_id)
+        .await
+        .map_err(ApiError::not_found_if_missing)?;
+    let profile = connection.profile.take().map(ProfileView::from);
+    let names = state.institutions.names().await;
+    let known = known_locally(&state, &user.sub)
+        .await?
+        .remove(&connection.id)
+        .unwrap_or_default();
+    Ok(Json(ConnectionDetail {
+        connection: ConnectionView::new(connection, &known, &names, Utc::now()),
+        profile,
+    }))
 }
 
 /// The Basiq user of the caller, or 404: a user with no Basiq user has no connections.
@@ -175,14 +300,6 @@ async fn basiq_user(state: &AppState, user: &AuthUser) -> ApiResult<String> {
         .basiq_user_id(&user.sub)
         .await?
         .ok_or(ApiError::NotFound)
-}
-
-fn not_found_if_missing(e: crate::basiq::BasiqError) -> ApiError {
-    if e.is_not_found() {
-        ApiError::NotFound
-    } else {
-        e.into()
-    }
 }
 
 /// Refreshes one connection of the user: answers the running job instead of starting another,
@@ -227,7 +344,7 @@ async fn refresh(
         .basiq
         .refresh_connection(basiq_user_id, &connection.id)
         .await
-        .map_err(not_found_if_missing)?;
+        .map_err(ApiError::not_found_if_missing)?;
     if created {
         db::refreshes::insert(&mut tx, app_user_id, &connection.id, &stub.id).await?;
     }
@@ -271,7 +388,7 @@ async fn refresh_one(
         .basiq
         .connection(&basiq_user_id, &connection_id)
         .await
-        .map_err(not_found_if_missing)?;
+        .map_err(ApiError::not_found_if_missing)?;
     Ok(Json(
         refresh(&state, &user.sub, &basiq_user_id, &connection).await?,
     ))
@@ -345,7 +462,7 @@ async fn remove(
         .basiq
         .delete_connection(&basiq_user_id, &connection_id)
         .await
-        .map_err(not_found_if_missing)?;
+        .map_err(ApiError::not_found_if_missing)?;
     db::connections::forget(&state.pool, &user.sub, &connection_id).await?;
     tracing::info!("connection deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -255,13 +255,7 @@ async fn start(
             .basiq
             .connection(&basiq_user_id, connection_id)
             .await
-            .map_err(|e| {
-                if e.is_not_found() {
-                    ApiError::NotFound
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(ApiError::not_found_if_missing)?;
     }
 
     state.limits.check_consent(&user.sub)?;

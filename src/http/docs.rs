@@ -37,6 +37,7 @@ exactly like a missing one."
         jobs::list,
         jobs::one,
         connections::list,
+        connections::one,
         connections::refresh_all,
         connections::refresh_one,
         connections::remove,

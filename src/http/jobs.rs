@@ -89,13 +89,11 @@ async fn one(
     {
         return Err(ApiError::NotFound);
     }
-    let job = state.basiq.job(&job_id).await.map_err(|e| {
-        if e.is_not_found() {
-            ApiError::NotFound
-        } else {
-            e.into()
-        }
-    })?;
+    let job = state
+        .basiq
+        .job(&job_id)
+        .await
+        .map_err(ApiError::not_found_if_missing)?;
     let view = jobs::normalise(&job);
     match (recorded_owner, jobs::job_user(&job)) {
         // Basiq names another user: never show it, whatever we recorded.

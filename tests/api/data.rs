@@ -164,6 +164,109 @@ async fn another_users_account_is_not_found() {
 }
 
 #[tokio::test]
+async fn another_users_transaction_or_connection_is_not_found() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    app.connect_bank("bob", "gavinBelson", "hooli2016").await;
+    let bobs_transaction = app.get("/v1/transactions?limit=1", "bob").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bobs_connection = app.get("/v1/connections", "bob").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        format!("/v1/transactions/{bobs_transaction}"),
+        format!("/v1/connections/{bobs_connection}"),
+        "/v1/transactions/does-not-exist".to_owned(),
+        "/v1/connections/does-not-exist".to_owned(),
+    ] {
+        let a = app.get(&path, "alice").await;
+        assert_eq!(a.status, 404, "{path}: {:?}", a.body);
+        assert_eq!(a.body["code"], "not_found", "{path}");
+    }
+    // Bob sees his own.
+    let a = app
+        .get(&format!("/v1/transactions/{bobs_transaction}"), "bob")
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["id"], bobs_transaction.as_str());
+}
+
+#[tokio::test]
+async fn the_class_filter_reaches_basiq_and_narrows_the_transactions() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let a = app
+        .get("/v1/transactions?class=transfer&limit=500", "alice")
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let data = a.body["data"].as_array().unwrap();
+    assert!(!data.is_empty(), "the simulator has transfers");
+    assert!(data.iter().all(|t| t["class"] == "transfer"));
+    let sent = app.sim_requests().await;
+    let query = sent
+        .iter()
+        .rev()
+        .find(|r| r["path"].as_str().unwrap().ends_with("/transactions"))
+        .unwrap()["query"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filter = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "filter")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(filter, "transaction.class.eq('transfer')");
+}
+
+#[tokio::test]
+async fn basiqs_unmasked_account_number_is_never_passed_on() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let user = app.basiq_user_id("alice").await;
+    let account = serde_json::json!({
+        "type": "account", "id": "acc-1", "name": "Everyday", "accountNo": "062000 12345678",
+        "maskedNumber": "xxxx5678", "unmaskedAccNum": "06200012345678", "bsb": "062000",
+        "accountHolder": "Alice Example", "accountOwnership": "ONE_PARTY", "isOwned": true,
+        "balance": "10.00", "availableFunds": "10.00", "creditLimit": null, "currency": "AUD",
+        "class": {"type": "transaction", "product": "Everyday"}, "connection": "c1",
+        "institution": "AU00000", "lastUpdated": "2026-01-01T00:00:00Z", "status": "available",
+        "transactionIntervals": [{"from": "2025-01-01", "to": "2026-01-01"}]
+    });
+    for (path, body) in [
+        (format!("/users/{user}/accounts/acc-1"), account.to_string()),
+        (
+            format!("/users/{user}/accounts"),
+            serde_json::json!({"type": "list", "data": [account]}).to_string(),
+        ),
+    ] {
+        app.sim_delete("/__sim/faults").await;
+        app.sim_post(
+            "/__sim/faults",
+            serde_json::json!({"path": path, "status": 200, "body": body}),
+        )
+        .await;
+        let ours = if path.ends_with("acc-1") {
+            "/v1/accounts/acc-1"
+        } else {
+            "/v1/accounts"
+        };
+        let a = app.get(ours, "alice").await;
+        assert_eq!(a.status, 200, "{ours}: {:?}", a.body);
+        let text = a.body.to_string();
+        assert!(!text.contains("06200012345678"), "{ours}: {text}");
+        assert!(!text.contains("unmasked"), "{ours}: {text}");
+        assert!(text.contains("xxxx5678"), "{ours}: {text}");
+    }
+}
+
+#[tokio::test]
 async fn institutions_are_cached_and_filterable() {
     let app = spawn_app().await;
     let all = app.get("/v1/institutions", "alice").await;

@@ -85,3 +85,45 @@ async fn a_next_page_that_points_back_at_the_page_ends_the_paging() {
     assert_eq!(a.status, 502, "{:?}", a.body);
     assert_eq!(a.body["code"], "upstream_malformed");
 }
+
+#[tokio::test]
+async fn a_transactions_page_that_is_not_json_is_truncated_or_mistyped_answers_502() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let user = app.basiq_user_id("alice").await;
+    let good =
+        r#"{"type":"list","data":[{"type":"transaction","id":"t1","amount":"-1.00"}],"links":{}}"#;
+    for body in [
+        "<html>oops</html>".to_owned(),
+        good[..good.len() - 10].to_owned(),
+        good.replace(r#""-1.00""#, r#"{"value":-1}"#),
+        good.replace(r#""id":"t1","#, ""),
+        r#"{"type":"list","data":{"not":"a list"}}"#.to_owned(),
+    ] {
+        app.sim_delete("/__sim/faults").await;
+        app.sim_post(
+            "/__sim/faults",
+            json!({"path": format!("/users/{user}/transactions"), "status": 200, "body": body}),
+        )
+        .await;
+        let a = app.get("/v1/transactions", "alice").await;
+        assert_eq!(a.status, 502, "{body}: {:?}", a.body);
+        assert_eq!(a.body["code"], "upstream_malformed", "{body}");
+        let text = a.body.to_string();
+        assert!(
+            !text.contains("line") && !text.contains("expected"),
+            "nothing of serde's: {text}"
+        );
+    }
+    // And the good one passes.
+    app.sim_delete("/__sim/faults").await;
+    app.sim_post(
+        "/__sim/faults",
+        json!({"path": format!("/users/{user}/transactions"), "status": 200, "body": good}),
+    )
+    .await;
+    let a = app.get("/v1/transactions", "alice").await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["data"][0]["amount"], "-1.00");
+}

@@ -116,6 +116,39 @@ pub struct Connection {
     pub expiry_date: Option<String>,
     pub last_used: Option<String>,
     pub institution: Option<ConnectionInstitution>,
+    /// The account holder as the bank gives them (on `GET /users/{id}/connections/{id}`).
+    #[serde(default)]
+    pub profile: Option<Profile>,
+}
+
+/// data.json's `ConnectionProfile`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub full_name: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub email_addresses: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub phone_numbers: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub physical_addresses: Vec<PhysicalAddress>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhysicalAddress {
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub address_line3: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+    pub country_code: Option<String>,
+    pub formatted_address: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
