@@ -3,9 +3,14 @@
 //! Everything derives from one 64-bit seed (the configured seed mixed with stable inputs: the
 //! user's creation order, the connection's order within the user, the institution and the
 //! login id), through SplitMix64, so the same inputs always give the same data. Dates count back
-//! from the day the connection is made, so the data always looks recent.
+//! from the day the connection is made, so the data always looks recent. The people who hold
+//! the accounts are beside it (`people`).
 
 use chrono::{Days, NaiveDate};
+
+mod people;
+
+pub use people::{Known, Profile};
 
 /// SplitMix64: tiny, fast, and good enough for plausible test data.
 pub struct Rng(u64);
@@ -105,6 +110,7 @@ impl Transaction {
 pub struct ConnectionData {
     pub accounts: Vec<Account>,
     pub transactions: Vec<Transaction>,
+    pub profile: Profile,
 }
 
 #[derive(Debug)]
@@ -298,9 +304,11 @@ static EMPLOYER: Merchant = m(
 pub struct Generated;
 
 impl Generated {
-    /// Generates a connection's data from its seed; `today` anchors the dates.
-    pub fn connection(seed: u64, today: NaiveDate) -> ConnectionData {
+    /// Generates a connection's data from its seed and what is known of the person logging in;
+    /// `today` anchors the dates.
+    pub fn connection(seed: u64, today: NaiveDate, known: &Known) -> ConnectionData {
         let mut rng = Rng::new(seed);
+        let profile = Profile::of(known);
         let bsb = format!("{:03}-{:03}", rng.range(10, 999), rng.range(0, 999));
         let acct = |rng: &mut Rng, name, class, product| Account {
             id: rng.uuid(),
@@ -557,6 +565,7 @@ impl Generated {
         ConnectionData {
             accounts,
             transactions: txs,
+            profile,
         }
     }
 }
@@ -604,15 +613,25 @@ pub fn money(cents: i64) -> String {
 mod tests {
     use super::*;
 
+    const NOBODY: Known = Known {
+        seed: 1,
+        login_id: "Wentworth-Smith",
+        first_name: "",
+        middle_name: "",
+        last_name: "",
+        email: "",
+        mobile: "",
+    };
+
     #[test]
     fn the_same_seed_gives_the_same_data() {
         let day = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
-        let a = Generated::connection(7, day);
-        let b = Generated::connection(7, day);
+        let a = Generated::connection(7, day, &NOBODY);
+        let b = Generated::connection(7, day, &NOBODY);
         assert_eq!(a.transactions.len(), b.transactions.len());
         assert!(a.transactions.len() >= 700);
         assert_eq!(a.transactions[10].id, b.transactions[10].id);
-        let c = Generated::connection(8, day);
+        let c = Generated::connection(8, day, &NOBODY);
         assert_ne!(a.transactions[10].id, c.transactions[10].id);
     }
 

@@ -4,7 +4,11 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::schema::{allow_null_property, assert_conforms, assert_valid, response_schema};
+use crate::schema::{
+    allow_null_property, assert_conforms, assert_shape, assert_valid, close_property,
+    response_schema,
+};
+use crate::shapes;
 
 #[tokio::test]
 async fn token_responses_conform() {
@@ -114,18 +118,28 @@ async fn connection_responses_conform() {
     let (status, list) = sim.get(&token, &format!("/users/{user}/connections")).await;
     assert_eq!(status, StatusCode::OK);
     assert_conforms("data", "/users/{userId}/connections", "get", 200, &list);
+    assert!(
+        list["data"][0].get("profile").is_none(),
+        "the list has no profile, as Basiq's"
+    );
     let (status, one) = sim
         .get(&token, &format!("/users/{user}/connections/{connection}"))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(!one["accounts"]["data"].as_array().unwrap().is_empty());
-    assert_conforms(
+    let mut schema = response_schema(
         "data",
         "/users/{userId}/connections/{connectionId}",
         "get",
         200,
-        &one,
     );
+    close_property(&mut schema, "profile");
+    assert_valid(
+        &schema,
+        &one,
+        "GET /users/{userId}/connections/{connectionId} 200",
+    );
+    assert_shape(&one["profile"], &shapes::profile(), "profile");
     let (status, stub) = sim
         .post(
             &token,

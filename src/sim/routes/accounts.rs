@@ -46,16 +46,8 @@ fn account_json(
     now: DateTime<Utc>,
 ) -> Value {
     let u = &c.user_id;
-    let holder = store
-        .users
-        .get(u)
-        .map(|u| {
-            format!("{} {}", u.first_name, u.last_name)
-                .trim()
-                .to_owned()
-        })
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| c.login_id.clone());
+    // "As returned by the institution; no formatting is applied": banks write it in capitals.
+    let holder = c.data.profile.full_name().to_uppercase();
     json!({
         "type": "account",
         "id": a.id,
