@@ -65,13 +65,26 @@ pub struct Account {
     pub name: &'static str,
     pub class: &'static str,
     pub product: &'static str,
+    /// `accountNo`: BSB and number run together; for a card, its masked PAN.
     pub account_no: String,
-    pub bsb: String,
+    pub masked_number: String,
+    /// BSB and unmasked number; `None` for a card, whose number is a PAN Basiq never unmasks.
+    pub bsb_number: Option<(String, String)>,
+    pub opened: NaiveDate,
     pub balance_cents: i64,
     pub available_cents: i64,
     pub credit_limit_cents: Option<i64>,
+    pub loan: Option<Loan>,
     pub from: NaiveDate,
     pub to: NaiveDate,
+}
+
+/// A loan account's terms beyond its balance.
+#[derive(Clone, Debug)]
+pub struct Loan {
+    pub original_cents: i64,
+    pub instalment_cents: i64,
+    pub redraw_cents: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -301,6 +314,8 @@ static EMPLOYER: Merchant = m(
     0,
 );
 
+const LOAN_REPAYMENT_CENTS: i64 = 285_000;
+
 pub struct Generated;
 
 impl Generated {
@@ -309,41 +324,56 @@ impl Generated {
     pub fn connection(seed: u64, today: NaiveDate, known: &Known) -> ConnectionData {
         let mut rng = Rng::new(seed);
         let profile = Profile::of(known);
-        let bsb = format!("{:03}-{:03}", rng.range(10, 999), rng.range(0, 999));
-        let acct = |rng: &mut Rng, name, class, product| Account {
-            id: rng.uuid(),
-            name,
-            class,
-            product,
-            account_no: format!("{} {:08}", bsb.replace('-', ""), rng.range(0, 99_999_999)),
-            bsb: bsb.replace('-', ""),
-            balance_cents: 0,
-            available_cents: 0,
-            credit_limit_cents: None,
-            from: today,
-            to: today,
+        let bsb = format!("{:03}{:03}", rng.range(10, 999), rng.range(0, 999));
+        // Each opened between `years.0` and `years.1` years ago.
+        let account = |rng: &mut Rng, name, class, product, years: (i64, i64)| {
+            let opened = today - Days::new(rng.range(years.0 * 365, years.1 * 365) as u64);
+            let number = format!("{:08}", rng.range(0, 99_999_999));
+            Account {
+                id: rng.uuid(),
+                name,
+                class,
+                product,
+                account_no: format!("{bsb}{number}"),
+                masked_number: format!("xxxx{}", &number[4..]),
+                bsb_number: Some((bsb.clone(), number)),
+                opened,
+                balance_cents: 0,
+                available_cents: 0,
+                credit_limit_cents: None,
+                loan: None,
+                from: today,
+                to: today,
+            }
         };
-        let mut accounts = vec![
-            acct(
-                &mut rng,
-                "Everyday Account",
-                "transaction",
-                "Hooli Everyday",
-            ),
-            acct(&mut rng, "Online Saver", "savings", "Hooli Saver"),
-            acct(
-                &mut rng,
-                "Platinum Credit Card",
-                "credit-card",
-                "Hooli Platinum",
-            ),
-            acct(
-                &mut rng,
-                "Home Loan",
-                "mortgage",
-                "Hooli Variable Home Loan",
-            ),
-        ];
+        let everyday = account(
+            &mut rng,
+            "Everyday Account",
+            "transaction",
+            "Hooli Everyday",
+            (3, 12),
+        );
+        let saver = account(&mut rng, "Online Saver", "savings", "Hooli Saver", (1, 6));
+        let mut card = account(
+            &mut rng,
+            "Platinum Credit Card",
+            "credit-card",
+            "Hooli Platinum",
+            (1, 5),
+        );
+        // A card account's number is its PAN: shown masked, never with a BSB.
+        let last4 = format!("{:04}", rng.range(0, 9_999));
+        card.account_no = format!("462263xxxxxx{last4}");
+        card.masked_number = format!("xxxx xxxx xxxx {last4}");
+        card.bsb_number = None;
+        let mortgage = account(
+            &mut rng,
+            "Home Loan",
+            "mortgage",
+            "Hooli Variable Home Loan",
+            (2, 8),
+        );
+        let mut accounts = vec![everyday, saver, card, mortgage];
         let mut txs: Vec<Transaction> = Vec::new();
         let days_back = 180i64;
         let date = |back: i64| today - Days::new(back as u64);
@@ -504,7 +534,7 @@ impl Generated {
                 "loan-repayment",
                 ("", ""),
                 None,
-                285_000,
+                LOAN_REPAYMENT_CENTS,
                 date(month * 30 + 15),
                 &mut rng,
             ));
@@ -561,6 +591,12 @@ impl Generated {
             a.from = today - Days::new(days_back as u64 + 3);
             a.to = today;
         }
+        // The home loan was larger when drawn, in whole thousands; some is paid ahead.
+        accounts[3].loan = Some(Loan {
+            original_cents: -opening[3] * rng.range(110, 130) / 100 / 100_000 * 100_000,
+            instalment_cents: LOAN_REPAYMENT_CENTS,
+            redraw_cents: rng.range(500, 4_000) * 1_000,
+        });
         txs.sort_by(|a, b| sort_key(b).cmp(&sort_key(a)).then_with(|| a.id.cmp(&b.id)));
         ConnectionData {
             accounts,

@@ -55,6 +55,89 @@ async fn a_connection_has_accounts_of_several_classes_with_money_as_strings() {
 }
 
 #[tokio::test]
+async fn each_account_carries_its_identity_and_the_terms_of_its_product() {
+    let sim = spawn_sim().await;
+    let (token, user, connection) = sim.connected_user().await;
+    let (_, accounts) = sim.get(&token, &format!("/users/{user}/accounts")).await;
+    let accounts = accounts["data"].as_array().unwrap();
+    let of = |class: &str| {
+        accounts
+            .iter()
+            .find(|a| a["class"]["type"] == class)
+            .unwrap()
+    };
+    let (_, c) = sim
+        .get(&token, &format!("/users/{user}/connections/{connection}"))
+        .await;
+    let holder = c["profile"]["fullName"].as_str().unwrap().to_uppercase();
+    for a in accounts {
+        let text = |field: &str| a[field].as_str().unwrap();
+        assert_eq!(text("accountHolder"), holder);
+        assert!(text("creationDate") < a["transactionIntervals"][0]["from"].as_str().unwrap());
+        let last4 = &text("accountNo")[text("accountNo").len() - 4..];
+        assert!(text("maskedNumber").ends_with(last4), "{a}");
+        if let Some(number) = a["unmaskedAccNum"].as_str() {
+            assert_eq!(format!("{}{number}", text("bsb")), text("accountNo"));
+            assert!(!text("maskedNumber").contains(&number[..4]));
+        }
+        let mailing = &a["meta"]["addresses"][0]["simple"]["mailingName"];
+        assert_eq!(mailing.as_str(), Some(holder.as_str()));
+    }
+
+    let saver = of("savings");
+    let rates: Vec<&str> = saver["meta"]["depositRates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["depositRateType"].as_str().unwrap())
+        .collect();
+    assert_eq!(rates, ["VARIABLE", "BONUS"]);
+    assert!(saver["meta"]["lendingRates"].is_null() && saver.get("lendingRate").is_none());
+    assert!(
+        saver["depositRate"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            > 0.0
+    );
+
+    let card = of("credit-card");
+    assert!(card.get("bsb").is_none() && card.get("unmaskedAccNum").is_none());
+    assert_eq!(
+        card["meta"]["lendingRates"][0]["lendingRateType"],
+        "PURCHASE"
+    );
+    assert_eq!(card["lendingRate"], card["meta"]["lendingRates"][0]["rate"]);
+    let owed = card["balance"].as_str().unwrap().trim_start_matches('-');
+    assert_eq!(card["meta"]["creditCard"]["paymentDueAmount"], owed);
+    let fees: Vec<&str> = card["meta"]["fees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(fees.contains(&"Annual fee"), "{fees:?}");
+    assert!(card["meta"]["depositRates"].is_null());
+
+    let everyday = of("transaction");
+    assert!(!everyday["meta"]["fees"].as_array().unwrap().is_empty());
+    assert!(!everyday["meta"]["features"].as_array().unwrap().is_empty());
+    assert!(
+        everyday["meta"]["depositRates"].is_null() && everyday["meta"]["lendingRates"].is_null()
+    );
+
+    let mortgage = of("mortgage");
+    let loan = &mortgage["meta"]["loan"];
+    assert_eq!(loan["offsetAccountIds"][0], everyday["id"]);
+    assert_eq!(loan["startDate"], mortgage["creationDate"]);
+    assert_eq!(
+        mortgage["lendingRate"],
+        mortgage["meta"]["lendingRates"][0]["rate"]
+    );
+}
+
+#[tokio::test]
 async fn transactions_are_realistic_and_plentiful() {
     let sim = spawn_sim().await;
     let (token, user, _) = sim.connected_user().await;

@@ -19,6 +19,7 @@ pub mod connections;
 mod connectors;
 mod events;
 pub mod jobs;
+mod products;
 mod token;
 mod transactions;
 pub mod users;
