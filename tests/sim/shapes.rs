@@ -3,6 +3,79 @@
 
 use serde_json::{Value, json};
 
+fn code() -> Value {
+    json!({ "code": "string", "title": "string" })
+}
+
+/// A transaction's `enrich` with merchant, category and location all known.
+pub fn full_enrich() -> Value {
+    json!({
+        "cleanDescription": "string",
+        "tags": ["string"],
+        "merchant": {
+            "id": "string",
+            "businessName": "string",
+            "ABN": "string",
+            "website": "string",
+            "phoneNumber": { "local": "string", "international": "string" },
+            "logoMaster": "string",
+            "logoThumb": "string",
+        },
+        "category": {
+            "matchType": "string",
+            "matchScore": "string",
+            "mcc": code(),
+            "anzsic": {
+                "division": code(),
+                "subdivision": code(),
+                "group": code(),
+                "class": code(),
+                "subclass": code(),
+            },
+        },
+        "location": {
+            "formattedAddress": "string",
+            "routeNo": "string",
+            "route": "string",
+            "suburb": "string",
+            "state": "string",
+            "postalCode": "string",
+            "country": "string",
+            "geometry": { "lat": "string", "lng": "string" },
+        },
+    })
+}
+
+/// An online purchase's `enrich`: the merchant and category, no location (and so no phone).
+pub fn online_enrich() -> Value {
+    let mut shape = full_enrich();
+    shape["merchant"]
+        .as_object_mut()
+        .unwrap()
+        .remove("phoneNumber");
+    shape["location"] = json!("null");
+    shape
+}
+
+/// A purchase from a business Basiq cannot name: categorised by its MCC, nothing else known.
+pub fn unlisted_enrich() -> Value {
+    let mut shape = full_enrich();
+    shape["merchant"] = json!("null");
+    shape["location"] = json!("null");
+    shape
+}
+
+/// A transfer's, salary's or cash withdrawal's `enrich`: a clean description and tags only.
+pub fn plain_enrich() -> Value {
+    json!({
+        "cleanDescription": "string",
+        "tags": "array",
+        "merchant": "null",
+        "category": "null",
+        "location": "null",
+    })
+}
+
 /// Identity fields every account carries.
 pub fn account_identity() -> Value {
     json!({
