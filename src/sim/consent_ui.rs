@@ -11,10 +11,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{TimeDelta, Utc};
 
-use super::data::Generated;
+use super::data::{Generated, Known};
 use super::institutions::{INSTITUTIONS, Institution, find, outcome_for};
 use super::routes::query_pairs;
-use super::state::{Connection, Consent, Scope, SimState, connection_seed};
+use super::state::{Connection, Consent, Scope, SimState, connection_seed, holder_seed};
 use super::webhooks;
 
 /// How long a consent lasts.
@@ -223,7 +223,6 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                 }
                 let id = c.id.clone();
                 if let Some(c) = store.connections.get_mut(&id) {
-                    c.login_id = login_id.to_owned();
                     c.outcome = outcome_for(login_id, password);
                 }
                 id
@@ -233,6 +232,17 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                     return error_page(StatusCode::FORBIDDEN, "Unknown user.");
                 };
                 let seed = connection_seed(sim.config.seed, user, institution.id, login_id);
+                // What the bank knows of its customer is fixed when the connection is made.
+                let known = Known {
+                    seed: holder_seed(sim.config.seed, user, login_id),
+                    login_id,
+                    first_name: &user.first_name,
+                    middle_name: &user.middle_name,
+                    last_name: &user.last_name,
+                    email: &user.email,
+                    mobile: &user.mobile,
+                };
+                let data = Arc::new(Generated::connection(seed, now.date_naive(), &known));
                 user.connections_made += 1;
                 let id = uuid::Uuid::new_v4().to_string();
                 store.connections.insert(
@@ -241,14 +251,13 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                         id: id.clone(),
                         user_id: user_id.clone(),
                         institution,
-                        login_id: login_id.to_owned(),
                         outcome: outcome_for(login_id, password),
                         created: now,
                         deleted: false,
                         invalidated: false,
                         refreshes: Vec::new(),
                         jobs: Vec::new(),
-                        data: Arc::new(Generated::connection(seed, now.date_naive())),
+                        data,
                         accounts_at: None,
                         transactions_at: None,
                         rendered: Default::default(),

@@ -87,7 +87,6 @@ pub struct Connection {
     pub id: String,
     pub user_id: String,
     pub institution: &'static Institution,
-    pub login_id: String,
     pub outcome: Outcome,
     pub created: DateTime<Utc>,
     /// Deleted connections keep their data (Basiq: `DELETE` keeps data, `purge` removes it).
@@ -415,4 +414,10 @@ pub fn connection_seed(seed: u64, user: &User, institution: &str, login_id: &str
             login_id.as_bytes(),
         ],
     )
+}
+
+/// Seed of what the bank knows of a user at a login: the same for every connection they make
+/// with it.
+pub fn holder_seed(seed: u64, user: &User, login_id: &str) -> u64 {
+    data::mix(seed, &[&user.order.to_le_bytes(), login_id.as_bytes()])
 }

@@ -20,7 +20,7 @@ async fn a_wrong_api_key_is_answered_404_unable_to_authenticate() {
 }
 
 #[tokio::test]
-async fn a_missing_basiq_version_is_answered_400_parameter_not_valid() {
+async fn a_token_request_without_basiq_version_is_answered_400_parameter_not_valid() {
     let sim = spawn_sim().await;
     let r = sim
         .http
@@ -31,6 +31,61 @@ async fn a_missing_basiq_version_is_answered_400_parameter_not_valid() {
         .await
         .unwrap();
     assert_parameter_not_valid(r, "basiq-version").await;
+}
+
+#[tokio::test]
+async fn a_token_request_with_an_unknown_basiq_version_is_answered_400_parameter_not_valid() {
+    let sim = spawn_sim().await;
+    let r = sim
+        .http
+        .post(sim.url("/token"))
+        .header("basiq-version", "9.9")
+        .header("authorization", format!("Basic {KEY}"))
+        .form(&[("scope", "SERVER_ACCESS")])
+        .send()
+        .await
+        .unwrap();
+    assert_parameter_not_valid(r, "basiq-version").await;
+}
+
+#[tokio::test]
+async fn calls_after_the_token_are_served_with_or_without_basiq_version() {
+    let sim = spawn_sim().await;
+    let (token, user, connection) = sim.connected_user().await;
+    let job = sim.get(&token, &format!("/users/{user}/jobs")).await.1["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reads = [
+        "/connectors".to_owned(),
+        format!("/users/{user}"),
+        format!("/users/{user}/consents"),
+        format!("/jobs/{job}"),
+        format!("/users/{user}/connections"),
+        format!("/users/{user}/connections/{connection}"),
+        format!("/users/{user}/accounts"),
+        format!("/users/{user}/transactions?limit=5"),
+    ];
+    // Basiq's own quickstart creates users without the header; an unknown value is ignored
+    // like a missing one, since the token already says which version the caller speaks.
+    for version in [None, Some("9.9")] {
+        for path in &reads {
+            let (status, body) = sim
+                .send_with_version(reqwest::Method::GET, version, &token, path, None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{version:?} {path}: {body}");
+        }
+        let (status, body) = sim
+            .send_with_version(
+                reqwest::Method::POST,
+                version,
+                &token,
+                "/users",
+                Some(serde_json::json!({ "email": "no-version@hooli.test" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{version:?}: {body}");
+    }
 }
 
 /// A 400 `parameter-not-valid` naming `parameter`.

@@ -1,10 +1,14 @@
 //! Every route's responses validated against Basiq's own response schemas.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::schema::{allow_null_property, assert_conforms, assert_valid, response_schema};
+use crate::schema::{
+    allow_null_property, assert_conforms, assert_shape, assert_valid, close_property,
+    response_schema,
+};
+use crate::shapes;
 
 #[tokio::test]
 async fn token_responses_conform() {
@@ -114,18 +118,28 @@ async fn connection_responses_conform() {
     let (status, list) = sim.get(&token, &format!("/users/{user}/connections")).await;
     assert_eq!(status, StatusCode::OK);
     assert_conforms("data", "/users/{userId}/connections", "get", 200, &list);
+    assert!(
+        list["data"][0].get("profile").is_none(),
+        "the list has no profile, as Basiq's"
+    );
     let (status, one) = sim
         .get(&token, &format!("/users/{user}/connections/{connection}"))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(!one["accounts"]["data"].as_array().unwrap().is_empty());
-    assert_conforms(
+    let mut schema = response_schema(
         "data",
         "/users/{userId}/connections/{connectionId}",
         "get",
         200,
-        &one,
     );
+    close_property(&mut schema, "profile");
+    assert_valid(
+        &schema,
+        &one,
+        "GET /users/{userId}/connections/{connectionId} 200",
+    );
+    assert_shape(&one["profile"], &shapes::profile(), "profile");
     let (status, stub) = sim
         .post(
             &token,
@@ -174,77 +188,46 @@ async fn connection_responses_conform() {
 }
 
 #[tokio::test]
-async fn account_and_transaction_responses_conform() {
+async fn account_responses_conform_with_identity_and_meta_for_every_class() {
     let sim = spawn_sim().await;
     let (token, user, _) = sim.connected_user().await;
     let (status, accounts) = sim.get(&token, &format!("/users/{user}/accounts")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_conforms("data", "/users/{userId}/accounts", "get", 200, &accounts);
-    let account = accounts["data"][0]["id"].as_str().unwrap();
-    let (status, one) = sim
-        .get(&token, &format!("/users/{user}/accounts/{account}"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_conforms(
-        "data",
-        "/users/{userId}/accounts/{accountId}",
-        "get",
-        200,
-        &one,
-    );
+    // Basiq's list and one-account schemas are the same `AccountResponseResource`; `meta` is
+    // closed so a misnamed rate, fee or feature fails instead of passing as an extra field.
+    let mut list_schema = response_schema("data", "/users/{userId}/accounts", "get", 200);
+    close_property(&mut list_schema, "meta");
+    assert_valid(&list_schema, &accounts, "GET /users/{userId}/accounts 200");
+    let mut one_schema =
+        response_schema("data", "/users/{userId}/accounts/{accountId}", "get", 200);
+    close_property(&mut one_schema, "meta");
+    let listed = accounts["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 4);
+    for account in listed {
+        let (id, class) = (
+            account["id"].as_str().unwrap(),
+            account["class"]["type"].as_str().unwrap(),
+        );
+        let (status, one) = sim
+            .get(&token, &format!("/users/{user}/accounts/{id}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_valid(
+            &one_schema,
+            &one,
+            &format!("GET /users/{{userId}}/accounts/{{accountId}} 200 ({class})"),
+        );
+        assert_eq!(&one, account, "the list carries the same account");
+        assert_shape(&one, &shapes::account_identity(), class);
+        assert_shape(&one, &shapes::account_terms(class), class);
+        if class == "credit-card" {
+            assert!(
+                one.get("bsb").is_none() && one.get("unmaskedAccNum").is_none(),
+                "{one}"
+            );
+        }
+    }
 
-    // `postDate` is documented as "null if the record is pending" but typed as a plain string:
-    // pending transactions carry null, so the schema is made to say what its text says.
-    let (status, page) = sim
-        .get(&token, &format!("/users/{user}/transactions"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        page["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["postDate"].is_null())
-    );
-    let mut schema = response_schema("data", "/users/{userId}/transactions", "get", 200);
-    allow_null_property(&mut schema, "postDate");
-    assert_valid(&schema, &page, "GET /users/{userId}/transactions 200");
-    let tx = page["data"][0]["id"].as_str().unwrap();
-    let (status, one) = sim
-        .get(&token, &format!("/users/{user}/transactions/{tx}"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let mut schema = response_schema(
-        "data",
-        "/users/{userId}/transactions/{transactionId}",
-        "get",
-        200,
-    );
-    allow_null_property(&mut schema, "postDate");
-    assert_valid(
-        &schema,
-        &one,
-        "GET /users/{userId}/transactions/{transactionId} 200",
-    );
-    let posted = page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["status"] == "posted")
-        .unwrap();
-    assert_conforms(
-        "data",
-        "/users/{userId}/transactions/{transactionId}",
-        "get",
-        200,
-        posted,
-    );
-
-    let (status, bad) = sim
-        .get(&token, &format!("/users/{user}/transactions?limit=0"))
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_conforms("data", "/users/{userId}/transactions", "get", 400, &bad);
     let (status, missing) = sim
         .get(&token, &format!("/users/{user}/accounts/nope"))
         .await;
@@ -260,6 +243,122 @@ async fn account_and_transaction_responses_conform() {
     let (status, forbidden) = sim.get(&client, &format!("/users/{user}/accounts")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_conforms("data", "/users/{userId}/accounts", "get", 403, &forbidden);
+}
+
+/// The transaction schema of `path` (a page or one transaction), with `postDate` nullable as
+/// its text says ("null if the record is pending") and `enrich` and `paymentDetails` closed.
+fn transaction_schema(path: &str) -> Value {
+    let mut schema = response_schema("data", path, "get", 200);
+    allow_null_property(&mut schema, "postDate");
+    close_property(&mut schema, "enrich");
+    close_property(&mut schema, "paymentDetails");
+    schema
+}
+
+#[tokio::test]
+async fn transaction_responses_conform_with_full_partial_and_no_enrichment() {
+    let sim = spawn_sim().await;
+    let (token, user, _) = sim.connected_user().await;
+    let (status, page) = sim
+        .get(&token, &format!("/users/{user}/transactions"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_valid(
+        &transaction_schema("/users/{userId}/transactions"),
+        &page,
+        "GET /users/{userId}/transactions 200",
+    );
+
+    let all = sim
+        .all_transactions(&token, &format!("/users/{user}/transactions"))
+        .await;
+    type Pick = fn(&Value) -> bool;
+    let cases: [(&str, Pick, Option<Value>); 8] = [
+        ("pending", |t| t["postDate"].is_null(), None),
+        (
+            "full enrich",
+            |t| !t["enrich"]["location"].is_null(),
+            Some(shapes::full_enrich()),
+        ),
+        (
+            "online, no location",
+            |t| {
+                !t["enrich"]["merchant"].is_null()
+                    && t["enrich"]["location"].is_null()
+                    && !t["enrich"]["category"]["mcc"].is_null()
+            },
+            Some(shapes::online_enrich()),
+        ),
+        (
+            "unnamed business",
+            |t| t["enrich"]["merchant"].is_null() && !t["enrich"]["category"].is_null(),
+            Some(shapes::unlisted_enrich()),
+        ),
+        (
+            "no enrich",
+            |t| t["enrich"]["category"].is_null(),
+            Some(shapes::plain_enrich()),
+        ),
+        (
+            "salary",
+            |t| t["class"] == "direct-credit",
+            Some(shapes::plain_enrich()),
+        ),
+        (
+            "BPAY bill",
+            |t| t["paymentDetails"]["bpay"].is_object(),
+            None,
+        ),
+        (
+            "direct debit",
+            |t| t["paymentDetails"]["apcaNumber"].is_string() && t["class"] == "payment",
+            None,
+        ),
+    ];
+    let schema = transaction_schema("/users/{userId}/transactions/{transactionId}");
+    for (what, pick, shape) in cases {
+        let listed = all
+            .iter()
+            .find(|t| pick(t))
+            .unwrap_or_else(|| panic!("no {what} transaction"));
+        let id = listed["id"].as_str().unwrap();
+        let (status, one) = sim
+            .get(&token, &format!("/users/{user}/transactions/{id}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            &one, listed,
+            "{what}: the page carries the same transaction"
+        );
+        assert_valid(
+            &schema,
+            &one,
+            &format!("GET /users/{{userId}}/transactions/{{transactionId}} 200 ({what})"),
+        );
+        if let Some(shape) = shape {
+            assert_shape(&one["enrich"], &shape, what);
+        }
+        assert_shape(
+            &one,
+            &json!({ "reference": "string", "subClass": { "code": "string", "title": "string" } }),
+            what,
+        );
+    }
+    let bpay = all
+        .iter()
+        .find(|t| t["paymentDetails"]["bpay"].is_object())
+        .unwrap();
+    assert_shape(
+        &bpay["paymentDetails"],
+        &json!({ "bpay": { "billerCode": "string", "billerName": "string", "crn": "string" } }),
+        "paymentDetails",
+    );
+
+    let (status, bad) = sim
+        .get(&token, &format!("/users/{user}/transactions?limit=0"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms("data", "/users/{userId}/transactions", "get", 400, &bad);
 }
 
 #[tokio::test]

@@ -199,3 +199,55 @@ async fn deleting_a_connection_hides_it_and_purging_removes_its_data() {
         .await;
     assert!(txs["data"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_connection_carries_its_holders_profile_once_the_accounts_are_retrieved() {
+    let sim = spawn_sim().await;
+    let (token, user, connection) = sim.connected_user().await;
+    let (_, c) = sim
+        .get(&token, &format!("/users/{user}/connections/{connection}"))
+        .await;
+    let p = &c["profile"];
+    // The sandbox login's persona, with the contact details the app gave Basiq.
+    assert_eq!(p["fullName"], "Max James Wentworth-Smith");
+    assert_eq!(
+        (&p["firstName"], &p["middleName"], &p["lastName"]),
+        (
+            &Value::from("Max"),
+            &Value::from("James"),
+            &Value::from("Wentworth-Smith")
+        )
+    );
+    assert_eq!(p["emailAddresses"], serde_json::json!(["gavin@hooli.test"]));
+    assert_eq!(p["phoneNumbers"], serde_json::json!(["XXXX 000 000"]));
+    let address = &p["physicalAddresses"][0];
+    assert_eq!(address["countryCode"], "AU");
+    assert!(address["addressLine2"].is_null() && address["addressLine3"].is_null());
+    let formatted = address["formattedAddress"].as_str().unwrap();
+    for part in ["addressLine1", "state", "postcode"] {
+        assert!(
+            formatted.contains(address[part].as_str().unwrap()),
+            "{part}: {formatted}"
+        );
+    }
+    let (_, list) = sim.get(&token, &format!("/users/{user}/connections")).await;
+    assert!(list["data"][0].get("profile").is_none());
+
+    // The same person connecting again is the same profile; a connection that never got its
+    // accounts has none.
+    let again = sim
+        .connect(&user, "AU00001", "Wentworth-Smith", "whislter")
+        .await;
+    let again = connection_of(&sim.wait_job(&token, &again).await);
+    let (_, c2) = sim
+        .get(&token, &format!("/users/{user}/connections/{again}"))
+        .await;
+    assert_eq!(&c2["profile"], p);
+    let stuck = sim.connect(&user, "AU00000", "erlich", "aviato").await;
+    let stuck = connection_of(&sim.wait_job(&token, &stuck).await);
+    let (status, c3) = sim
+        .get(&token, &format!("/users/{user}/connections/{stuck}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(c3.get("profile").is_none(), "{c3}");
+}

@@ -78,9 +78,23 @@ impl TestSim {
             .to_owned()
     }
 
+    /// Sends as the BFF does, with `basiq-version: 3.0` on every call.
     pub async fn send(
         &self,
         method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.send_with_version(method, Some("3.0"), token, path, body)
+            .await
+    }
+
+    /// Sends with `basiq-version` set to `version`, or without the header.
+    pub async fn send_with_version(
+        &self,
+        method: reqwest::Method,
+        version: Option<&str>,
         token: &str,
         path: &str,
         body: Option<Value>,
@@ -90,11 +104,10 @@ impl TestSim {
         } else {
             self.url(path)
         };
-        let mut req = self
-            .http
-            .request(method, url)
-            .header("basiq-version", "3.0")
-            .bearer_auth(token);
+        let mut req = self.http.request(method, url).bearer_auth(token);
+        if let Some(version) = version {
+            req = req.header("basiq-version", version);
+        }
         if let Some(body) = body {
             req = req.json(&body);
         }

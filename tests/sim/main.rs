@@ -2,6 +2,7 @@
 
 mod helpers;
 mod schema;
+mod shapes;
 
 mod auth;
 mod conformance;

@@ -135,3 +135,74 @@ pub fn assert_conforms(file: &str, path: &str, method: &str, status: u16, instan
     let schema = response_schema(file, path, method, status);
     assert_valid(&schema, instance, &format!("{method} {path} {status}"));
 }
+
+/// Forbids, in every object under each property called `name`, the properties Basiq's schema
+/// does not name: a field renamed or misspelt there fails validation instead of passing unseen.
+pub fn close_property(schema: &mut Value, name: &str) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::Object(props)) = map.get_mut("properties")
+                && let Some(prop) = props.get_mut(name)
+            {
+                close_objects(prop);
+            }
+            for v in map.values_mut() {
+                close_property(v, name);
+            }
+        }
+        Value::Array(list) => list.iter_mut().for_each(|v| close_property(v, name)),
+        _ => {}
+    }
+}
+
+fn close_objects(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties") {
+                map.insert("additionalProperties".to_owned(), Value::Bool(false));
+            }
+            map.values_mut().for_each(close_objects);
+        }
+        Value::Array(list) => list.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
+/// Asserts that `value` has every field of `shape`, each of its type. A shape is a type name
+/// (`"string"`, `"integer"`, `"boolean"`, `"array"`, `"null"`), an object of shapes (other
+/// fields are allowed), or `[shape]`: a non-empty array whose every item has that shape.
+/// Stricter than Basiq's schemas, which leave most fields optional: a field dropped, renamed
+/// or sent with another type fails here.
+pub fn assert_shape(value: &Value, shape: &Value, path: &str) {
+    let fits = match shape {
+        Value::String(kind) => match kind.as_str() {
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "null" => value.is_null(),
+            other => panic!("no shape {other}"),
+        },
+        Value::Object(fields) => {
+            for (name, field) in fields {
+                let Some(inner) = value.get(name) else {
+                    panic!("{path}.{name} is missing in {value}");
+                };
+                assert_shape(inner, field, &format!("{path}.{name}"));
+            }
+            value.is_object()
+        }
+        Value::Array(item) => {
+            let items = value.as_array().filter(|items| !items.is_empty());
+            let Some(items) = items else {
+                panic!("{path} is not a non-empty array: {value}");
+            };
+            for (i, v) in items.iter().enumerate() {
+                assert_shape(v, &item[0], &format!("{path}[{i}]"));
+            }
+            true
+        }
+        other => panic!("no shape {other}"),
+    };
+    assert!(fits, "{path} should be {shape}, is {value}");
+}

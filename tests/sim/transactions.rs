@@ -55,6 +55,89 @@ async fn a_connection_has_accounts_of_several_classes_with_money_as_strings() {
 }
 
 #[tokio::test]
+async fn each_account_carries_its_identity_and_the_terms_of_its_product() {
+    let sim = spawn_sim().await;
+    let (token, user, connection) = sim.connected_user().await;
+    let (_, accounts) = sim.get(&token, &format!("/users/{user}/accounts")).await;
+    let accounts = accounts["data"].as_array().unwrap();
+    let of = |class: &str| {
+        accounts
+            .iter()
+            .find(|a| a["class"]["type"] == class)
+            .unwrap()
+    };
+    let (_, c) = sim
+        .get(&token, &format!("/users/{user}/connections/{connection}"))
+        .await;
+    let holder = c["profile"]["fullName"].as_str().unwrap().to_uppercase();
+    for a in accounts {
+        let text = |field: &str| a[field].as_str().unwrap();
+        assert_eq!(text("accountHolder"), holder);
+        assert!(text("creationDate") < a["transactionIntervals"][0]["from"].as_str().unwrap());
+        let last4 = &text("accountNo")[text("accountNo").len() - 4..];
+        assert!(text("maskedNumber").ends_with(last4), "{a}");
+        if let Some(number) = a["unmaskedAccNum"].as_str() {
+            assert_eq!(format!("{}{number}", text("bsb")), text("accountNo"));
+            assert!(!text("maskedNumber").contains(&number[..4]));
+        }
+        let mailing = &a["meta"]["addresses"][0]["simple"]["mailingName"];
+        assert_eq!(mailing.as_str(), Some(holder.as_str()));
+    }
+
+    let saver = of("savings");
+    let rates: Vec<&str> = saver["meta"]["depositRates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["depositRateType"].as_str().unwrap())
+        .collect();
+    assert_eq!(rates, ["VARIABLE", "BONUS"]);
+    assert!(saver["meta"]["lendingRates"].is_null() && saver.get("lendingRate").is_none());
+    assert!(
+        saver["depositRate"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            > 0.0
+    );
+
+    let card = of("credit-card");
+    assert!(card.get("bsb").is_none() && card.get("unmaskedAccNum").is_none());
+    assert_eq!(
+        card["meta"]["lendingRates"][0]["lendingRateType"],
+        "PURCHASE"
+    );
+    assert_eq!(card["lendingRate"], card["meta"]["lendingRates"][0]["rate"]);
+    let owed = card["balance"].as_str().unwrap().trim_start_matches('-');
+    assert_eq!(card["meta"]["creditCard"]["paymentDueAmount"], owed);
+    let fees: Vec<&str> = card["meta"]["fees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(fees.contains(&"Annual fee"), "{fees:?}");
+    assert!(card["meta"]["depositRates"].is_null());
+
+    let everyday = of("transaction");
+    assert!(!everyday["meta"]["fees"].as_array().unwrap().is_empty());
+    assert!(!everyday["meta"]["features"].as_array().unwrap().is_empty());
+    assert!(
+        everyday["meta"]["depositRates"].is_null() && everyday["meta"]["lendingRates"].is_null()
+    );
+
+    let mortgage = of("mortgage");
+    let loan = &mortgage["meta"]["loan"];
+    assert_eq!(loan["offsetAccountIds"][0], everyday["id"]);
+    assert_eq!(loan["startDate"], mortgage["creationDate"]);
+    assert_eq!(
+        mortgage["lendingRate"],
+        mortgage["meta"]["lendingRates"][0]["rate"]
+    );
+}
+
+#[tokio::test]
 async fn transactions_are_realistic_and_plentiful() {
     let sim = spawn_sim().await;
     let (token, user, _) = sim.connected_user().await;
@@ -283,6 +366,7 @@ async fn the_same_seed_and_logins_give_the_same_data() {
                         t["id"].clone(),
                         t["amount"].clone(),
                         t["description"].clone(),
+                        t["enrich"].clone(),
                     )
                 })
                 .collect::<Vec<_>>(),
@@ -290,4 +374,211 @@ async fn the_same_seed_and_logins_give_the_same_data() {
     }
     assert_eq!(seen[0], seen[1]);
     assert_ne!(seen[0], seen[2]);
+}
+
+/// How much `enrich` knows: "full" (merchant, category, location), "partial", or "none".
+fn enrichment(t: &Value) -> &'static str {
+    let e = &t["enrich"];
+    let known = ["merchant", "category", "location"].map(|part| !e[part].is_null());
+    match known {
+        [true, true, true] => "full",
+        [false, false, false] => "none",
+        _ => "partial",
+    }
+}
+
+#[tokio::test]
+async fn most_purchases_are_fully_enriched_and_transfers_salary_and_cash_not_at_all() {
+    let sim = spawn_sim().await;
+    let (token, user, _) = sim.connected_user().await;
+    let all = sim
+        .all_transactions(&token, &format!("/users/{user}/transactions"))
+        .await;
+    let purchases: Vec<&Value> = all.iter().filter(|t| t["class"] == "payment").collect();
+    let full = purchases.iter().filter(|t| enrichment(t) == "full").count();
+    let share = full as f64 / purchases.len() as f64;
+    assert!(
+        (0.7..=0.9).contains(&share),
+        "{full} of {}",
+        purchases.len()
+    );
+    let partial: Vec<&&Value> = purchases
+        .iter()
+        .filter(|t| enrichment(t) == "partial")
+        .collect();
+    // Online sellers are named but never located; small businesses only categorised.
+    for name in ["Netflix", "Spotify", "Uber"] {
+        let sold = partial
+            .iter()
+            .filter(|t| t["enrich"]["merchant"]["businessName"] == name)
+            .count();
+        assert!(sold > 0, "{name}");
+    }
+    assert!(
+        all.iter()
+            .filter(|t| ["Netflix", "Spotify", "Uber"].contains(
+                &t["enrich"]["merchant"]["businessName"]
+                    .as_str()
+                    .unwrap_or("")
+            ))
+            .all(|t| t["enrich"]["location"].is_null())
+    );
+    assert!(partial.iter().any(
+        |t| t["enrich"]["merchant"].is_null() && t["enrich"]["category"]["matchType"] == "mcc"
+    ));
+    let plain = [
+        "transfer",
+        "direct-credit",
+        "cash-withdrawal",
+        "bank-fee",
+        "interest",
+        "loan-repayment",
+        "loan-interest",
+    ];
+    for t in all
+        .iter()
+        .filter(|t| plain.contains(&t["class"].as_str().unwrap()))
+    {
+        assert_eq!(enrichment(t), "none", "{t}");
+        assert!(!t["enrich"]["cleanDescription"].as_str().unwrap().is_empty());
+        assert_eq!(
+            t["subClass"],
+            serde_json::json!({ "code": "", "title": "" })
+        );
+    }
+    let tags = |class: &str| -> HashSet<String> {
+        all.iter()
+            .filter(|t| t["class"] == class)
+            .flat_map(|t| t["enrich"]["tags"].as_array().unwrap().iter())
+            .map(|tag| tag.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(tags("direct-credit").contains("income:salary"));
+    assert!(tags("cash-withdrawal").contains("conduct:atm"));
+    assert!(tags("payment").iter().any(|t| t.starts_with("card:")));
+}
+
+#[tokio::test]
+async fn enrichment_is_consistent_australian_data() {
+    let sim = spawn_sim().await;
+    let (token, user, _) = sim.connected_user().await;
+    let all = sim
+        .all_transactions(&token, &format!("/users/{user}/transactions"))
+        .await;
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    let states = ["NSW", "VIC", "QLD", "SA", "WA", "TAS", "ACT", "NT"];
+    let digits = |s: &str, n: usize| s.len() == n && s.chars().all(|c| c.is_ascii_digit());
+    let mut merchants = HashSet::new();
+    for t in &all {
+        let e = &t["enrich"];
+        for tag in e["tags"].as_array().unwrap() {
+            let (name, value) = tag.as_str().unwrap().split_once(':').unwrap();
+            assert!(!name.is_empty() && !value.is_empty(), "{tag}");
+        }
+        if let Some(c) = e["category"].as_object() {
+            let a = &c["anzsic"];
+            let (division, subdivision) = (
+                text(&a["division"]["code"]),
+                text(&a["subdivision"]["code"]),
+            );
+            let (group, class) = (text(&a["group"]["code"]), text(&a["class"]["code"]));
+            assert!(division.len() == 1 && division.chars().all(|c| c.is_ascii_uppercase()));
+            assert!(
+                digits(&subdivision, 2) && group.starts_with(&subdivision),
+                "{a}"
+            );
+            assert!(digits(&group, 3) && class.starts_with(&group), "{a}");
+            assert!(digits(&class, 4), "{a}");
+            assert_eq!(text(&a["subclass"]["code"]), format!("{class}00"));
+            assert_eq!(a["subclass"]["title"], a["class"]["title"]);
+            if t["class"] == "payment" {
+                assert_eq!(t["subClass"], a["group"], "subClass is the ANZSIC group");
+            }
+            let score: f64 = text(&c["matchScore"]).parse().unwrap();
+            assert!(score > 0.0 && score <= 1.0);
+            if let Some(mcc) = c.get("mcc") {
+                assert!(digits(&text(&mcc["code"]), 4), "{mcc}");
+            }
+        }
+        if let Some(m) = e["merchant"].as_object() {
+            let abn = text(&m["ABN"]);
+            assert!(abn.is_empty() || digits(&abn, 11), "{abn}");
+            assert!(text(&m["website"]).starts_with("https://"));
+            merchants.insert((text(&m["businessName"]), text(&m["id"])));
+        }
+        if let Some(l) = e["location"].as_object() {
+            let state = text(&l["state"]);
+            assert!(states.contains(&state.as_str()), "{state}");
+            assert!(digits(&text(&l["postalCode"]), 4));
+            let lat: f64 = text(&l["geometry"]["lat"]).parse().unwrap();
+            let lng: f64 = text(&l["geometry"]["lng"]).parse().unwrap();
+            assert!((-44.0..=-10.0).contains(&lat) && (112.0..=154.0).contains(&lng));
+            assert_eq!(
+                text(&l["formattedAddress"]),
+                format!(
+                    "{} {}, {} {state} {}",
+                    text(&l["routeNo"]),
+                    text(&l["route"]),
+                    text(&l["suburb"]),
+                    text(&l["postalCode"])
+                )
+            );
+            let phone = &e["merchant"]["phoneNumber"];
+            let local = text(&phone["local"]);
+            let area = &local[2..3];
+            assert!(
+                local.starts_with("(0") && local[3..].starts_with(") "),
+                "{local}"
+            );
+            assert_eq!(
+                text(&phone["international"]),
+                format!("+61 {area} {}", &local[5..])
+            );
+        }
+    }
+    // One id per merchant, whatever the shop.
+    let names: HashSet<&String> = merchants.iter().map(|(name, _)| name).collect();
+    assert_eq!(names.len(), merchants.len(), "{merchants:?}");
+    assert!(names.len() >= 15, "{names:?}");
+}
+
+#[tokio::test]
+async fn bills_carry_their_payment_details_and_salary_the_payers_apca_number() {
+    let sim = spawn_sim().await;
+    let (token, user, _) = sim.connected_user().await;
+    let all = sim
+        .all_transactions(&token, &format!("/users/{user}/transactions"))
+        .await;
+    let bpay: Vec<&Value> = all
+        .iter()
+        .filter(|t| t["paymentDetails"]["bpay"].is_object())
+        .collect();
+    assert!(bpay.len() >= 5);
+    let crns: HashSet<&str> = bpay
+        .iter()
+        .map(|t| t["paymentDetails"]["bpay"]["crn"].as_str().unwrap())
+        .collect();
+    assert_eq!(crns.len(), 1, "one customer, one reference at the biller");
+    for t in &bpay {
+        assert_eq!(t["class"], "payment");
+        assert_eq!(t["paymentDetails"]["bpay"]["billerName"], "ORIGIN ENERGY");
+        assert_eq!(t["enrich"]["merchant"]["businessName"], "Origin Energy");
+    }
+    let salaries: Vec<&Value> = all
+        .iter()
+        .filter(|t| t["class"] == "direct-credit")
+        .collect();
+    assert!(salaries.len() >= 12);
+    for t in &salaries {
+        let apca = t["paymentDetails"]["apcaNumber"].as_str().unwrap();
+        assert!(apca.len() == 6 && apca.chars().all(|c| c.is_ascii_digit()));
+    }
+    let with_details = all
+        .iter()
+        .filter(|t| t.get("paymentDetails").is_some())
+        .count();
+    assert!(
+        with_details < all.len() / 10,
+        "only some rows carry payment details"
+    );
 }

@@ -1,5 +1,6 @@
 //! Accounts of a user's connections, with `account.id`, `connection.id` and `institution.id`
-//! filters.
+//! filters. The list and the one-account answer carry the same account: Basiq's schema for
+//! both is `AccountResponseResource`, identity, rates and `meta` included.
 
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
@@ -7,6 +8,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::products::terms;
 use super::{Base, P, ServerAuth, query_param, ts};
 use crate::sim::data::{Account, money};
 use crate::sim::error::{ApiError, ApiResult};
@@ -46,26 +48,19 @@ fn account_json(
     now: DateTime<Utc>,
 ) -> Value {
     let u = &c.user_id;
-    let holder = store
-        .users
-        .get(u)
-        .map(|u| {
-            format!("{} {}", u.first_name, u.last_name)
-                .trim()
-                .to_owned()
-        })
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| c.login_id.clone());
-    json!({
+    // "As returned by the institution; no formatting is applied": banks write it in capitals.
+    let holder = c.data.profile.full_name().to_uppercase();
+    let terms = terms(a, &c.data, &holder);
+    let mut v = json!({
         "type": "account",
         "id": a.id,
         "name": a.name,
         "accountNo": a.account_no,
-        "bsb": a.bsb,
-        "maskedNumber": format!("xxxx{}", &a.account_no[a.account_no.len() - 4..]),
+        "maskedNumber": a.masked_number,
         "accountHolder": holder,
         "isOwned": true,
         "accountOwnership": "ONE_PARTY",
+        "creationDate": a.opened.to_string(),
         "balance": money(a.balance_cents),
         "availableFunds": money(a.available_cents),
         "creditLimit": a.credit_limit_cents.map(money),
@@ -75,6 +70,7 @@ fn account_json(
         "institution": c.institution.id,
         "lastUpdated": ts(store.last_used(c, now)),
         "status": if c.deleted { "unavailable" } else { "available" },
+        "meta": terms.meta,
         "transactionIntervals": [{ "from": a.from.to_string(), "to": a.to.to_string() }],
         "links": {
             "self": format!("{base}/users/{u}/accounts/{}", a.id),
@@ -82,7 +78,20 @@ fn account_json(
             "connection": format!("{base}/users/{u}/connections/{}", c.id),
             "institution": format!("{base}/institutions/{}", c.institution.id),
         },
-    })
+    });
+    // Optional strings in Basiq's schema, absent where they do not apply: a card has no BSB
+    // and its number is a PAN, never sent unmasked.
+    if let Some((bsb, number)) = &a.bsb_number {
+        v["bsb"] = json!(bsb);
+        v["unmaskedAccNum"] = json!(number);
+    }
+    if let Some(rate) = terms.deposit_rate {
+        v["depositRate"] = json!(rate);
+    }
+    if let Some(rate) = terms.lending_rate {
+        v["lendingRate"] = json!(rate);
+    }
+    v
 }
 
 async fn list(

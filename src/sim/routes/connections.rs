@@ -1,4 +1,5 @@
-//! Connections: list (with filters), get, delete, refresh one or all, purge.
+//! Connections: list (with filters), get (with the holder's `profile`), delete, refresh one or
+//! all, purge.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::jobs::job_stub;
 use super::{Base, P, ServerAuth, query_param, ts};
-use crate::sim::data::money;
+use crate::sim::data::{Profile, money};
 use crate::sim::error::{ApiError, ApiResult};
 use crate::sim::filter::{self, Field, FieldTable, Kind};
 use crate::sim::state::{Connection, SimState, Store};
@@ -120,7 +121,12 @@ async fn read(
     let c = store.connection(&user_id, &connection_id)?;
     let now = Utc::now();
     let mut v = connection_json(&store, c, &base, now);
-    let accounts: Vec<Value> = if c.accounts_at.is_some_and(|t| t <= now) {
+    let retrieved = c.accounts_at.is_some_and(|t| t <= now);
+    // The bank gives the holder's details with the accounts; the list route never has them.
+    if retrieved {
+        v["profile"] = profile_json(&c.data.profile);
+    }
+    let accounts: Vec<Value> = if retrieved {
         c.data
             .accounts
             .iter()
@@ -148,6 +154,31 @@ async fn read(
     };
     v["accounts"] = json!({ "type": "list", "data": accounts });
     Ok(Json(v))
+}
+
+/// Basiq's `ConnectionProfile`: the account holder as the bank knows them.
+fn profile_json(p: &Profile) -> Value {
+    let a = p.address;
+    json!({
+        "fullName": p.full_name(),
+        "firstName": p.first_name,
+        "middleName": p.middle_name,
+        "lastName": p.last_name,
+        "emailAddresses": [p.email],
+        "phoneNumbers": [p.phone],
+        "physicalAddresses": [{
+            "addressLine1": a.line1,
+            // Basiq documents both as always null.
+            "addressLine2": null,
+            "addressLine3": null,
+            "city": a.city,
+            "state": a.state,
+            "postcode": a.postcode,
+            "country": "Australia",
+            "countryCode": "AU",
+            "formattedAddress": format!("{}, Australia", a.formatted()),
+        }],
+    })
 }
 
 async fn remove(

@@ -1,5 +1,5 @@
 //! The Basiq API: one file per resource, the shared extractors, and the layer every API call
-//! passes through (recording, faults, the `basiq-version` check).
+//! passes through (recording, faults).
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Request, State};
@@ -19,12 +19,10 @@ pub mod connections;
 mod connectors;
 mod events;
 pub mod jobs;
+mod products;
 mod token;
 mod transactions;
 pub mod users;
-
-/// Basiq API versions the simulator answers.
-const VERSIONS: [&str; 3] = ["3.0", "2.1", "2.0"];
 
 pub fn router(state: SimState) -> Router<SimState> {
     Router::new()
@@ -43,7 +41,7 @@ pub fn router(state: SimState) -> Router<SimState> {
         .layer(middleware::from_fn_with_state(state, api_layer))
 }
 
-/// Records the call, applies faults, then checks `basiq-version`.
+/// Records the call and applies faults.
 async fn api_layer(State(sim): State<SimState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -101,17 +99,7 @@ async fn faulted_or_run(
             }
         }
     }
-    match req.headers().get("basiq-version").map(|v| v.to_str()) {
-        Some(Ok(v)) if VERSIONS.contains(&v.trim()) => next.run(req).await,
-        Some(_) => ApiError::not_valid(
-            "basiq-version",
-            "basiq-version header is not valid: use 3.0",
-        )
-        .into_response(),
-        None => {
-            ApiError::not_valid("basiq-version", "basiq-version header is required").into_response()
-        }
-    }
+    next.run(req).await
 }
 
 /// A valid, unexpired `SERVER_ACCESS` bearer token.

@@ -1,4 +1,4 @@
-//! `POST /token`: API key in, opaque bearer token out.
+//! `POST /token`: API key in, opaque bearer token out; the one call that needs `basiq-version`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use crate::sim::error::{ApiError, ApiResult};
 use crate::sim::state::{Scope, SimState, Token};
 
+/// Basiq API versions the simulator answers.
+const VERSIONS: [&str; 3] = ["3.0", "2.1", "2.0"];
+
 pub fn router() -> Router<SimState> {
     Router::new().route("/token", post(issue))
 }
@@ -22,6 +25,23 @@ async fn issue(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    // Basiq asks for the version here only: the token carries it, so later calls are served
+    // with or without the header.
+    match headers.get("basiq-version").map(|v| v.to_str()) {
+        Some(Ok(v)) if VERSIONS.contains(&v.trim()) => {}
+        Some(_) => {
+            return Err(ApiError::not_valid(
+                "basiq-version",
+                "basiq-version header is not valid: use 3.0",
+            ));
+        }
+        None => {
+            return Err(ApiError::not_valid(
+                "basiq-version",
+                "basiq-version header is required",
+            ));
+        }
+    }
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -11,7 +11,9 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth, query_pairs};
-use crate::sim::data::{Transaction, money, sort_key};
+use crate::sim::data::{
+    Category, Code, Enrich, Merchant, PaymentDetails, Rng, Shop, Transaction, mix, money, sort_key,
+};
 use crate::sim::error::{ApiError, ApiResult};
 use crate::sim::filter::{self, Field, FieldTable, Kind};
 use crate::sim::state::{Connection, SimState, Store};
@@ -64,17 +66,8 @@ fn date(d: NaiveDate) -> String {
 fn transaction_json(c: &Connection, t: &Transaction, base: &str) -> Value {
     let u = &c.user_id;
     let account = &c.data.accounts[t.account].id;
-    let merchant = t.merchant.map(|m| {
-        json!({
-            "id": format!("sim-{}", m.abn),
-            "businessName": m.name,
-            "ABN": m.abn,
-            "website": format!("https://www.{}", m.website),
-            "logoMaster": format!("https://logo.sim.basiq.io/{}.png", m.website),
-            "logoThumb": format!("https://logo.sim.basiq.io/thumb/{}.png", m.website),
-        })
-    });
-    json!({
+    let (code, title) = t.sub_class.unwrap_or(("", ""));
+    let mut v = json!({
         "type": "transaction",
         "id": t.id,
         "status": t.status(),
@@ -86,24 +79,104 @@ fn transaction_json(c: &Connection, t: &Transaction, base: &str) -> Value {
         "balance": if t.pending { String::new() } else { money(t.balance_cents) },
         "direction": t.direction(),
         "class": t.class,
-        "subClass": { "code": t.sub_class.0, "title": t.sub_class.1 },
+        "subClass": { "code": code, "title": title },
         "institution": c.institution.id,
         "connection": c.id,
         "transactionDate": date(t.transaction_date),
         "postDate": t.post_date.map(date),
-        "enrich": {
-            "cleanDescription": t.merchant.map_or(t.description.as_str(), |m| m.name),
-            "tags": [],
-            "category": null,
-            "location": null,
-            "merchant": merchant,
-        },
+        "enrich": enrich_json(&t.enrich),
         "links": {
             "self": format!("{base}/users/{u}/transactions/{}", t.id),
             "account": format!("{base}/users/{u}/accounts/{account}"),
             "connection": format!("{base}/users/{u}/connections/{}", c.id),
             "institution": format!("{base}/institutions/{}", c.institution.id),
         },
+    });
+    // Basiq's schema types it as an object, not nullable: rows without any leave it out.
+    if let Some(details) = &t.payment_details {
+        v["paymentDetails"] = match details {
+            PaymentDetails::Bpay {
+                biller_code,
+                biller_name,
+                crn,
+            } => json!({
+                "bpay": { "billerCode": biller_code, "billerName": biller_name, "crn": crn },
+            }),
+            PaymentDetails::Apca(number) => json!({ "apcaNumber": number }),
+        };
+    }
+    v
+}
+
+/// Basiq's `enrich`: `merchant`, `category` and `location` are null where unknown.
+fn enrich_json(e: &Enrich) -> Value {
+    json!({
+        "cleanDescription": e.clean_description,
+        "tags": e.tags,
+        "merchant": e.merchant.map(|m| merchant_json(m, e.location)),
+        "category": e.category.as_ref().map(category_json),
+        "location": e.location.map(location_json),
+    })
+}
+
+fn merchant_json(m: &Merchant, shop: Option<&Shop>) -> Value {
+    // Basiq's merchant ids are global, the same in every user's data: derived from the name.
+    let id = Rng::new(mix(0, &[b"merchant", m.name.as_bytes()])).uuid();
+    let mut v = json!({
+        "id": id,
+        "businessName": m.name,
+        "ABN": m.abn,
+        "website": format!("https://www.{}", m.domain),
+        "logoMaster": format!("https://logo.sim.basiq.io/{}-master.png", m.domain),
+        "logoThumb": format!("https://logo.sim.basiq.io/{}-thumb.png", m.domain),
+    });
+    // The phone is the shop's, so it is known only where the shop is.
+    if let Some(s) = shop {
+        let area = s.area_code();
+        v["phoneNumber"] = json!({
+            "local": format!("(0{area}) {}", s.phone),
+            "international": format!("+61 {area} {}", s.phone),
+        });
+    }
+    v
+}
+
+fn category_json(c: &Category) -> Value {
+    let code = |(code, title): Code| json!({ "code": code, "title": title });
+    let a = c.anzsic;
+    let mut v = json!({
+        "matchType": c.match_type,
+        "matchScore": c.match_score(),
+        "anzsic": {
+            "division": code(a.division),
+            "subdivision": code(a.subdivision),
+            "group": code(a.group),
+            "class": code(a.class),
+            // Basiq's sixth level extends the class code by two digits (its example: 4511
+            // "Cafes and Restaurants" is subclass 451100 of the same title).
+            "subclass": { "code": format!("{}00", a.class.0), "title": a.class.1 },
+        },
+    });
+    // Card networks supply the MCC; bills paid by BPAY or direct debit have none.
+    if let Some(mcc) = c.mcc {
+        v["mcc"] = code(mcc);
+    }
+    v
+}
+
+fn location_json(s: &Shop) -> Value {
+    json!({
+        "formattedAddress": format!(
+            "{} {}, {} {} {}",
+            s.route_no, s.route, s.suburb, s.state, s.postcode
+        ),
+        "routeNo": s.route_no,
+        "route": s.route,
+        "suburb": s.suburb,
+        "state": s.state,
+        "postalCode": s.postcode,
+        "country": "Australia",
+        "geometry": { "lat": s.lat, "lng": s.lng },
     })
 }
 
