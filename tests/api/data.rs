@@ -322,3 +322,213 @@ async fn a_stale_institutions_list_is_served_while_basiq_fails_and_refreshed_aft
         "refreshes were attempted"
     );
 }
+
+/// `(ours, Basiq's)` JSON pointers of every transaction field: ours are named our way.
+const TRANSACTION_FIELDS: &[(&str, &str)] = &[
+    ("/id", "/id"),
+    ("/status", "/status"),
+    ("/description", "/description"),
+    ("/reference", "/reference"),
+    ("/amount", "/amount"),
+    ("/currency", "/currency"),
+    ("/balance", "/balance"),
+    ("/direction", "/direction"),
+    ("/class", "/class"),
+    ("/subClass/code", "/subClass/code"),
+    ("/subClass/title", "/subClass/title"),
+    ("/accountId", "/account"),
+    ("/connectionId", "/connection"),
+    ("/institutionId", "/institution"),
+    ("/transactionDate", "/transactionDate"),
+    ("/postDate", "/postDate"),
+    (
+        "/paymentDetails/bpay/billerCode",
+        "/paymentDetails/bpay/billerCode",
+    ),
+    (
+        "/paymentDetails/bpay/billerName",
+        "/paymentDetails/bpay/billerName",
+    ),
+    ("/paymentDetails/bpay/crn", "/paymentDetails/bpay/crn"),
+    ("/paymentDetails/apcaNumber", "/paymentDetails/apcaNumber"),
+    ("/enrich/cleanDescription", "/enrich/cleanDescription"),
+    ("/enrich/tags", "/enrich/tags"),
+    ("/enrich/merchant/id", "/enrich/merchant/id"),
+    (
+        "/enrich/merchant/businessName",
+        "/enrich/merchant/businessName",
+    ),
+    ("/enrich/merchant/abn", "/enrich/merchant/ABN"),
+    ("/enrich/merchant/website", "/enrich/merchant/website"),
+    (
+        "/enrich/merchant/phone/local",
+        "/enrich/merchant/phoneNumber/local",
+    ),
+    (
+        "/enrich/merchant/phone/international",
+        "/enrich/merchant/phoneNumber/international",
+    ),
+    (
+        "/enrich/merchant/logo/master",
+        "/enrich/merchant/logoMaster",
+    ),
+    ("/enrich/merchant/logo/thumb", "/enrich/merchant/logoThumb"),
+    ("/enrich/category/matchType", "/enrich/category/matchType"),
+    ("/enrich/category/matchScore", "/enrich/category/matchScore"),
+    ("/enrich/category/mcc/code", "/enrich/category/mcc/code"),
+    ("/enrich/category/mcc/title", "/enrich/category/mcc/title"),
+    (
+        "/enrich/category/anzsic/division/code",
+        "/enrich/category/anzsic/division/code",
+    ),
+    (
+        "/enrich/category/anzsic/division/title",
+        "/enrich/category/anzsic/division/title",
+    ),
+    (
+        "/enrich/category/anzsic/subdivision/code",
+        "/enrich/category/anzsic/subdivision/code",
+    ),
+    (
+        "/enrich/category/anzsic/group/code",
+        "/enrich/category/anzsic/group/code",
+    ),
+    (
+        "/enrich/category/anzsic/class/code",
+        "/enrich/category/anzsic/class/code",
+    ),
+    (
+        "/enrich/category/anzsic/class/title",
+        "/enrich/category/anzsic/class/title",
+    ),
+    (
+        "/enrich/category/anzsic/subclass/code",
+        "/enrich/category/anzsic/subclass/code",
+    ),
+    (
+        "/enrich/location/formattedAddress",
+        "/enrich/location/formattedAddress",
+    ),
+    ("/enrich/location/routeNo", "/enrich/location/routeNo"),
+    ("/enrich/location/route", "/enrich/location/route"),
+    ("/enrich/location/suburb", "/enrich/location/suburb"),
+    ("/enrich/location/state", "/enrich/location/state"),
+    ("/enrich/location/postalCode", "/enrich/location/postalCode"),
+    ("/enrich/location/country", "/enrich/location/country"),
+    (
+        "/enrich/location/geometry/lat",
+        "/enrich/location/geometry/lat",
+    ),
+    (
+        "/enrich/location/geometry/lng",
+        "/enrich/location/geometry/lng",
+    ),
+];
+
+const ACCOUNT_FIELDS: &[(&str, &str)] = &[
+    ("/id", "/id"),
+    ("/name", "/name"),
+    ("/accountNo", "/accountNo"),
+    ("/maskedNumber", "/maskedNumber"),
+    ("/bsb", "/bsb"),
+    ("/accountHolder", "/accountHolder"),
+    ("/accountOwnership", "/accountOwnership"),
+    ("/isOwned", "/isOwned"),
+    ("/balance", "/balance"),
+    ("/availableFunds", "/availableFunds"),
+    ("/creditLimit", "/creditLimit"),
+    ("/currency", "/currency"),
+    ("/class/type", "/class/type"),
+    ("/class/product", "/class/product"),
+    ("/connectionId", "/connection"),
+    ("/institutionId", "/institution"),
+    ("/lastUpdated", "/lastUpdated"),
+    ("/status", "/status"),
+    ("/transactionIntervals", "/transactionIntervals"),
+];
+
+/// `value` without its `null` members (we write `null` where Basiq leaves a field out).
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
+/// For each pair, our value equals Basiq's (or is `null` where Basiq has none); and each of
+/// Basiq's fields was seen with a value at least once, so every mapping was exercised.
+fn assert_mapped(ours: &[Value], basiq: &[Value], fields: &[(&str, &str)]) {
+    assert_eq!(ours.len(), basiq.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for (o, b) in ours.iter().zip(basiq) {
+        for (our, theirs) in fields {
+            let expected = without_nulls(b.pointer(theirs).cloned().unwrap_or(Value::Null));
+            let got = without_nulls(o.pointer(our).cloned().unwrap_or(Value::Null));
+            assert_eq!(got, expected, "{our} (Basiq's {theirs}) of {}", o["id"]);
+            if !expected.is_null() {
+                seen.insert(*our);
+            }
+        }
+    }
+    let unseen: Vec<_> = fields.iter().filter(|(o, _)| !seen.contains(o)).collect();
+    assert!(unseen.is_empty(), "never seen with a value: {unseen:?}");
+}
+
+#[tokio::test]
+async fn every_field_basiq_gives_reaches_the_app_under_our_name() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let user = app.basiq_user_id("alice").await;
+
+    let theirs = app
+        .basiq_get(&format!("/users/{user}/transactions?limit=500"))
+        .await;
+    let ours = app.get("/v1/transactions?limit=500", "alice").await;
+    assert_eq!(ours.status, 200, "{:?}", ours.body);
+    assert_mapped(
+        ours.body["data"].as_array().unwrap(),
+        theirs["data"].as_array().unwrap(),
+        TRANSACTION_FIELDS,
+    );
+
+    let theirs = app.basiq_get(&format!("/users/{user}/accounts")).await;
+    let ours = app.get("/v1/accounts", "alice").await;
+    assert_mapped(
+        ours.body["data"].as_array().unwrap(),
+        theirs["data"].as_array().unwrap(),
+        ACCOUNT_FIELDS,
+    );
+    // The one-account route adds the account's own dates, rates and meta, as Basiq types them.
+    let mut detail_fields = ACCOUNT_FIELDS.to_vec();
+    detail_fields.extend([
+        ("/creationDate", "/creationDate"),
+        ("/depositRate", "/depositRate"),
+        ("/lendingRate", "/lendingRate"),
+        ("/meta/fees", "/meta/fees"),
+        ("/meta/depositRates", "/meta/depositRates"),
+        ("/meta/lendingRates", "/meta/lendingRates"),
+        ("/meta/features", "/meta/features"),
+        ("/meta/loan", "/meta/loan"),
+        ("/meta/creditCard", "/meta/creditCard"),
+    ]);
+    let (mut ours_one, mut theirs_one) = (Vec::new(), Vec::new());
+    for account in theirs["data"].as_array().unwrap() {
+        let id = account["id"].as_str().unwrap();
+        ours_one.push(app.get(&format!("/v1/accounts/{id}"), "alice").await.body);
+        theirs_one.push(app.basiq_get(&format!("/users/{user}/accounts/{id}")).await);
+    }
+    assert_mapped(&ours_one, &theirs_one, &detail_fields);
+    // The holder's postal addresses are not passed on.
+    assert!(
+        ours_one
+            .iter()
+            .all(|a| a["meta"].get("addresses").is_none())
+    );
+}

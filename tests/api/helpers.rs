@@ -397,6 +397,32 @@ impl TestApp {
         panic!("job {job_id} never finished");
     }
 
+    /// What the simulated Basiq itself answers at `path` (with a server token of its own), to
+    /// compare with what the BFF makes of it.
+    pub async fn basiq_get(&self, path: &str) -> Value {
+        let token: Value = self
+            .http
+            .post(format!("{}/token", self.sim.base_url()))
+            .header("authorization", "Basic sim-api-key")
+            .header("basiq-version", "3.0")
+            .form(&[("scope", "SERVER_ACCESS")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        self.http
+            .get(format!("{}{path}", self.sim.base_url()))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Every call the simulator received, oldest first.
     pub async fn sim_requests(&self) -> Vec<Value> {
         reqwest::get(format!("{}/__sim/requests", self.sim.base_url()))

@@ -226,19 +226,6 @@ async fn a_signed_body_naming_another_type_than_its_event_is_acted_on_as_the_eve
         .await;
     let user = app.basiq_user_id("alice").await;
     // The id of the real `user.created` event, from the events the BFF fetched.
-    let token: Value = app
-        .http
-        .post(format!("{}/token", app.sim.base_url()))
-        .header("authorization", "Basic sim-api-key")
-        .header("basiq-version", "3.0")
-        .form(&[("scope", "SERVER_ACCESS")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
     let mut created = None;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..100 {
@@ -247,17 +234,7 @@ async fn a_signed_body_naming_another_type_than_its_event_is_acted_on_as_the_eve
             if !path.starts_with("/events/") || !seen.insert(path.clone()) {
                 continue;
             }
-            let event: Value = app
-                .http
-                .get(format!("{}{path}", app.sim.base_url()))
-                .bearer_auth(&token)
-                .header("basiq-version", "3.0")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let event = app.basiq_get(&path).await;
             if event["entity"] == "user" && event["eventType"] == "created" {
                 created = event["id"].as_str().map(str::to_owned);
             }
