@@ -13,14 +13,16 @@
 # `docker compose up` (docker-compose.yml) runs Postgres, basiq-sim and basiq-bff wired together.
 #
 # Build arguments (all optional):
-#   RUST_VERSION  toolchain of the build stages (keep it in step with the project's toolchain)
+#   RUST_VERSION  toolchain of the build stages (at least the `rust-version` of Cargo.toml, 1.94)
 #   VERSION, REVISION, SOURCE  OCI labels, e.g.
 #     docker build --build-arg VERSION="$(git describe --tags --always)" \
 #                  --build-arg REVISION="$(git rev-parse HEAD)" -t basiq-bff .
 #
-# The build needs no database: sqlx's query macros read the committed `.sqlx/` data
-# (SQLX_OFFLINE=true), and `migrations/` is embedded into the binary at compile time, so both
-# directories must be in the build context (.dockerignore keeps them).
+# The repository is a cargo workspace: the service at the root, the simulator in
+# crates/basiq-sim; one build makes both binaries. The build needs no database: sqlx's query
+# macros read the committed `.sqlx/` data (SQLX_OFFLINE=true), and `migrations/` is embedded
+# into the binary at compile time, so both directories must be in the build context
+# (.dockerignore keeps them).
 #
 # Build and runtime stages are both Debian 13 (trixie), so the binaries run against the glibc
 # they were linked with.

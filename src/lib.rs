@@ -1,6 +1,7 @@
 //! basiq-bff: a backend-for-frontend for the Basiq open-banking API.
 //!
-//! The library holds everything; `main.rs` and `bin/basiq-sim.rs` are thin.
+//! The library holds everything; `main.rs` is thin. The simulator is its own crate,
+//! `crates/basiq-sim`.
 
 pub mod auth;
 pub mod basiq;
@@ -13,7 +14,6 @@ pub mod http;
 pub mod jobs;
 pub mod limits;
 pub mod monitoring;
-pub mod sim;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -11,8 +11,8 @@ use std::{
 use basiq_bff::{
     basiq::{BasiqClient, TokenPolicy, UpstreamPolicy},
     config::EgressProxy,
-    sim::SimConfig,
 };
+use basiq_sim::SimConfig;
 use secrecy::SecretString;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -191,7 +191,7 @@ async fn no_proxy_sends_basiq_calls_direct() {
 
 #[tokio::test]
 async fn a_plain_http_basiq_the_simulator_is_called_direct_even_with_a_proxy_configured() {
-    let sim = basiq_bff::sim::spawn(SimConfig {
+    let sim = basiq_sim::spawn(SimConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         ..SimConfig::default()
     })

@@ -3,9 +3,9 @@ use std::{collections::HashMap, time::Duration};
 use basiq_bff::{
     basiq::TokenPolicy,
     config::Settings,
-    sim::{SimConfig, SimServer},
     startup::{Application, Options},
 };
+use basiq_sim::{SimConfig, SimServer};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{StatusCode, redirect::Policy};
 use serde_json::{Value, json};
@@ -112,7 +112,7 @@ pub async fn spawn_app_with(setup: Setup) -> TestApp {
         ),
         false => (None, None),
     };
-    let sim = basiq_bff::sim::spawn(SimConfig {
+    let sim = basiq_sim::spawn(SimConfig {
         redirect_url: format!("{base}/v1/consent/callback"),
         webhook_url,
         webhook_secret,

@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use basiq_bff::sim::SimConfig;
+use basiq_sim::SimConfig;
 use serde_json::{Value, json};
 
 use crate::helpers::{JWT_SECRET, RETURN_TO, fresh_database, jwt_for};
@@ -21,7 +21,7 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn sigterm_during_a_slow_upstream_call_still_answers_it_and_exits_cleanly() {
-    let sim = basiq_bff::sim::spawn(SimConfig {
+    let sim = basiq_sim::spawn(SimConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         ..SimConfig::default()
     })

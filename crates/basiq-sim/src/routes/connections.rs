@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use super::jobs::job_stub;
 use super::{Base, P, ServerAuth, query_param, ts};
-use crate::sim::data::{Profile, money};
-use crate::sim::error::{ApiError, ApiResult};
-use crate::sim::filter::{self, Field, FieldTable, Kind};
-use crate::sim::state::{Connection, SimState, Store};
-use crate::sim::webhooks;
+use crate::data::{Profile, money};
+use crate::error::{ApiError, ApiResult};
+use crate::filter::{self, Field, FieldTable, Kind};
+use crate::state::{Connection, SimState, Store};
+use crate::webhooks;
 
 const FIELDS: FieldTable = &[
     (&["connection.id", "id"], "connection.id", Kind::Text),

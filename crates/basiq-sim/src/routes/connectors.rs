@@ -5,9 +5,9 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth};
-use crate::sim::error::{ApiError, ApiResult};
-use crate::sim::institutions::{INSTITUTIONS, Institution, find};
-use crate::sim::state::SimState;
+use crate::error::{ApiError, ApiResult};
+use crate::institutions::{INSTITUTIONS, Institution, find};
+use crate::state::SimState;
 
 pub fn router() -> Router<SimState> {
     Router::new()

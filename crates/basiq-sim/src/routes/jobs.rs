@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth, ts};
-use crate::sim::error::{ApiError, ApiResult};
-use crate::sim::institutions::{Outcome, STEPS};
-use crate::sim::state::{JOB_LIST_WINDOW, Job, SimState, StepState};
+use crate::error::{ApiError, ApiResult};
+use crate::institutions::{Outcome, STEPS};
+use crate::state::{JOB_LIST_WINDOW, Job, SimState, StepState};
 
 pub fn router() -> Router<SimState> {
     Router::new()

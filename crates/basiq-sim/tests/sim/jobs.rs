@@ -100,7 +100,7 @@ async fn each_sandbox_login_ends_at_its_documented_step() {
 
 #[tokio::test]
 async fn job_steps_progress_over_time_and_source_is_absent_during_the_first_step() {
-    let sim = spawn_with(basiq_bff::sim::SimConfig {
+    let sim = spawn_with(basiq_sim::SimConfig {
         job_step: Duration::from_millis(250),
         ..config()
     })
@@ -136,7 +136,7 @@ async fn job_steps_progress_over_time_and_source_is_absent_during_the_first_step
 
 #[tokio::test]
 async fn a_users_jobs_include_running_ones_and_no_one_elses() {
-    let sim = spawn_with(basiq_bff::sim::SimConfig {
+    let sim = spawn_with(basiq_sim::SimConfig {
         job_step: Duration::from_secs(5),
         ..config()
     })

@@ -124,8 +124,8 @@ async fn a_server_token_carries_bearer_type_and_the_configured_lifetime() {
 
 struct SimConfigExt;
 impl SimConfigExt {
-    fn ttl(ttl: Duration) -> basiq_bff::sim::SimConfig {
-        basiq_bff::sim::SimConfig {
+    fn ttl(ttl: Duration) -> basiq_sim::SimConfig {
+        basiq_sim::SimConfig {
             token_ttl: ttl,
             ..config()
         }

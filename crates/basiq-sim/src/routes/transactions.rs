@@ -11,12 +11,12 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth, query_pairs};
-use crate::sim::data::{
+use crate::data::{
     Category, Code, Enrich, Merchant, PaymentDetails, Rng, Shop, Transaction, mix, money, sort_key,
 };
-use crate::sim::error::{ApiError, ApiResult};
-use crate::sim::filter::{self, Field, FieldTable, Kind};
-use crate::sim::state::{Connection, SimState, Store};
+use crate::error::{ApiError, ApiResult};
+use crate::filter::{self, Field, FieldTable, Kind};
+use crate::state::{Connection, SimState, Store};
 
 const FIELDS: FieldTable = &[
     (&["account.id"], "account.id", Kind::Text),

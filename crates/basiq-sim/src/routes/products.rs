@@ -9,7 +9,7 @@
 use chrono::{Days, Months};
 use serde_json::{Value, json};
 
-use crate::sim::data::{Account, ConnectionData, money};
+use crate::data::{Account, ConnectionData, money};
 
 const SAVER_BASE_RATE: &str = "0.0100";
 const SAVER_BONUS_RATE: &str = "0.0400";

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 
 use super::products::terms;
 use super::{Base, P, ServerAuth, query_param, ts};
-use crate::sim::data::{Account, money};
-use crate::sim::error::{ApiError, ApiResult};
-use crate::sim::filter::{self, Field, FieldTable, Kind};
-use crate::sim::state::{Connection, SimState, Store};
+use crate::data::{Account, money};
+use crate::error::{ApiError, ApiResult};
+use crate::filter::{self, Field, FieldTable, Kind};
+use crate::state::{Connection, SimState, Store};
 
 const FIELDS: FieldTable = &[
     (&["account.id"], "account.id", Kind::Text),

@@ -10,8 +10,8 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
-use crate::sim::error::{ApiError, ApiResult};
-use crate::sim::state::{Scope, SimState, Token};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{Scope, SimState, Token};
 
 /// Basiq API versions the simulator answers.
 const VERSIONS: [&str; 3] = ["3.0", "2.1", "2.0"];

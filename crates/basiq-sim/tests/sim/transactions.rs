@@ -348,7 +348,7 @@ async fn an_invalid_filter_is_answered_400_naming_the_filter() {
 #[tokio::test]
 async fn the_same_seed_and_logins_give_the_same_data() {
     let (a, b) = (spawn_sim().await, spawn_sim().await);
-    let other = spawn_with(basiq_bff::sim::SimConfig {
+    let other = spawn_with(basiq_sim::SimConfig {
         seed: 7,
         ..config()
     })

@@ -98,7 +98,7 @@ impl SimConfig {
             config.webhook_url = Some(v);
         }
         if let Some(v) = non_empty("BASIQ_SIM_WEBHOOK_SECRET") {
-            crate::sim::webhooks::decode_secret(&v)
+            crate::webhooks::decode_secret(&v)
                 .map_err(|e| format!("BASIQ_SIM_WEBHOOK_SECRET: {e}"))?;
             config.webhook_secret = Some(v);
         }

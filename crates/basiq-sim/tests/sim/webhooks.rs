@@ -72,7 +72,7 @@ async fn receiver(refuse: usize) -> (Receiver, String) {
 }
 
 async fn sim_with_hooks(url: String) -> TestSim {
-    spawn_with(basiq_bff::sim::SimConfig {
+    spawn_with(basiq_sim::SimConfig {
         webhook_url: Some(url),
         webhook_secret: Some(format!("whsec_{}", STANDARD.encode(KEY_BYTES))),
         webhook_retry_scale: 0.02,

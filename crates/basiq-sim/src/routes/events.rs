@@ -6,8 +6,8 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth, ts};
-use crate::sim::error::{ApiError, ApiResult};
-use crate::sim::state::{Event, SimState};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{Event, SimState};
 
 pub fn router() -> Router<SimState> {
     Router::new().route("/events/{event_id}", get(read))

@@ -1,6 +1,6 @@
 //! `basiq-sim`: runs the Basiq simulator until ctrl-c or SIGTERM.
 
-use basiq_bff::sim::{self, SimConfig};
+use basiq_sim::{self as sim, SimConfig};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use basiq_bff::sim::{self, SimConfig, SimServer};
+use basiq_sim::{self as sim, SimConfig, SimServer};
 use reqwest::{Response, StatusCode, redirect};
 use serde_json::{Value, json};
 

@@ -77,7 +77,7 @@ pub fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn a_refresh_while_a_job_runs_answers_200_with_the_same_job() {
-    let sim = spawn_with(basiq_bff::sim::SimConfig {
+    let sim = spawn_with(basiq_sim::SimConfig {
         job_step: Duration::from_millis(300),
         ..config()
     })
@@ -109,7 +109,7 @@ async fn a_refresh_while_a_job_runs_answers_200_with_the_same_job() {
 
 #[tokio::test]
 async fn the_21st_open_banking_refresh_in_a_day_is_answered_429() {
-    let sim = spawn_with(basiq_bff::sim::SimConfig {
+    let sim = spawn_with(basiq_sim::SimConfig {
         job_step: Duration::ZERO,
         ..config()
     })

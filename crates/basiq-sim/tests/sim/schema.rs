@@ -1,5 +1,5 @@
 //! Validates responses against the response schemas of Basiq's OpenAPI files
-//! (tests/fixtures/basiq-openapi), translated from OpenAPI 3.0 to JSON Schema (draft 4).
+//! (crates/basiq-sim/tests/fixtures/basiq-openapi), translated from OpenAPI 3.0 to JSON Schema (draft 4).
 
 use std::sync::OnceLock;
 

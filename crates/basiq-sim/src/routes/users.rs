@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{Base, P, ServerAuth, ts};
-use crate::sim::error::{ApiError, ApiResult};
-use crate::sim::state::{Consent, SimState, Store, User};
-use crate::sim::webhooks;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{Consent, SimState, Store, User};
+use crate::webhooks;
 
 pub fn router() -> Router<SimState> {
     Router::new()
