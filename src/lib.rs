@@ -11,7 +11,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
-pub mod jobs;
 pub mod limits;
 pub mod monitoring;
 pub mod startup;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::{
     db,
-    jobs::{self, JobStatus, JobView},
+    domain::jobs::{JobStatus, JobView},
     monitoring,
     state::AppState,
 };
@@ -60,7 +60,7 @@ async fn check(state: &AppState, due: &db::jobs::DueJob) {
             return;
         }
     };
-    let view = jobs::normalise(&job);
+    let view = job.view();
     let next = match (view.settled(), view.status) {
         (true, _) => 0.0,
         (false, JobStatus::Failed) => BASIQ_RETRY_SECS,
@@ -94,8 +94,7 @@ async fn institution_of(
     job: &crate::basiq::types::Job,
     view: &JobView,
 ) -> String {
-    let (Some(user), Some(connection)) = (jobs::job_user(job), view.connection_id.as_deref())
-    else {
+    let (Some(user), Some(connection)) = (job.user(), view.connection_id.as_deref()) else {
         return "unknown".to_owned();
     };
     match state.basiq.connection(&user, connection).await {

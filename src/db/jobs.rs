@@ -1,6 +1,6 @@
 use sqlx::PgPool;
 
-use crate::jobs::{JobStatus, JobView};
+use crate::domain::jobs::{JobStatus, JobView};
 
 /// Records that `job_id` belongs to `app_user_id`, with its latest status. A job already
 /// recorded for another user is never reassigned. Jobs the app started (consent, refresh) are

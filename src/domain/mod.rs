@@ -1,3 +1,6 @@
-//! The rules of the product that are neither HTTP nor SQL.
+//! The rules of the product that are neither HTTP nor SQL: what a Basiq id looks like, which
+//! return URLs are allowed, the consent `state` and cursor protocols, contact details, and
+//! job outcomes. Nothing here imports another module of ours but `crypto`.
 
 pub mod ids;
+pub mod jobs;

@@ -16,12 +16,12 @@ use crate::{
     auth::AuthUser,
     basiq::types::{Connection, Profile, normalise_method},
     db,
+    domain::jobs::{self, JobView},
     error::{ApiError, ApiResult},
     http::{
         DataList, docs,
         extract::{check_id, no_query_params},
     },
-    jobs::{self, JobView},
     state::AppState,
 };
 
@@ -315,7 +315,7 @@ async fn refresh(
         db::jobs::latest_for_connection(&state.pool, app_user_id, &connection.id).await?
         && matches!(status.as_str(), "pending" | "in_progress")
     {
-        let view = jobs::normalise(&state.basiq.job(&job_id).await?);
+        let view = state.basiq.job(&job_id).await?.view();
         if !view.status.is_final() {
             return Ok(view);
         }
@@ -350,7 +350,7 @@ async fn refresh(
     }
     tx.commit().await?;
     tracing::info!(job_id = %stub.id, connection_id = %connection.id, created, "connection refresh");
-    let mut view = jobs::normalise(&state.basiq.job(&stub.id).await?);
+    let mut view = state.basiq.job(&stub.id).await?.view();
     view.connection_id
         .get_or_insert_with(|| connection.id.clone());
     db::jobs::record(&state.pool, app_user_id, "refresh", &view).await?;

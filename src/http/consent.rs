@@ -24,7 +24,6 @@ use crate::{
         docs,
         extract::{JsonBody, check_id, no_query_params},
     },
-    jobs,
     state::AppState,
 };
 
@@ -502,7 +501,7 @@ async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Api
         let found = user_jobs.iter().find(|j| &j.id == id);
         match found {
             Some(job) => {
-                let view = jobs::normalise(job);
+                let view = job.view();
                 db::jobs::record(&state.pool, &app_user_id, "consent", &view).await?;
                 tracing::info!(job_id = %job.id, connection_id = ?view.connection_id, "consent job recorded");
                 verified.push(id.as_str());

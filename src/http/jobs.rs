@@ -10,12 +10,12 @@ use axum::{
 use crate::{
     auth::AuthUser,
     db,
+    domain::jobs::JobView,
     error::{ApiError, ApiResult},
     http::{
         DataList, docs,
         extract::{check_id, no_query_params},
     },
-    jobs::{self, JobView},
     state::AppState,
 };
 
@@ -49,7 +49,7 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<D
         .user_jobs(&basiq_user_id)
         .await?
         .iter()
-        .map(jobs::normalise)
+        .map(crate::basiq::types::Job::view)
         .collect();
     views.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     Ok(Json(DataList::new(views)))
@@ -94,8 +94,8 @@ async fn one(
         .job(&job_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
-    let view = jobs::normalise(&job);
-    match (recorded_owner, jobs::job_user(&job)) {
+    let view = job.view();
+    match (recorded_owner, job.user()) {
         // Basiq names another user: never show it, whatever we recorded.
         (_, Some(owner)) if owner != basiq_user_id => return Err(ApiError::NotFound),
         (Some(_), _) | (None, Some(_)) => {}

@@ -3,6 +3,7 @@
 //! do not strictly need are optional and unknown fields are ignored.
 
 mod data;
+mod job;
 pub mod meta;
 mod text;
 

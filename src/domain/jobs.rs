@@ -1,9 +1,8 @@
-//! Basiq jobs have no overall status: it is derived here from the steps, and a failure is turned
-//! into what the app should tell its user (SPEC.md §4, "Job outcomes").
+//! Job outcomes (SPEC.md §4): a job's overall status from its steps (Basiq's connection jobs
+//! have none), and what the app should tell its user when one fails. How Basiq writes a job
+//! is read in `basiq/types/job.rs`; the rules are here.
 
 use serde::Serialize;
-
-use crate::basiq::types::Job;
 
 /// Derived from the steps: `action_required` and `failed` come with an `error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -106,7 +105,8 @@ pub fn user_action(code: &str) -> UserAction {
     outcome(code).1
 }
 
-fn outcome(code: &str) -> (JobStatus, UserAction) {
+/// The outcome table: each failure code's status and what the user should do.
+pub fn outcome(code: &str) -> (JobStatus, UserAction) {
     match code {
         "invalid-credentials" | "authorization-failed" => {
             (JobStatus::ActionRequired, UserAction::ReenterCredentials)
@@ -122,63 +122,27 @@ fn outcome(code: &str) -> (JobStatus, UserAction) {
     }
 }
 
-fn step_status(raw: &str) -> &'static str {
-    match raw {
-        "success" => "succeeded",
-        "in-progress" | "in_progress" => "in_progress",
-        "failed" => "failed",
-        _ => "pending",
-    }
+/// A failed step, as Basiq describes it.
+#[derive(Debug, Default)]
+pub struct Failure {
+    pub step: String,
+    pub code: Option<String>,
+    pub title: Option<String>,
+    pub detail: Option<String>,
 }
 
-/// `…/users/{user}/connections/{connection}` out of a job's source link or step result URL.
-fn user_and_connection(job: &Job) -> Option<(String, String)> {
-    let candidates = job.links.source.iter().chain(
-        job.steps
-            .iter()
-            .filter_map(|s| s.result.as_ref().and_then(|r| r.url.as_ref())),
-    );
-    for url in candidates {
-        let segments: Vec<&str> = url.split(['/', '?']).collect();
-        if let Some(i) = segments.iter().position(|s| *s == "users")
-            && segments.get(i + 2) == Some(&"connections")
-            && let (Some(user), Some(conn)) = (segments.get(i + 1), segments.get(i + 3))
-            && !user.is_empty()
-            && !conn.is_empty()
-        {
-            return Some(((*user).to_owned(), (*conn).to_owned()));
-        }
-    }
-    None
-}
-
-/// The Basiq user a job belongs to, once Basiq tells us (absent while the first step runs).
-pub fn job_user(job: &Job) -> Option<String> {
-    user_and_connection(job).map(|(u, _)| u)
-}
-
-pub fn normalise(job: &Job) -> JobView {
-    let steps: Vec<JobStep> = job
-        .steps
-        .iter()
-        .map(|s| JobStep {
-            title: s.title.clone(),
-            status: step_status(&s.status).to_owned(),
-        })
-        .collect();
-    let failed = job.steps.iter().find(|s| s.status == "failed");
-    let (status, error) = match failed {
-        Some(step) => {
-            let result = step.result.as_ref();
-            let code = result
-                .and_then(|r| r.code.clone())
-                .unwrap_or_else(|| "unknown-error".to_owned());
+/// A job's status from its steps (each `pending`, `in_progress`, `succeeded` or `failed`),
+/// and, when a step failed, what to tell the user.
+pub fn status_of(steps: &[JobStep], failure: Option<Failure>) -> (JobStatus, Option<JobError>) {
+    match failure {
+        Some(failure) => {
+            let code = failure.code.unwrap_or_else(|| "unknown-error".to_owned());
             let (status, user_action) = outcome(&code);
             let error = JobError {
-                title: result
-                    .and_then(|r| r.title.clone())
-                    .unwrap_or_else(|| format!("The {} step failed", step.title)),
-                detail: result.and_then(|r| r.detail.clone()).unwrap_or_default(),
+                title: failure
+                    .title
+                    .unwrap_or_else(|| format!("The {} step failed", failure.step)),
+                detail: failure.detail.unwrap_or_default(),
                 code,
                 user_action,
                 retry_after_seconds: (user_action == UserAction::RetryLater)
@@ -191,72 +155,36 @@ pub fn normalise(job: &Job) -> JobView {
         }
         None if steps.iter().any(|s| s.status != "pending") => (JobStatus::InProgress, None),
         None => (JobStatus::Pending, None),
-    };
-    JobView {
-        id: job.id.clone(),
-        status,
-        job_type: job.job_type.clone(),
-        connection_id: user_and_connection(job).map(|(_, c)| c),
-        steps,
-        error,
-        created_at: job.created.clone(),
-        updated_at: job.updated.clone(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn job(steps: serde_json::Value, source: Option<&str>) -> Job {
-        serde_json::from_value(json!({
-            "type": "job", "id": "j1", "steps": steps,
-            "links": {"self": "https://x/jobs/j1", "source": source}
-        }))
-        .unwrap()
-    }
-
-    fn steps(statuses: [&str; 3], failure: Option<&str>) -> serde_json::Value {
-        let titles = [
-            "verify-credentials",
-            "retrieve-accounts",
-            "retrieve-transactions",
-        ];
-        json!(
-            titles
-                .iter()
-                .zip(statuses)
-                .map(|(t, s)| {
-                    let result = match (s, failure) {
-                        ("failed", Some(code)) => {
-                            json!({"code": code, "title": "Failed", "detail": "d"})
-                        }
-                        ("success", _) => {
-                            json!({"type": "link", "url": "/users/u1/connections/c1"})
-                        }
-                        _ => json!(null),
-                    };
-                    json!({"title": t, "status": s, "result": result})
-                })
-                .collect::<Vec<_>>()
-        )
+    fn steps(statuses: [&str; 3]) -> Vec<JobStep> {
+        statuses
+            .iter()
+            .map(|s| JobStep {
+                title: "step".into(),
+                status: (*s).into(),
+            })
+            .collect()
     }
 
     #[test]
     fn overall_status_is_derived_from_the_steps() {
         let cases = [
             (["pending", "pending", "pending"], JobStatus::Pending),
-            (["in-progress", "pending", "pending"], JobStatus::InProgress),
-            (["success", "pending", "pending"], JobStatus::InProgress),
-            (["success", "success", "success"], JobStatus::Succeeded),
+            (["in_progress", "pending", "pending"], JobStatus::InProgress),
+            (["succeeded", "pending", "pending"], JobStatus::InProgress),
+            (
+                ["succeeded", "succeeded", "succeeded"],
+                JobStatus::Succeeded,
+            ),
         ];
         for (s, expected) in cases {
-            assert_eq!(
-                normalise(&job(steps(s, None), None)).status,
-                expected,
-                "{s:?}"
-            );
+            assert_eq!(status_of(&steps(s), None).0, expected, "{s:?}");
         }
     }
 
@@ -305,12 +233,14 @@ mod tests {
             ("something-new", JobStatus::Failed, UserAction::Wait),
         ];
         for (code, status, action) in cases {
-            let view = normalise(&job(
-                steps(["success", "failed", "pending"], Some(code)),
-                None,
-            ));
-            assert_eq!(view.status, status, "{code}");
-            let error = view.error.unwrap();
+            let failure = Failure {
+                step: "retrieve-accounts".into(),
+                code: Some(code.into()),
+                ..Failure::default()
+            };
+            let (got, error) = status_of(&steps(["succeeded", "failed", "pending"]), Some(failure));
+            assert_eq!(got, status, "{code}");
+            let error = error.unwrap();
             assert_eq!(error.user_action, action, "{code}");
             assert_eq!(error.code, code);
             assert_eq!(
@@ -322,16 +252,17 @@ mod tests {
     }
 
     #[test]
-    fn the_connection_and_user_come_from_the_source_link_or_a_step_url() {
-        let j = job(
-            steps(["in-progress", "pending", "pending"], None),
-            Some("https://au-api.basiq.io/users/u9/connections/c9"),
+    fn a_failure_without_a_code_is_an_unknown_error_titled_by_its_step() {
+        let (status, error) = status_of(
+            &[],
+            Some(Failure {
+                step: "verify-credentials".into(),
+                ..Failure::default()
+            }),
         );
-        assert_eq!(normalise(&j).connection_id.as_deref(), Some("c9"));
-        assert_eq!(job_user(&j).as_deref(), Some("u9"));
-        let j = job(steps(["success", "in-progress", "pending"], None), None);
-        assert_eq!(job_user(&j).as_deref(), Some("u1"));
-        let j = job(steps(["in-progress", "pending", "pending"], None), None);
-        assert_eq!(job_user(&j), None);
+        assert_eq!(status, JobStatus::Failed);
+        let error = error.unwrap();
+        assert_eq!(error.code, "unknown-error");
+        assert_eq!(error.title, "The verify-credentials step failed");
     }
 }
