@@ -249,7 +249,7 @@ impl Settings {
         };
         let allowed_return_urls = list("ALLOWED_RETURN_URLS");
         for entry in &allowed_return_urls {
-            crate::http::consent::check_allow_list_entry(entry)
+            crate::domain::return_url::check_allow_list_entry(entry)
                 .map_err(|e| bad("ALLOWED_RETURN_URLS", format!("{entry:?} {e}")))?;
         }
         let cors_allowed_origins = list("CORS_ALLOWED_ORIGINS");

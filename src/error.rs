@@ -60,6 +60,12 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<crate::domain::contact::Invalid> for ApiError {
+    fn from(e: crate::domain::contact::Invalid) -> Self {
+        Self::validation(e.field, e.detail)
+    }
+}
+
 /// Seconds a client should wait before retrying while the database is unavailable.
 const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 

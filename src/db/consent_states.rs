@@ -7,18 +7,25 @@ pub struct PendingConsent {
     pub used: bool,
 }
 
+/// Whether a new state was stored, or its user is gone (erased meanwhile).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserted {
+    Yes,
+    UserErased,
+}
+
 pub async fn insert(
     pool: &PgPool,
     nonce_hash: &[u8],
     app_user_id: &str,
     return_to: &str,
     expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Inserted, sqlx::Error> {
     // Old rows are worthless once expired; sweep them as new ones arrive.
     sqlx::query!("delete from consent_states where expires_at < now() - interval '1 day'")
         .execute(pool)
         .await?;
-    sqlx::query!(
+    let inserted = sqlx::query!(
         "insert into consent_states (nonce_hash, app_user_id, return_to, expires_at)
          values ($1, $2, $3, $4)",
         nonce_hash,
@@ -27,8 +34,16 @@ pub async fn insert(
         expires_at
     )
     .execute(pool)
-    .await?;
-    Ok(())
+    .await;
+    match inserted {
+        Ok(_) => Ok(Inserted::Yes),
+        Err(sqlx::Error::Database(e))
+            if e.constraint() == Some("consent_states_app_user_id_fkey") =>
+        {
+            Ok(Inserted::UserErased)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn find(pool: &PgPool, nonce_hash: &[u8]) -> Result<Option<PendingConsent>, sqlx::Error> {

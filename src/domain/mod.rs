@@ -2,5 +2,9 @@
 //! return URLs are allowed, the consent `state` and cursor protocols, contact details, and
 //! job outcomes. Nothing here imports another module of ours but `crypto`.
 
+pub mod consent_state;
+pub mod contact;
+pub mod cursor;
 pub mod ids;
 pub mod jobs;
+pub mod return_url;

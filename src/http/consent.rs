@@ -9,7 +9,6 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -17,8 +16,11 @@ use url::Url;
 
 use crate::{
     auth::AuthUser,
-    crypto::sha256,
     db,
+    domain::{
+        consent_state, contact,
+        return_url::{allowed_return_url, carries_callback_params, with_callback_params},
+    },
     error::{ApiError, ApiResult},
     http::{
         docs,
@@ -87,82 +89,6 @@ pub struct ConsentResponse {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Rejects allow-list entries that could never be safe redirect targets.
-pub fn check_allow_list_entry(entry: &str) -> Result<(), &'static str> {
-    let url = Url::parse(entry).map_err(|_| "is not a URL prefix like https://app.example.com")?;
-    match url.scheme() {
-        "javascript" | "data" | "file" | "vbscript" | "blob" | "about" => {
-            Err("uses a scheme that can never be a return URL")
-        }
-        "http" | "https" if url.host_str().is_none_or(str::is_empty) => Err("has no host"),
-        _ => Ok(()),
-    }
-}
-
-/// `candidate` if it is a URL under one of the allowed prefixes. A prefix only matches at a
-/// boundary, so `https://app.example.com` does not admit `https://app.example.com.evil.com`
-/// or `https://app.example.com@evil.com`.
-pub fn allowed_return_url(candidate: &str, allowed: &[String]) -> Option<Url> {
-    if candidate.len() > 2048 || candidate.chars().any(|c| c.is_control() || c == '\\') {
-        return None;
-    }
-    let url = Url::parse(candidate).ok()?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return None;
-    }
-    let normalised = url.as_str();
-    allowed
-        .iter()
-        .any(|prefix| {
-            // Compare like with like: the prefix as the URL parser writes it.
-            let prefix = Url::parse(prefix)
-                .map(|p| {
-                    let s = p.to_string();
-                    if prefix.ends_with('/') {
-                        s
-                    } else {
-                        s.trim_end_matches('/').to_owned()
-                    }
-                })
-                .unwrap_or_else(|_| prefix.clone());
-            normalised
-                .strip_prefix(prefix.as_str())
-                .is_some_and(|rest| {
-                    prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
-                })
-        })
-        .then_some(url)
-}
-
-fn check_contact(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
-    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) if v.len() > max || v.chars().any(char::is_control) => Err(ApiError::validation(
-            field,
-            "is too long or has control characters",
-        )),
-        Some(v) if field == "email" && !looks_like_email(&v) => {
-            Err(ApiError::validation(field, "is not an email address"))
-        }
-        Some(v) if field == "mobile" && !looks_like_mobile(&v) => Err(ApiError::validation(
-            field,
-            "must be a phone number in international format, e.g. +61400000000",
-        )),
-        Some(v) => Ok(Some(v)),
-    }
-}
-
-fn looks_like_email(v: &str) -> bool {
-    v.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !v.contains(' ')
-    })
-}
-
-fn looks_like_mobile(v: &str) -> bool {
-    let digits = v.strip_prefix('+').unwrap_or(v);
-    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Starts the consent round trip.
 ///
 /// Creates the caller's Basiq user on first need and answers the Consent UI link to open.
@@ -195,10 +121,7 @@ async fn start(
     }
     let return_to = allowed_return_url(&body.return_to, &consent.allowed_return_urls)
         .ok_or_else(|| ApiError::validation("returnTo", "is not in the allowed return URLs"))?;
-    if return_to
-        .query_pairs()
-        .any(|(k, _)| CALLBACK_PARAMS.contains(&k.as_ref()))
-    {
+    if carries_callback_params(&return_to) {
         return Err(ApiError::validation(
             "returnTo",
             "must not carry jobIds, jobId or error: the callback appends them",
@@ -218,8 +141,8 @@ async fn start(
     if let Some(id) = &body.connection_id {
         check_id("connectionId", id)?;
     }
-    let email = check_contact("email", body.email.or(user.email.clone()), 254)?;
-    let mobile = check_contact("mobile", body.mobile.or(user.phone_number.clone()), 16)?;
+    let email = contact::email(body.email.or(user.email.clone()))?;
+    let mobile = contact::mobile(body.mobile.or(user.phone_number.clone()))?;
 
     let basiq_user_id = db::users::ensure_basiq_user(&state.pool, &user.sub, || async {
         if email.is_none() && mobile.is_none() {
@@ -285,46 +208,31 @@ async fn start(
     }))
 }
 
-/// `v1.<nonce>.<expiry>.<mac>`: the MAC binds the nonce and expiry to the app user and
-/// `returnTo`, which are kept server-side (only a hash of the nonce is stored).
+/// A new consent `state` for the user and `returnTo`, stored (its nonce's hash) so it can be
+/// redeemed once.
 async fn issue_state(
     state: &AppState,
     app_user_id: &str,
     return_to: &str,
     expires_at: DateTime<Utc>,
 ) -> ApiResult<String> {
-    let mut nonce = [0u8; 32];
-    rand::fill(&mut nonce);
-    let exp = expires_at.timestamp().to_string();
-    let tag = state.state_key.sign(&[
-        b"v1",
-        &nonce,
-        exp.as_bytes(),
-        app_user_id.as_bytes(),
-        return_to.as_bytes(),
-    ]);
-    db::consent_states::insert(
+    let issued = consent_state::issue(&state.state_key, app_user_id, return_to, expires_at);
+    let stored = db::consent_states::insert(
         &state.pool,
-        &sha256(&nonce),
+        &issued.nonce_hash,
         app_user_id,
         return_to,
         expires_at,
     )
-    .await
-    .map_err(|e| match &e {
-        // The user was erased (DELETE /v1/me) while this request ran.
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => ApiError::Conflict {
+    .await?;
+    if stored == db::consent_states::Inserted::UserErased {
+        // DELETE /v1/me ran while this request did.
+        return Err(ApiError::Conflict {
             code: "user_erased",
             detail: "The user was erased while this request ran; start again.".into(),
-        },
-        _ => e.into(),
-    })?;
-    Ok(format!(
-        "v1.{}.{}.{}",
-        B64.encode(nonce),
-        exp,
-        B64.encode(tag)
-    ))
+        });
+    }
+    Ok(issued.value)
 }
 
 /// Why a callback was refused; the page never says more than that the link is not valid.
@@ -338,39 +246,20 @@ enum BadState {
 }
 
 async fn redeem_state(state: &AppState, raw: &str) -> ApiResult<Result<(String, Url), BadState>> {
-    let parts: Vec<&str> = raw.split('.').collect();
-    let [version, nonce, exp, tag] = parts.as_slice() else {
+    let Some(presented) = consent_state::parse(raw) else {
         return Ok(Err(BadState::Malformed));
     };
-    let (Ok(nonce), Ok(exp_secs), Ok(tag)) =
-        (B64.decode(nonce), exp.parse::<i64>(), B64.decode(tag))
-    else {
-        return Ok(Err(BadState::Malformed));
-    };
-    if *version != "v1" || nonce.len() != 32 {
-        return Ok(Err(BadState::Malformed));
-    }
-    let nonce_hash = sha256(&nonce);
+    let nonce_hash = presented.nonce_hash();
     let Some(pending) = db::consent_states::find(&state.pool, &nonce_hash).await? else {
         return Ok(Err(BadState::Unknown));
     };
-    let authentic = state.state_key.verify(
-        &[
-            b"v1",
-            &nonce,
-            exp.as_bytes(),
-            pending.app_user_id.as_bytes(),
-            pending.return_to.as_bytes(),
-        ],
-        &tag,
-    );
-    if !authentic {
+    if !presented.is_authentic(&state.state_key, &pending.app_user_id, &pending.return_to) {
         return Ok(Err(BadState::Forged));
     }
     if pending.used {
         return Ok(Err(BadState::Replayed));
     }
-    if exp_secs < Utc::now().timestamp() {
+    if presented.is_expired(Utc::now()) {
         return Ok(Err(BadState::Expired));
     }
     if !db::consent_states::consume(&state.pool, &nonce_hash).await? {
@@ -397,27 +286,14 @@ fn bad_state_page() -> Response {
         .into_response()
 }
 
-/// The parameters the callback writes into `returnTo`: the app reads them, so they are ours alone.
-const CALLBACK_PARAMS: &[&str] = &["jobIds", "jobId", "error"];
-
-/// `to` with `params` as the only values of their names (a `returnTo` that already carried
-/// one has it replaced, never doubled).
-fn redirect(mut to: Url, params: &[(&str, &str)]) -> Response {
-    let kept: Vec<(String, String)> = to
-        .query_pairs()
-        .filter(|(k, _)| !CALLBACK_PARAMS.contains(&k.as_ref()))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    to.set_query(None);
-    if !kept.is_empty() || !params.is_empty() {
-        let mut q = to.query_pairs_mut();
-        q.extend_pairs(kept);
-        q.extend_pairs(params);
-    }
+fn redirect(to: Url, params: &[(&str, &str)]) -> Response {
     (
         StatusCode::SEE_OTHER,
         [
-            (header::LOCATION, to.to_string()),
+            (
+                header::LOCATION,
+                with_callback_params(to, params).to_string(),
+            ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
     )
@@ -515,92 +391,4 @@ async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Api
         return Ok(redirect(return_to, &[("error", "invalid_job")]));
     }
     Ok(redirect(return_to, &[("jobIds", &verified.join(","))]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn allowed() -> Vec<String> {
-        vec![
-            "https://app.example.com".into(),
-            "http://localhost:3000/done".into(),
-            "myapp://".into(),
-        ]
-    }
-
-    #[test]
-    fn return_urls_match_allowed_prefixes_at_a_boundary_only() {
-        for ok in [
-            "https://app.example.com",
-            "https://app.example.com/",
-            "https://app.example.com/banks?x=1",
-            "https://APP.example.com/banks",
-            "http://localhost:3000/done",
-            "http://localhost:3000/done?tab=1",
-            "myapp://callback",
-        ] {
-            assert!(allowed_return_url(ok, &allowed()).is_some(), "{ok}");
-        }
-        for bad in [
-            "https://app.example.com.evil.com",
-            "https://app.example.com@evil.com",
-            "https://user:pw@app.example.com/",
-            "https://app.example.com:8443/",
-            "http://app.example.com/",
-            "http://localhost:3000/donemore",
-            "http://localhost:3000/",
-            "javascript:alert(1)",
-            "//app.example.com",
-            "https://evil.com/https://app.example.com",
-            "https://app.example.com\\@evil.com",
-            "otherapp://callback",
-        ] {
-            assert!(allowed_return_url(bad, &allowed()).is_none(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_callbacks_parameters_replace_any_in_return_to() {
-        let to = Url::parse("https://app.example.com/banks?tab=2&jobIds=evil&error=x#top").unwrap();
-        let r = redirect(to, &[("jobIds", "j1,j2")]);
-        assert_eq!(
-            r.headers()[header::LOCATION],
-            "https://app.example.com/banks?tab=2&jobIds=j1%2Cj2#top"
-        );
-        let plain = redirect(
-            Url::parse("myapp://done").unwrap(),
-            &[("error", "no_connection")],
-        );
-        assert_eq!(
-            plain.headers()[header::LOCATION],
-            "myapp://done?error=no_connection"
-        );
-    }
-
-    #[test]
-    fn dangerous_allow_list_entries_are_refused() {
-        assert!(check_allow_list_entry("javascript:alert(1)").is_err());
-        assert!(check_allow_list_entry("data:text/html,x").is_err());
-        assert!(check_allow_list_entry("not a url").is_err());
-        assert!(check_allow_list_entry("https://app.example.com").is_ok());
-        assert!(check_allow_list_entry("myapp://").is_ok());
-    }
-
-    #[test]
-    fn contacts_are_validated() {
-        assert!(
-            check_contact("email", Some("a@b.co".into()), 254)
-                .unwrap()
-                .is_some()
-        );
-        assert!(check_contact("email", Some("nope".into()), 254).is_err());
-        assert!(check_contact("mobile", Some("+61400000000".into()), 16).is_ok());
-        assert!(check_contact("mobile", Some("0400 000".into()), 16).is_err());
-        assert!(
-            check_contact("email", Some("  ".into()), 254)
-                .unwrap()
-                .is_none()
-        );
-    }
 }

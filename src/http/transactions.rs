@@ -8,14 +8,14 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
     auth::AuthUser,
     basiq::types::{self as wire, Text},
+    domain::cursor::Cursor,
     error::{ApiError, ApiResult},
     http::{
         docs,
@@ -548,39 +548,6 @@ impl TransactionQuery {
     }
 }
 
-/// What a cursor carries: the first-page query it was issued for, and Basiq's next-page query.
-#[derive(Serialize, Deserialize)]
-struct CursorPayload {
-    #[serde(rename = "f")]
-    first: String,
-    #[serde(rename = "n")]
-    next: String,
-}
-
-/// `<payload>.<mac>`: the MAC binds the payload to the Basiq user, so a cursor cannot be
-/// forged, edited or used by someone else.
-fn encode_cursor(state: &AppState, user: &str, payload: &CursorPayload) -> String {
-    let payload = serde_json::to_vec(payload).expect("two strings serialise");
-    let tag = state
-        .cursor_key
-        .sign(&[b"cursor-v1", user.as_bytes(), &payload]);
-    format!("{}.{}", B64.encode(payload), B64.encode(tag))
-}
-
-fn decode_cursor(state: &AppState, user: &str, cursor: &str) -> ApiResult<CursorPayload> {
-    let invalid = || ApiError::validation("cursor", "is not a cursor this API issued to you");
-    let (payload, tag) = cursor.split_once('.').ok_or_else(invalid)?;
-    let payload = B64.decode(payload).map_err(|_| invalid())?;
-    let tag = B64.decode(tag).map_err(|_| invalid())?;
-    if !state
-        .cursor_key
-        .verify(&[b"cursor-v1", user.as_bytes(), &payload], &tag)
-    {
-        return Err(invalid());
-    }
-    serde_json::from_slice(&payload).map_err(|_| invalid())
-}
-
 // The views borrow from Basiq's answer, so each handler writes its JSON before returning.
 
 /// The caller's transactions.
@@ -618,7 +585,9 @@ async fn list(
     let (query, issued_for) = match &params.cursor {
         None => (first.clone(), first),
         Some(c) => {
-            let cursor = decode_cursor(&state, &basiq_user_id, c)?;
+            let cursor = Cursor::decode(&state.cursor_key, &basiq_user_id, c).ok_or_else(|| {
+                ApiError::validation("cursor", "is not a cursor this API issued to you")
+            })?;
             // Filters may be repeated with the cursor, but not changed.
             if params.has_filters() && cursor.first != first {
                 return Err(ApiError::validation(
@@ -642,14 +611,11 @@ async fn list(
     let page = TransactionPage {
         data: rows.into_iter().map(TransactionView::from).collect(),
         next_cursor: next_query.map(|next| {
-            encode_cursor(
-                &state,
-                &basiq_user_id,
-                &CursorPayload {
-                    first: issued_for,
-                    next,
-                },
-            )
+            Cursor {
+                first: issued_for,
+                next,
+            }
+            .encode(&state.cursor_key, &basiq_user_id)
         }),
     };
     Ok(Json(page).into_response())

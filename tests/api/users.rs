@@ -78,3 +78,34 @@ async fn erasure_deletes_the_basiq_user_and_every_local_row_and_can_be_repeated(
         serde_json::Value::Null
     );
 }
+
+#[tokio::test]
+async fn a_consent_state_for_a_user_erased_meanwhile_is_told_apart_from_other_failures() {
+    use basiq_bff::db::consent_states::{Inserted, insert};
+    let app = crate::helpers::spawn_app().await;
+    let later = chrono::Utc::now() + chrono::Duration::minutes(5);
+    // No such app user: the foreign key, by its name, says the user is gone.
+    let stored = insert(
+        &app.pool,
+        &[1u8; 32],
+        "erased-meanwhile",
+        "https://x/",
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored, Inserted::UserErased);
+    basiq_bff::db::users::ensure_row(&app.pool, "present")
+        .await
+        .unwrap();
+    let stored = insert(&app.pool, &[2u8; 32], "present", "https://x/", later)
+        .await
+        .unwrap();
+    assert_eq!(stored, Inserted::Yes);
+    // Any other failure stays an error: the same nonce twice.
+    assert!(
+        insert(&app.pool, &[2u8; 32], "present", "https://x/", later)
+            .await
+            .is_err()
+    );
+}
