@@ -6,6 +6,7 @@
 use std::{fmt, net::SocketAddr, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use url::Url;
 
@@ -29,8 +30,8 @@ fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
 pub enum JwtMode {
     /// `APP_JWT_SECRET`: HS256 with a shared secret.
     Secret(SecretString),
-    /// `APP_JWT_PUBLIC_KEY`: a PEM public key (RSA → RS256, EC P-256 → ES256).
-    PublicKey(String),
+    /// `APP_JWT_PUBLIC_KEY`: a PEM public key (RSA → RS256, EC P-256 → ES256), parsed.
+    PublicKey(DecodingKey, Algorithm),
     /// `APP_JWT_JWKS_URL`: a JWKS fetched and cached, refreshed on an unknown `kid`.
     Jwks(Url),
 }
@@ -39,7 +40,7 @@ impl fmt::Debug for JwtMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Secret(_) => f.write_str("Secret([REDACTED])"),
-            Self::PublicKey(_) => f.write_str("PublicKey(..)"),
+            Self::PublicKey(_, algorithm) => write!(f, "PublicKey({algorithm:?})"),
             Self::Jwks(url) => write!(f, "Jwks({url})"),
         }
     }
@@ -166,6 +167,16 @@ impl EgressProxy {
     }
 }
 
+/// A PEM public key and the one algorithm its tokens are verified with.
+fn public_key(pem: &str) -> Option<(DecodingKey, Algorithm)> {
+    if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+        return Some((key, Algorithm::RS256));
+    }
+    DecodingKey::from_ec_pem(pem.as_bytes())
+        .ok()
+        .map(|key| (key, Algorithm::ES256))
+}
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -221,9 +232,13 @@ impl Settings {
                 "APP_JWT_PUBLIC_KEY" => {
                     // Env files often carry PEM on one line with literal "\n".
                     let pem = value.replace("\\n", "\n");
-                    crate::auth::check_public_key(&pem)
-                        .map_err(|e| bad("APP_JWT_PUBLIC_KEY", e))?;
-                    JwtMode::PublicKey(pem)
+                    let (key, algorithm) = public_key(&pem).ok_or_else(|| {
+                        bad(
+                            "APP_JWT_PUBLIC_KEY",
+                            "must be a PEM RSA or EC (P-256) public key",
+                        )
+                    })?;
+                    JwtMode::PublicKey(key, algorithm)
                 }
                 _ => JwtMode::Jwks(url("APP_JWT_JWKS_URL", "")?),
             },

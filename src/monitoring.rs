@@ -5,14 +5,12 @@
 use std::{sync::OnceLock, time::Instant};
 
 use axum::{
-    extract::{MatchedPath, Request, State},
-    http::{Method, header},
+    extract::{MatchedPath, Request},
+    http::Method,
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::state::AppState;
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -70,40 +68,6 @@ pub async fn track(req: Request, next: Next) -> Response {
     metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status)
         .increment(1);
     response
-}
-
-/// Prometheus metrics.
-///
-/// Requests, errors and latency per route; Basiq calls per endpoint and status with latency;
-/// the server token's age, validity and refresh failures; job outcomes per institution;
-/// webhook deliveries. Unauthenticated, like `/healthz`: expose it to your scraper only.
-#[utoipa::path(
-    get,
-    operation_id = "metrics",
-    path = "/metrics",
-    tag = "health",
-    responses((status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String))
-)]
-pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
-    let token = state.basiq.token_status();
-    metrics::gauge!("basiq_server_token_valid").set(if token.valid { 1.0 } else { 0.0 });
-    if let Some(age) = token.age_seconds {
-        metrics::gauge!("basiq_server_token_age_seconds").set(age as f64);
-    }
-    if let Some(left) = token.expires_in_seconds {
-        metrics::gauge!("basiq_server_token_expires_in_seconds").set(left as f64);
-    }
-    metrics::counter!("basiq_server_token_refresh_failures_total")
-        .absolute(token.refresh_failures_total);
-    let handle = handle();
-    handle.run_upkeep();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        handle.render(),
-    )
 }
 
 /// A job reached its outcome (counted once, by the job watcher).

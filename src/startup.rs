@@ -10,17 +10,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::JwtVerifier,
-    basiq::{BasiqClient, SharedStore, TokenPolicy, UpstreamPolicy},
+    basiq::{BasiqClient, Proxy, TokenPolicy, UpstreamPolicy},
     config::{ConnectionLimits, Settings},
     crypto::{MacKey, Sealer},
-    db,
-    http::{
-        self,
-        institutions::{INSTITUTIONS_TTL, InstitutionCache},
-    },
+    db, http,
+    inbox::{self, Deliveries},
+    institutions::{INSTITUTIONS_TTL, Institutions},
     limits::Limits,
     monitoring,
     state::{App, AppState, ConsentConfig},
+    tasks::{TaskContext, Tasks},
     user_cache::UserCache,
     watcher,
     webhook_signature::WebhookKey,
@@ -52,6 +51,7 @@ pub struct Application {
     state: AppState,
     watch_interval: Duration,
     connection_limits: ConnectionLimits,
+    deliveries: Deliveries,
 }
 
 impl Application {
@@ -91,11 +91,15 @@ impl Application {
             settings.basiq_api_key.clone(),
             options.token_policy,
             options.upstream_policy,
-            Some(SharedStore {
-                pool: pool.clone(),
-                sealer: sealer.clone(),
+            Some(Arc::new(db::server_token::PgTokenStore::new(
+                pool.clone(),
+                sealer.clone(),
+            ))),
+            settings.basiq_proxy.as_ref().map(|p| Proxy {
+                var: p.var,
+                url: &p.url,
+                no_proxy: p.no_proxy.as_deref(),
             }),
-            settings.basiq_proxy.as_ref(),
         )?;
         let jwt = JwtVerifier::new(
             &settings.jwt,
@@ -108,10 +112,14 @@ impl Application {
         let data_key = &data_keys[0];
         let mut callback_url = settings.public_base_url.clone();
         callback_url.set_path("/v1/consent/callback");
+        let shutdown = CancellationToken::new();
+        let (inbox, deliveries) = inbox::inbox();
 
         let state = AppState(Arc::new(App {
             pool,
-            institutions: InstitutionCache::new(basiq.clone(), options.institutions_ttl),
+            institutions: Institutions::new(basiq.clone(), options.institutions_ttl),
+            tasks: Tasks::new(shutdown.clone()),
+            inbox,
             basiq,
             jwt,
             consent: ConsentConfig {
@@ -130,13 +138,14 @@ impl Application {
             users: UserCache::default(),
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
             hsts: settings.public_base_url.scheme() == "https",
-            shutdown: CancellationToken::new(),
+            shutdown,
         }));
         Ok(Self {
             listener,
             state,
             watch_interval: options.watch_interval,
             connection_limits: settings.connection_limits,
+            deliveries,
         })
     }
 
@@ -148,36 +157,52 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `signal` completes, then stops taking connections, lets requests in flight
-    /// finish, stops background tasks and closes the pool.
+    /// Starts the background work, serves until `signal` completes, then stops taking
+    /// connections, lets requests in flight finish, stops the background work (each task on
+    /// the one shutdown token) and closes the pool.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let state = self.state.clone();
-        let refresher = tokio::spawn(
-            state
-                .basiq
-                .clone()
-                .run_token_refresher(state.shutdown.clone()),
-        );
-        let watcher = tokio::spawn(watcher::run(state.clone(), self.watch_interval));
-        let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let addr = self.local_addr();
+        let Self {
+            listener,
+            state,
+            watch_interval,
+            connection_limits,
+            deliveries,
+        } = self;
+        let tasks = &state.tasks;
+        let running = [
+            tasks.spawn("server_token", |task| {
+                state.basiq.clone().run_token_refresher(task)
+            }),
+            tasks.spawn("job_watcher", |task| {
+                watcher::run(state.clone(), watch_interval, task)
+            }),
+            tasks.spawn("institutions", |task| state.institutions.clone().run(task)),
+            tasks.spawn("webhook_inbox", |task| {
+                inbox::run(state.clone(), deliveries, task)
+            }),
+            tasks.spawn("housekeeping", |task| housekeeping(state.clone(), task)),
+        ];
         let router = http::router(state.clone());
         let shutdown = state.shutdown.clone();
         tracing::info!(
-            addr = %self.local_addr(),
+            %addr,
             consent_callback = %state.consent.callback_url,
             "basiq-bff listening; Basiq's Consent UI must redirect to consent_callback (set it in Basiq's dashboard)"
         );
-        http::serve::serve(self.listener, router, self.connection_limits, async move {
+        http::serve::serve(listener, router, connection_limits, async move {
             signal.await;
             tracing::info!("shutting down: finishing requests in flight");
             shutdown.cancel();
         })
         .await;
         state.shutdown.cancel();
-        let _ = tokio::join!(refresher, watcher, housekeeping);
+        for task in running {
+            let _ = task.await;
+        }
         state.pool.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -187,19 +212,20 @@ impl Application {
 /// Keeps in-memory state bounded: folds recorded latencies into their histogram buckets every
 /// second (the recorder keeps each sample until then, scraped or not), and forgets
 /// rate-limit entries of users gone quiet every minute.
-async fn housekeeping(state: AppState) {
+async fn housekeeping(state: AppState, task: TaskContext) {
     // Every second, so each fold is short (about 0.3 ms at 30,000 requests a second).
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for n in 1u64.. {
         tokio::select! {
-            _ = state.shutdown.cancelled() => return,
+            _ = task.shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
         monitoring::handle().run_upkeep();
         if n % 60 == 0 {
             state.limits.shrink();
         }
+        task.ran();
     }
 }
 

@@ -8,8 +8,10 @@ use crate::{
     auth::JwtVerifier,
     basiq::BasiqClient,
     crypto::{MacKey, Sealer},
-    http::institutions::InstitutionCache,
+    inbox::Inbox,
+    institutions::Institutions,
     limits::Limits,
+    tasks::Tasks,
     user_cache::UserCache,
     webhook_signature::WebhookKey,
 };
@@ -34,7 +36,11 @@ pub struct App {
     pub state_key: MacKey,
     /// Signs transaction cursors.
     pub cursor_key: MacKey,
-    pub institutions: InstitutionCache,
+    pub institutions: Institutions,
+    /// Verified webhooks, for the inbox task to work on.
+    pub inbox: Inbox,
+    /// The background tasks, for `/readyz` and `/metrics`.
+    pub tasks: Tasks,
     pub limits: Limits,
     /// Known app user → Basiq user mappings.
     pub users: UserCache,

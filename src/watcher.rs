@@ -10,6 +10,7 @@ use crate::{
     domain::jobs::{JobStatus, JobView},
     monitoring,
     state::AppState,
+    tasks::TaskContext,
 };
 
 /// How many due jobs one pass claims.
@@ -23,10 +24,10 @@ pub fn next_check_secs(checks: i32) -> f64 {
     2f64.powi(checks.clamp(0, 16)).min(MAX_BACKOFF_SECS)
 }
 
-pub async fn run(state: AppState, interval: Duration) {
+pub async fn run(state: AppState, interval: Duration, task: TaskContext) {
     loop {
         tokio::select! {
-            _ = state.shutdown.cancelled() => return,
+            _ = task.shutdown.cancelled() => return,
             _ = tokio::time::sleep(interval) => {}
         }
         let due = match db::jobs::claim_due(&state.pool, BATCH).await {
@@ -37,11 +38,12 @@ pub async fn run(state: AppState, interval: Duration) {
             }
         };
         for job in due {
-            if state.shutdown.is_cancelled() {
+            if task.shutdown.is_cancelled() {
                 return;
             }
             check(&state, &job).await;
         }
+        task.ran();
     }
 }
 

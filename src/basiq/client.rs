@@ -6,17 +6,14 @@ use std::{
 use reqwest::{Method, StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use chrono::Utc;
-
-use crate::{config::EgressProxy, crypto::Sealer, db::server_token, domain::ids::is_basiq_id};
+use crate::domain::ids::is_basiq_id;
 
 use super::{
     egress::{self, Answer, Budget},
     error::BasiqError,
-    token::{Cached, TokenPolicy, TokenState, TokenStatus, backoff},
+    token::{TokenPolicy, TokenState, TokenStatus, TokenStore},
     types::*,
 };
 
@@ -116,38 +113,20 @@ impl RawTransactions {
 /// Cheap to clone: one pooled HTTP client and one token cache for the whole process.
 #[derive(Clone)]
 pub struct BasiqClient {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     http: reqwest::Client,
     /// Basiq's address without its trailing `/`: each call appends its path and query.
     base: String,
     /// What large answers in flight may hold.
     budget: Budget,
     api_key: SecretString,
-    tokens: TokenState,
-    policy: TokenPolicy,
+    pub(super) tokens: TokenState,
+    pub(super) policy: TokenPolicy,
     upstream: UpstreamPolicy,
-    shared: Option<SharedStore>,
-}
-
-/// Where replicas on one database share the server token.
-pub struct SharedStore {
-    pub pool: sqlx::PgPool,
-    pub sealer: Arc<Sealer>,
-}
-
-/// Associated data of the sealed token: its table and row.
-const TOKEN_AD: &str = "server_token/1";
-
-/// What a stored token must be to be adopted instead of fetching a new one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Want {
-    /// Any token still usable (a caller needs one now).
-    Usable,
-    /// One not yet due for refresh (the refresher's turn).
-    Fresh,
+    pub(super) shared: Option<Arc<dyn TokenStore>>,
 }
 
 impl BasiqClient {
@@ -158,7 +137,7 @@ impl BasiqClient {
         api_key: SecretString,
         policy: TokenPolicy,
         upstream: UpstreamPolicy,
-        shared: Option<SharedStore>,
+        shared: Option<Arc<dyn TokenStore>>,
     ) -> anyhow::Result<Self> {
         Self::with_proxy(base, api_key, policy, upstream, shared, None)
     }
@@ -169,8 +148,8 @@ impl BasiqClient {
         api_key: SecretString,
         policy: TokenPolicy,
         upstream: UpstreamPolicy,
-        shared: Option<SharedStore>,
-        proxy: Option<&EgressProxy>,
+        shared: Option<Arc<dyn TokenStore>>,
+        proxy: Option<egress::Proxy<'_>>,
     ) -> anyhow::Result<Self> {
         let http = egress::client(upstream.connect_timeout, base.scheme() == "https", proxy)?;
         Ok(Self {
@@ -197,152 +176,10 @@ impl BasiqClient {
         self.inner.tokens.status()
     }
 
-    /// Keeps the server token fresh until `cancel` fires: refreshes at the policy's fraction of
-    /// its lifetime and backs off while the token endpoint fails (the old token stays in use).
-    /// With a shared store, a replica whose token is due first adopts a fresher one that
-    /// another replica stored, so only one of them calls Basiq.
-    pub async fn run_token_refresher(self, cancel: CancellationToken) {
-        let tokens = &self.inner.tokens;
-        loop {
-            let failures = tokens
-                .consecutive_failures
-                .load(std::sync::atomic::Ordering::Relaxed);
-            let wait = if failures > 0 {
-                backoff(&self.inner.policy, failures)
-            } else {
-                tokens
-                    .peek()
-                    .map(|c| c.refresh_due_in(&self.inner.policy))
-                    .unwrap_or_default()
-            };
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-            }
-            let _guard = tokens.refresh.lock().await;
-            // Someone may have refreshed while we waited for the lock.
-            if failures == 0
-                && tokens
-                    .peek()
-                    .is_some_and(|c| c.refresh_due_in(&self.inner.policy) > Duration::ZERO)
-            {
-                continue;
-            }
-            match self.refresh_now(Want::Fresh).await {
-                Ok(_) => tracing::info!("basiq server token refreshed"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "basiq server token refresh failed; backing off")
-                }
-            }
-        }
-    }
-
-    /// The shared server token, fetching one if none is usable.
-    async fn server_token(&self) -> Result<Arc<Cached>, BasiqError> {
-        if let Some(c) = self.inner.tokens.usable() {
-            return Ok(c);
-        }
-        // Boxed: every call's future would otherwise carry the refresh's (database and HTTP)
-        // state, and be moved around at that size on each request.
-        Box::pin(self.server_token_slow()).await
-    }
-
-    async fn server_token_slow(&self) -> Result<Arc<Cached>, BasiqError> {
-        let tokens = &self.inner.tokens;
-        let _guard = tokens.refresh.lock().await;
-        if let Some(c) = tokens.usable() {
-            return Ok(c);
-        }
-        // While the token endpoint fails, a token Basiq has not refused stays in use until it
-        // truly expires.
-        self.refresh_now(Want::Usable)
-            .await
-            .or_else(|e| match tokens.peek() {
-                Some(c) if c.fetched_at.elapsed() < c.lifetime && !tokens.is_rejected(&c.token) => {
-                    Ok(c)
-                }
-                _ => Err(BasiqError::TokenUnavailable(e.to_string())),
-            })
-    }
-
-    /// Gets a new token: from the shared store when another replica already refreshed it, else
-    /// from Basiq. Called with the in-process refresh lock held.
-    async fn refresh_now(&self, want: Want) -> Result<Arc<Cached>, BasiqError> {
-        let result = match &self.inner.shared {
-            Some(shared) => self.refresh_shared(shared, want).await,
-            None => self
-                .fetch_new()
-                .await
-                .map(|(token, lifetime)| self.inner.tokens.store(token, lifetime)),
-        };
-        if let Err(e) = &result {
-            self.inner.tokens.record_failure(&e.to_string());
-        }
-        result
-    }
-
-    async fn fetch_new(&self) -> Result<(SecretString, Duration), BasiqError> {
-        let t = self.fetch_token(&[("scope", "SERVER_ACCESS")]).await?;
-        Ok((
-            SecretString::from(t.access_token),
-            Duration::from_secs(t.expires_in.max(1)),
-        ))
-    }
-
-    /// Under a Postgres advisory lock: adopt the stored token if it will do, else fetch one from
-    /// Basiq and store it (sealed) for the other replicas.
-    async fn refresh_shared(
+    pub(super) async fn fetch_token(
         &self,
-        shared: &SharedStore,
-        want: Want,
-    ) -> Result<Arc<Cached>, BasiqError> {
-        let store_error =
-            |e: sqlx::Error| BasiqError::TokenUnavailable(format!("shared token store: {e}"));
-        let tokens = &self.inner.tokens;
-        let mut tx = shared.pool.begin().await.map_err(store_error)?;
-        server_token::lock(&mut tx).await.map_err(store_error)?;
-        if let Some(stored) = server_token::load(&mut tx).await.map_err(store_error)? {
-            match shared.sealer.open(&stored.token_sealed, TOKEN_AD) {
-                Ok(plain) => {
-                    let age = (Utc::now() - stored.fetched_at)
-                        .to_std()
-                        .unwrap_or_default();
-                    let lifetime = (stored.expires_at - stored.fetched_at)
-                        .to_std()
-                        .unwrap_or_default();
-                    let token = SecretString::from(String::from_utf8_lossy(&plain).into_owned());
-                    let candidate = Cached::aged(token, age, lifetime);
-                    let will_do = candidate.is_usable()
-                        && !tokens.is_rejected(&candidate.token)
-                        && (want == Want::Usable
-                            || candidate.refresh_due_in(&self.inner.policy) > Duration::ZERO);
-                    if will_do {
-                        tx.commit().await.map_err(store_error)?;
-                        return Ok(tokens.adopt(candidate));
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "the stored server token cannot be opened; fetching a new one")
-                }
-            }
-        }
-        let (token, lifetime) = self.fetch_new().await?;
-        let fetched_at = Utc::now();
-        let stored = server_token::StoredToken {
-            token_sealed: shared
-                .sealer
-                .seal(token.expose_secret().as_bytes(), TOKEN_AD),
-            fetched_at,
-            expires_at: fetched_at + lifetime,
-        };
-        server_token::save(&mut tx, &stored)
-            .await
-            .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(tokens.store(token, lifetime))
-    }
-
-    async fn fetch_token(&self, form: &[(&str, &str)]) -> Result<TokenResponse, BasiqError> {
+        form: &[(&str, &str)],
+    ) -> Result<TokenResponse, BasiqError> {
         const EP: &str = "POST /token";
         let mut key =
             header::HeaderValue::try_from(format!("Basic {}", self.inner.api_key.expose_secret()))

@@ -6,7 +6,7 @@
 //! - No redirects (a redirect would carry our token elsewhere) and no hidden retries: reqwest's
 //!   replay of refused HTTP/2 streams is off, as [`UpstreamPolicy`](super::UpstreamPolicy)
 //!   owns retries.
-//! - Calls to an https Basiq go through the configured egress proxy ([`EgressProxy`]), if any,
+//! - Calls to an https Basiq go through the configured egress [`Proxy`], if any,
 //!   with `Proxy-Authorization` from its URL; a plain-http Basiq (the simulator) is always
 //!   called direct.
 //! - Answers are read up to [`MAX_ANSWER_BYTES`]; past [`FREE_ANSWER_BYTES`], an answer takes
@@ -24,8 +24,20 @@ use reqwest::{StatusCode, header::HeaderMap};
 use secrecy::ExposeSecret;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use secrecy::SecretString;
+
 use super::error::BasiqError;
-use crate::config::EgressProxy;
+
+/// The egress proxy for calls to an https Basiq (`HTTPS_PROXY` and `NO_PROXY`, as configured).
+#[derive(Debug, Clone, Copy)]
+pub struct Proxy<'a> {
+    /// Which variable it came from, for messages.
+    pub var: &'static str,
+    /// `http://[user:password@]host[:port]`.
+    pub url: &'a SecretString,
+    /// Hosts and domains that go direct, comma-separated as curl reads them.
+    pub no_proxy: Option<&'a str>,
+}
 
 /// The largest answer read from Basiq. Its largest, a 500-row transactions page with
 /// enrichment, is about a megabyte; a runaway answer must not take the process's memory.
@@ -42,7 +54,7 @@ pub const USER_AGENT: &str = concat!("basiq-bff/", env!("CARGO_PKG_VERSION"));
 pub fn client(
     connect_timeout: Duration,
     https_basiq: bool,
-    proxy: Option<&EgressProxy>,
+    proxy: Option<Proxy<'_>>,
 ) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -58,12 +70,7 @@ pub fn client(
     if let Some(proxy) = proxy.filter(|_| https_basiq) {
         let via = reqwest::Proxy::https(proxy.url.expose_secret())
             .map_err(|_| anyhow::anyhow!("{}: the proxy URL cannot be used", proxy.var))?
-            .no_proxy(
-                proxy
-                    .no_proxy
-                    .as_deref()
-                    .and_then(reqwest::NoProxy::from_string),
-            );
+            .no_proxy(proxy.no_proxy.and_then(reqwest::NoProxy::from_string));
         tracing::info!(proxy = %without_credentials(proxy.url.expose_secret()), "calls to an https Basiq go through a proxy");
         builder = builder.proxy(via);
     }

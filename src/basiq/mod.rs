@@ -6,8 +6,9 @@ mod error;
 mod token;
 pub mod types;
 
-pub use client::{
-    BasiqClient, ClientToken, RawAccounts, RawTransactions, SharedStore, UpstreamPolicy,
-};
+pub use client::{BasiqClient, ClientToken, RawAccounts, RawTransactions, UpstreamPolicy};
+pub use egress::Proxy;
 pub use error::BasiqError;
-pub use token::{TokenPolicy, TokenStatus};
+pub use token::{
+    BoxFuture, LockedStore, SharedToken, StoreError, TokenPolicy, TokenStatus, TokenStore,
+};

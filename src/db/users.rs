@@ -2,8 +2,6 @@ use std::future::Future;
 
 use sqlx::PgPool;
 
-use crate::error::ApiError;
-
 pub async fn basiq_user_id(
     pool: &PgPool,
     app_user_id: &str,
@@ -43,14 +41,15 @@ pub fn sealed_column(app_user_id: &str, column: &str) -> String {
 ///
 /// Basiq does not de-duplicate users, so creation happens under the row's lock: concurrent
 /// first requests (on any replica) wait for the first one and then see its Basiq id.
-pub async fn ensure_basiq_user<F, Fut>(
+pub async fn ensure_basiq_user<F, Fut, E>(
     pool: &PgPool,
     app_user_id: &str,
     create: F,
-) -> Result<String, ApiError>
+) -> Result<String, E>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<CreatedUser, ApiError>>,
+    Fut: Future<Output = Result<CreatedUser, E>>,
+    E: From<sqlx::Error>,
 {
     // An erasure of the same user between the insert and the lock deletes the row: make it
     // again (the user asked for a consent after their erasure).
@@ -67,7 +66,8 @@ where
         match row {
             Some(existing) => break (tx, existing),
             None if attempts < 3 => attempts += 1,
-            None => return Err(anyhow::anyhow!("the app user's row keeps vanishing").into()),
+            // Erased three times over while we tried: give up.
+            None => return Err(sqlx::Error::RowNotFound.into()),
         }
     };
     if let Some(id) = existing {

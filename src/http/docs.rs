@@ -9,10 +9,10 @@ use utoipa::{
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{error::Problem, monitoring, state::AppState};
+use crate::{error::Problem, state::AppState};
 
 use super::{
-    accounts, connections, consent, health, institutions, jobs, me, transactions, webhooks,
+    accounts, connections, consent, health, institutions, jobs, me, metrics, transactions, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -49,7 +49,7 @@ exactly like a missing one."
         webhooks::receive,
         health::healthz,
         health::readyz,
-        monitoring::render,
+        metrics::render,
     ),
     components(
         schemas(Problem),

@@ -7,7 +7,9 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::{basiq::TokenStatus, db, http::extract::no_query_params, state::AppState};
+use crate::{
+    basiq::TokenStatus, db, http::extract::no_query_params, state::AppState, tasks::TaskStatus,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +36,8 @@ pub struct Readiness {
     pub basiq_token: TokenStatus,
     /// SIGTERM or SIGINT was received.
     pub shutting_down: bool,
+    /// The background work (shown, not part of readiness).
+    pub background_tasks: Vec<TaskStatus>,
 }
 
 /// Liveness: the process answers.
@@ -79,6 +83,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             database,
             basiq_token: token,
             shutting_down,
+            background_tasks: state.tasks.status(),
         }),
     )
 }

@@ -1,14 +1,4 @@
-//! `GET /v1/institutions`: Basiq's connectors, cached with a TTL and served stale while a
-//! background refresh runs (the list changes rarely; Basiq advises caching it).
-
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc, RwLock,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::{Duration, Instant},
-};
+//! `GET /v1/institutions`: Basiq's connectors, from the cache `institutions.rs` keeps fresh.
 
 use axum::{
     Json, Router,
@@ -19,16 +9,11 @@ use serde::Serialize;
 
 use crate::{
     auth::AuthUser,
-    basiq::{
-        BasiqClient, BasiqError,
-        types::{Connector, normalise_method},
-    },
+    basiq::types::{Connector, normalise_method},
     error::{ApiError, ApiResult},
     http::{DataList, docs, extract::query_params},
     state::AppState,
 };
-
-pub const INSTITUTIONS_TTL: Duration = Duration::from_secs(60 * 60);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/institutions", get(list))
@@ -56,9 +41,9 @@ pub struct InstitutionView {
     pub logo_url: Option<String>,
 }
 
-impl From<Connector> for InstitutionView {
-    fn from(c: Connector) -> Self {
-        let inst = c.institution;
+impl From<&Connector> for InstitutionView {
+    fn from(c: &Connector) -> Self {
+        let inst = c.institution.as_ref();
         let logo_url = inst
             .as_ref()
             .and_then(|i| i.logo.as_ref())
@@ -69,110 +54,16 @@ impl From<Connector> for InstitutionView {
                     .find_map(|k| links.get(k)?.as_str().map(str::to_owned))
             });
         Self {
-            id: c.id,
+            id: c.id.clone(),
             method: normalise_method(c.method.as_deref()),
-            status: c.status,
-            stage: c.stage,
-            name: inst.as_ref().and_then(|i| i.name.clone()),
-            short_name: inst.as_ref().and_then(|i| i.short_name.clone()),
-            tier: inst.as_ref().and_then(|i| i.tier.clone()),
-            kind: inst.as_ref().and_then(|i| i.kind.clone()),
-            country: inst.as_ref().and_then(|i| i.country.clone()),
+            status: c.status.clone(),
+            stage: c.stage.clone(),
+            name: inst.and_then(|i| i.name.clone()),
+            short_name: inst.and_then(|i| i.short_name.clone()),
+            tier: inst.and_then(|i| i.tier.clone()),
+            kind: inst.and_then(|i| i.kind.clone()),
+            country: inst.and_then(|i| i.country.clone()),
             logo_url,
-        }
-    }
-}
-
-struct Snapshot {
-    fetched_at: Instant,
-    list: Arc<Vec<InstitutionView>>,
-}
-
-#[derive(Clone)]
-pub struct InstitutionCache {
-    inner: Arc<CacheInner>,
-}
-
-struct CacheInner {
-    basiq: BasiqClient,
-    ttl: Duration,
-    current: RwLock<Option<Snapshot>>,
-    refreshing: AtomicBool,
-    fetch: tokio::sync::Mutex<()>,
-}
-
-impl InstitutionCache {
-    pub fn new(basiq: BasiqClient, ttl: Duration) -> Self {
-        Self {
-            inner: Arc::new(CacheInner {
-                basiq,
-                ttl,
-                current: RwLock::new(None),
-                refreshing: AtomicBool::new(false),
-                fetch: tokio::sync::Mutex::new(()),
-            }),
-        }
-    }
-
-    fn snapshot(&self) -> Option<(Arc<Vec<InstitutionView>>, bool)> {
-        let guard = self.inner.current.read().expect("institutions lock");
-        guard
-            .as_ref()
-            .map(|s| (s.list.clone(), s.fetched_at.elapsed() < self.inner.ttl))
-    }
-
-    async fn fetch(&self) -> Result<Arc<Vec<InstitutionView>>, BasiqError> {
-        let list: Arc<Vec<_>> = Arc::new(
-            self.inner
-                .basiq
-                .connectors()
-                .await?
-                .into_iter()
-                .map(InstitutionView::from)
-                .collect(),
-        );
-        *self.inner.current.write().expect("institutions lock") = Some(Snapshot {
-            fetched_at: Instant::now(),
-            list: list.clone(),
-        });
-        Ok(list)
-    }
-
-    /// The list: fresh from the cache, stale while one background refresh runs, or fetched now
-    /// when there is none yet.
-    pub async fn get(&self) -> Result<Arc<Vec<InstitutionView>>, BasiqError> {
-        match self.snapshot() {
-            Some((list, true)) => Ok(list),
-            Some((list, false)) => {
-                if !self.inner.refreshing.swap(true, Ordering::AcqRel) {
-                    let this = self.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = this.fetch().await {
-                            tracing::warn!(error = %e, "institutions refresh failed; serving the stale list");
-                        }
-                        this.inner.refreshing.store(false, Ordering::Release);
-                    });
-                }
-                Ok(list)
-            }
-            None => {
-                let _guard = self.inner.fetch.lock().await;
-                match self.snapshot() {
-                    Some((list, _)) => Ok(list),
-                    None => self.fetch().await,
-                }
-            }
-        }
-    }
-
-    /// Institution names by id, best effort (empty if Basiq cannot be reached).
-    pub async fn names(&self) -> HashMap<String, String> {
-        match self.get().await {
-            Ok(list) => list
-                .iter()
-                .filter_map(|i| Some((i.id.clone(), i.name.clone()?)))
-                .collect(),
-            Err(_) => HashMap::new(),
         }
     }
 }
@@ -238,6 +129,7 @@ async fn list(
     let list = state.institutions.get().await?;
     let data = list
         .iter()
+        .map(InstitutionView::from)
         .filter(|i| method.is_none() || i.method == method)
         .filter(|i| {
             needle.as_ref().is_none_or(|n| {
@@ -246,7 +138,6 @@ async fn list(
                     .any(|s| s.as_ref().is_some_and(|s| s.to_lowercase().contains(n)))
             })
         })
-        .cloned()
         .collect();
     Ok(Json(DataList::new(data)))
 }

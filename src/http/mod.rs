@@ -9,6 +9,7 @@ pub mod health;
 pub mod institutions;
 pub mod jobs;
 pub mod me;
+pub mod metrics;
 pub mod serve;
 pub mod transactions;
 pub mod webhooks;
@@ -21,7 +22,6 @@ use axum::{
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde::Serialize;
 use tower::ServiceBuilder;
@@ -117,10 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(transactions::router())
         .merge(institutions::router())
         .merge(webhooks::router())
-        .route(
-            "/metrics",
-            get(monitoring::render).route_layer(middleware::from_fn(extract::no_query_params)),
-        )
+        .merge(metrics::router())
         .merge(docs::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

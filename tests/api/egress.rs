@@ -96,7 +96,11 @@ fn client(base: &str, proxy: &EgressProxy) -> BasiqClient {
             ..UpstreamPolicy::default()
         },
         None,
-        Some(proxy),
+        Some(basiq_bff::basiq::Proxy {
+            var: proxy.var,
+            url: &proxy.url,
+            no_proxy: proxy.no_proxy.as_deref(),
+        }),
     )
     .unwrap()
 }

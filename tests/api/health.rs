@@ -84,3 +84,32 @@ async fn while_the_database_is_unreachable_requests_answer_503_quickly_and_recov
     }
     panic!("never recovered once the database was back");
 }
+
+#[tokio::test]
+async fn every_background_task_shows_running_in_readyz_and_metrics() {
+    let app = spawn_app().await;
+    let a = app.get_unauthenticated("/readyz").await;
+    let tasks = a.body["backgroundTasks"].as_array().unwrap().clone();
+    let names: Vec<&str> = tasks.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "housekeeping",
+            "institutions",
+            "job_watcher",
+            "server_token",
+            "webhook_inbox"
+        ]
+    );
+    assert!(tasks.iter().all(|t| t["running"] == true), "{tasks:?}");
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("background_task_running{task=\"job_watcher\"} 1"),
+        "{metrics}"
+    );
+}

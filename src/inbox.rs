@@ -1,0 +1,218 @@
+//! The webhook inbox: Basiq's webhooks, once verified and acknowledged by
+//! `POST /webhooks/basiq`, are worked on here in the background. The webhook's body only names
+//! an event: what happened, to what and to whom is what `GET /events/{id}` says.
+
+use std::time::Duration;
+
+use tokio::{sync::mpsc, task::JoinSet};
+
+use crate::{
+    basiq::types::Event, db, domain::ids::is_basiq_id, state::AppState, tasks::TaskContext,
+};
+
+/// Deliveries waiting to be worked on; beyond this the webhook route asks Basiq to redeliver.
+const CAPACITY: usize = 1024;
+/// Deliveries worked on at once.
+const CONCURRENCY: usize = 8;
+
+/// An acknowledged webhook: the event it names, and the type its body claimed (for logs).
+#[derive(Debug)]
+pub struct Delivery {
+    pub event_id: String,
+    pub claimed_type: String,
+}
+
+/// Where the webhook route puts deliveries.
+#[derive(Clone)]
+pub struct Inbox(mpsc::Sender<Delivery>);
+
+/// Where the inbox task takes them from.
+pub struct Deliveries(mpsc::Receiver<Delivery>);
+
+pub fn inbox() -> (Inbox, Deliveries) {
+    let (tx, rx) = mpsc::channel(CAPACITY);
+    (Inbox(tx), Deliveries(rx))
+}
+
+/// A place in the inbox, held before a delivery is recorded, so that what is recorded as
+/// received is always worked on.
+pub struct Room<'a>(mpsc::Permit<'a, Delivery>);
+
+impl Inbox {
+    /// A place, or `None` while the inbox is full.
+    pub fn room(&self) -> Option<Room<'_>> {
+        self.0.try_reserve().ok().map(Room)
+    }
+}
+
+impl Room<'_> {
+    pub fn send(self, delivery: Delivery) {
+        self.0.send(delivery);
+    }
+}
+
+/// Works on deliveries until shutdown, then on those already waiting, and returns.
+pub async fn run(state: AppState, Deliveries(mut rx): Deliveries, task: TaskContext) {
+    let mut working = JoinSet::new();
+    loop {
+        while working.len() >= CONCURRENCY {
+            working.join_next().await;
+            task.ran();
+        }
+        let delivery = tokio::select! {
+            () = task.shutdown.cancelled() => break,
+            delivery = rx.recv() => delivery,
+        };
+        let Some(delivery) = delivery else { break };
+        working.spawn(process(state.clone(), delivery));
+    }
+    // Acknowledged to Basiq: finish them before stopping.
+    rx.close();
+    while let Some(delivery) = rx.recv().await {
+        working.spawn(process(state.clone(), delivery));
+    }
+    while working.join_next().await.is_some() {
+        task.ran();
+    }
+}
+
+/// `consent.revoked`, from the event's `entity` and `eventType` (Basiq gives `consent` and
+/// `revoked`; an `eventType` that is already whole is taken as it is).
+fn event_type_of(event: &Event) -> Option<String> {
+    let kind = event.event_type.as_deref().filter(|t| !t.is_empty())?;
+    if kind.contains('.') {
+        return Some(kind.to_owned());
+    }
+    let entity = event.entity.as_deref().filter(|e| !e.is_empty())?;
+    Some(format!("{entity}.{kind}"))
+}
+
+/// `…/users/{id}…` and `…/connections/{id}…` out of a Basiq link.
+fn segment_after<'a>(link: &'a str, name: &str) -> Option<&'a str> {
+    let mut parts = link.split(['/', '?']);
+    parts.find(|p| *p == name)?;
+    parts.next().filter(|s| !s.is_empty())
+}
+
+#[tracing::instrument(skip_all, fields(event_id = %delivery.event_id, event_type, basiq_user_id, user_id))]
+async fn process(state: AppState, delivery: Delivery) {
+    let mut attempt = 0;
+    let event = loop {
+        match state.basiq.event(&delivery.event_id).await {
+            Ok(event) => break event,
+            Err(e) if attempt < 3 && !e.is_not_found() => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "fetching the webhook's event failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not fetch the webhook's event; dropped");
+                return;
+            }
+        }
+    };
+    // The body only names the event: what happened, to what and to whom is what Basiq says
+    // when asked, so a signed body cannot pass off one event as another.
+    if event
+        .id
+        .as_deref()
+        .is_some_and(|id| id != delivery.event_id)
+    {
+        tracing::warn!("Basiq answered another event than the one named; ignored");
+        return;
+    }
+    let Some(event_type) = event_type_of(&event) else {
+        tracing::warn!("the event has no type; ignored");
+        return;
+    };
+    if event_type != delivery.claimed_type {
+        tracing::warn!(event_type = %event_type, "the webhook named another type than its event has; acting on the event's");
+    }
+    tracing::Span::current().record("event_type", event_type.as_str());
+    let data_ref = event.data_ref.as_deref().unwrap_or_default();
+    let Some(basiq_user_id) = event
+        .user_id
+        .clone()
+        .or_else(|| segment_after(data_ref, "users").map(str::to_owned))
+        .filter(|id| is_basiq_id(id))
+    else {
+        tracing::warn!("the event names no user; ignored");
+        return;
+    };
+    tracing::Span::current().record("basiq_user_id", basiq_user_id.as_str());
+    let app_user_id = match db::users::app_user_of(&state.pool, &basiq_user_id).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            tracing::info!("the event is for a Basiq user we do not know; ignored");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "database unavailable while processing a webhook");
+            return;
+        }
+    };
+    tracing::Span::current().record("user_id", app_user_id.as_str());
+    let connection_id = event
+        .data
+        .as_ref()
+        .filter(|_| event.entity.as_deref() == Some("connection"))
+        .and_then(|d| d.get("id"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| segment_after(data_ref, "connections").map(str::to_owned))
+        .filter(|id| is_basiq_id(id));
+
+    let pool = &state.pool;
+    let result = match (event_type.as_str(), connection_id.as_deref()) {
+        ("connection.invalidated", Some(c)) => {
+            db::connections::mark_invalidated(pool, &app_user_id, c).await
+        }
+        ("connection.activated" | "connection.created", Some(c)) => {
+            db::connections::clear_invalidated(pool, c, chrono::Utc::now()).await
+        }
+        ("connection.deleted", Some(c)) => db::connections::forget(pool, &app_user_id, c).await,
+        // Basiq requires the app to delete or de-identify the user's data.
+        ("consent.revoked" | "consent.expired", _) => {
+            db::users::erase_data(pool, &app_user_id).await
+        }
+        ("user.deleted", _) => {
+            state.users.forget(&app_user_id);
+            db::users::delete(pool, &app_user_id).await
+        }
+        (
+            "transactions.updated"
+            | "account.updated"
+            | "consent.created"
+            | "consent.updated"
+            | "consent.warning"
+            | "user.created"
+            | "user.updated",
+            _,
+        ) => Ok(()),
+        (other, _) => {
+            tracing::warn!(
+                event_type = other,
+                "webhook event not handled; acknowledged"
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => tracing::info!(connection_id = ?connection_id, "webhook processed"),
+        Err(e) => tracing::error!(error = %e, "webhook processing failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_read_out_of_basiq_links() {
+        let link = "https://au-api.basiq.io/users/u-1/connections/c-2";
+        assert_eq!(segment_after(link, "users"), Some("u-1"));
+        assert_eq!(segment_after(link, "connections"), Some("c-2"));
+        assert_eq!(segment_after("https://x/users/", "users"), None);
+        assert_eq!(segment_after("https://x/events/1", "users"), None);
+    }
+}
