@@ -93,7 +93,8 @@ if (stale.length === 0) {
   console.log(`clients/typescript: ${FILES.join(' and ')} match ${source}`);
 } else {
   console.error(`\nerror: clients/typescript is out of date: ${stale.join(' and ')} differ from what ` +
-    `${source} serves.\nRun \`npm run generate -- <basiq-bff URL>\` in clients/typescript against a ` +
-    `basiq-bff built from this tree, and commit openapi.json and src/schema.ts.`);
+    `${source} serves.\nStart a basiq-bff built from this tree (docker compose up --build, or cargo run; ` +
+    `see clients/typescript/README.md), run \`npm ci && npm run generate -- <its URL>\` in ` +
+    `clients/typescript, and commit openapi.json and src/schema.ts.`);
   process.exitCode = 1;
 }
