@@ -198,6 +198,19 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
     });
   });
 
+  it('shows the problem+json of a JWT the BFF refuses, with its code and request id, and asks to sign in again', async () => {
+    await withPage('refused-jwt', async (page) => {
+      await page.goto(`${stack.web}/`);
+      await page.fill('#jwt-input', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.bm90LXNpZ25lZA');
+      await page.click('#sign-in');
+      await page.locator('[data-testid=problem]').waitFor();
+      assert.match(await page.textContent('[data-testid=problem-meta]'),
+        /^HTTP 401 · unauthorized · requestId: \S+$/, 'the client turned the 401 into its ProblemError');
+      assert.ok(await page.isVisible('[data-testid=signin]'), 'the sign-in form is back');
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('basiq-demo.jwt')), null);
+    });
+  });
+
   it('asks erlich to visit the bank and tells jianYang to try again in ten minutes', async () => {
     for (const [login, password, userAction, message] of [
       ['erlich', 'aviato', 'visit_bank', /log in on its own website or app first/],
