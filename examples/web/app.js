@@ -1,57 +1,70 @@
 // The whole demo app: sign in → connect a bank → follow the job → show accounts and transactions.
-// Plain browser JavaScript, no framework. Read it top to bottom; each numbered part is one step.
+// Plain browser JavaScript, no framework, no build step. Read it top to bottom; each numbered part
+// is one step.
+//
+// It calls the BFF through the TypeScript client in clients/typescript (openapi-fetch over the
+// types generated from the BFF's /openapi.json): index.html's import map points the bare names
+// `basiq-bff-client` and `openapi-fetch` at their copies in vendor/. The JSDoc types below are
+// checked against the generated types by `tsc` (jsconfig.json), so a renamed field fails CI.
 //
 // Safety rule used everywhere below: data from the BFF (or the URL) goes into the page only as
 // text (textContent / append(string)), never as HTML, so nothing in it can run as script.
 
+import { createBasiqBffClient, ProblemError, unwrap } from 'basiq-bff-client';
 import { BFF_BASE_URL, DEV_JWT_SECRET } from './config.js';
 
-const $ = (id) => document.getElementById(id);
+/** @import { Account, Job, Merchant, Problem, Transaction } from 'basiq-bff-client' */
+
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+/** @param {string} id */
+const $button = (id) => /** @type {HTMLButtonElement} */ ($(id));
+/** @param {string} id */
+const $input = (id) => /** @type {HTMLInputElement | HTMLTextAreaElement} */ ($(id));
 
 // ---------------------------------------------------------------------------------------------
-// 1. Calling the BFF. Every /v1 call carries the app user's JWT as a Bearer token. Errors come
-//    back as application/problem+json: {type, title, status, detail, code, field?, requestId}.
+// 1. Calling the BFF. The client puts the app user's JWT on every call as a Bearer token, and
+//    every path, parameter and answer is typed. Errors come back as application/problem+json:
+//    {type, title, status, detail, code, field?, requestId}; unwrap() throws them as a
+//    ProblemError.
 // ---------------------------------------------------------------------------------------------
 
-class Problem extends Error {
-  constructor(problem) {
-    super(problem.title);
-    this.problem = problem;
+const bff = createBasiqBffClient({ baseUrl: BFF_BASE_URL, getToken: () => session.jwt });
+
+/** A message that does not come from the BFF: the BFF did not answer, or the input is wrong. */
+class Notice extends Error {
+  /** @param {string} title @param {string} detail */
+  constructor(title, detail) {
+    super(detail);
+    this.title = title;
   }
 }
 
-async function api(path, { method = 'GET', body } = {}) {
-  const headers = { Authorization: `Bearer ${session.jwt}` };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let response;
+/**
+ * One call's data; a ProblemError when the BFF answered with an error.
+ * @template T
+ * @param {Promise<{ data?: T, error?: unknown, response: Response }>} request
+ * @returns {Promise<T>}
+ */
+async function api(request) {
   try {
-    response = await fetch(BFF_BASE_URL + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    return await unwrap(request);
   } catch (e) {
-    // fetch only throws when there is no answer at all (BFF down, or CORS refused it).
-    throw new Problem({
-      title: 'Cannot reach basiq-bff',
-      detail: `${BFF_BASE_URL} did not answer (${e.message}). Is it running, and does its ` +
-        `CORS_ALLOWED_ORIGINS include ${location.origin}?`,
-    });
+    if (e instanceof ProblemError) throw e;
+    // fetch only rejects when there is no answer at all (BFF down, or CORS refused it).
+    throw new Notice('Cannot reach basiq-bff',
+      `${BFF_BASE_URL} did not answer (${e instanceof Error ? e.message : e}). Is it running, ` +
+      `and does its CORS_ALLOWED_ORIGINS include ${location.origin}?`);
   }
-  if (response.ok) return response.status === 204 ? null : response.json();
-  let problem;
-  try {
-    problem = await response.json();
-  } catch {
-    problem = { title: `HTTP ${response.status}`, status: response.status };
-  }
-  problem.requestId ??= response.headers.get('x-request-id');
-  throw new Problem(problem);
 }
 
 // Show a problem: its title, its detail, and the requestId to quote when asking for help.
+/** @param {unknown} error */
 function showProblem(error) {
-  const p = error instanceof Problem ? error.problem : { title: 'Unexpected error', detail: String(error) };
+  /** @type {Partial<Problem>} */
+  const p = error instanceof ProblemError ? error.problem
+    : error instanceof Notice ? { title: error.title, detail: error.message }
+    : { title: 'Unexpected error', detail: String(error) };
   const box = $('problem');
   const meta = [p.status && `HTTP ${p.status}`, p.code, p.field && `field: ${p.field}`,
     p.requestId && `requestId: ${p.requestId}`].filter(Boolean).join(' · ');
@@ -64,12 +77,19 @@ function showProblem(error) {
   if (p.status === 401) signOut({ keepMessages: true }); // the JWT is bad or expired: sign in again
 }
 
+/** @param {string} text */
 function showNotice(text) {
   $('notice').textContent = text;
   $('notice').hidden = false;
 }
 
-// Make an element. Children that are strings become text nodes (append() never parses HTML).
+/**
+ * Make an element. Children that are strings become text nodes (append() never parses HTML).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, string>} [attributes]
+ * @param {...(Node | string)} children
+ */
 function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
@@ -77,7 +97,11 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-// Run a button's action: disable it meanwhile and show any error.
+/**
+ * Run a button's action: disable it meanwhile and show any error.
+ * @param {HTMLButtonElement} button
+ * @param {() => Promise<unknown>} action
+ */
 function onClick(button, action) {
   button.addEventListener('click', async () => {
     button.disabled = true;
@@ -106,13 +130,17 @@ const session = {
   },
 };
 
+/** @param {string} text */
 const utf8 = (text) => new TextEncoder().encode(text);
+/** @param {Uint8Array} bytes */
 const base64url = (bytes) =>
   btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 // An HS256 JWT: base64url(header).base64url(claims).base64url(HMAC-SHA256 of the first two).
+/** @param {string} userId */
 async function mintDevJwt(userId) {
-  if (!crypto.subtle) throw new Error('WebCrypto needs a secure context: open the page on localhost or https');
+  if (!crypto.subtle) throw new Notice('WebCrypto unavailable', 'WebCrypto needs a secure context: open the page on localhost or https');
+  if (!DEV_JWT_SECRET) throw new Notice('No demo secret', 'DEV_JWT_SECRET is not set in config.js');
   const now = Math.floor(Date.now() / 1000);
   const header = base64url(utf8(JSON.stringify({ alg: 'HS256', typ: 'JWT' })));
   const claims = base64url(utf8(JSON.stringify({
@@ -136,8 +164,9 @@ function signOut({ keepMessages = false } = {}) {
 
 // After sign-in (or on a page load with a stored JWT): GET /v1/me checks the JWT and tells us
 // whether this user already has connections.
+/** @param {string[]} jobIds */
 async function signedIn(jobIds) {
-  const me = await api('/v1/me');
+  const me = await api(bff.GET('/v1/me'));
   $('session-user').textContent = me.userId;
   $('signin').hidden = true;
   $('session').hidden = false;
@@ -151,13 +180,15 @@ async function signedIn(jobIds) {
 //    `extra` carries {connectionId} when re-entering the credentials of an existing connection.
 // ---------------------------------------------------------------------------------------------
 
+/** @param {{ connectionId?: string }} [extra] */
 async function connectBank(extra = {}) {
   const returnTo = location.origin + location.pathname; // this page, without ?jobIds from last time
-  const { consentUrl } = await api('/v1/consent', { method: 'POST', body: { returnTo, ...extra } });
+  const { consentUrl } = await api(bff.POST('/v1/consent', { body: { returnTo, ...extra } }));
   window.location.assign(consentUrl);
 }
 
 // What ?error=… from the consent callback means, in words for the user.
+/** @type {Record<string, string>} */
 const CALLBACK_ERRORS = {
   no_connection: 'No bank was connected. You can try again whenever you like.',
   invalid_job: 'We could not confirm the new bank connection. Please try again.',
@@ -170,17 +201,21 @@ const CALLBACK_ERRORS = {
 // ---------------------------------------------------------------------------------------------
 
 const SETTLED = new Set(['succeeded', 'failed', 'action_required']);
+/** @type {Record<string, string>} */
 const STEP_NAMES = {
   'verify-credentials': 'Checking your login',
   'retrieve-accounts': 'Fetching your accounts',
   'retrieve-transactions': 'Fetching your transactions',
 };
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** @param {string[]} jobIds */
 async function watchJobs(jobIds) {
   $('jobs').hidden = false;
   for (;;) {
-    const jobs = await Promise.all(jobIds.map((id) => api(`/v1/jobs/${encodeURIComponent(id)}`)));
+    const jobs = await Promise.all(jobIds.map((jobId) =>
+      api(bff.GET('/v1/jobs/{jobId}', { params: { path: { jobId } } }))));
     $('job-list').replaceChildren(...jobs.map(renderJob));
     if (jobs.every((job) => SETTLED.has(job.status))) {
       if (jobs.some((job) => job.status === 'succeeded')) await showAccounts();
@@ -190,25 +225,28 @@ async function watchJobs(jobIds) {
   }
 }
 
+/** @param {Job} job */
 function renderJob(job) {
   const card = el('article', { class: 'job', 'data-testid': 'job', 'data-status': job.status },
     'Status: ', el('span', { class: `badge ${job.status}`, 'data-testid': 'job-status' }, job.status));
   card.append(el('ol', {}, ...job.steps.map((step) =>
     el('li', { 'data-status': step.status, 'data-testid': 'job-step' },
       STEP_NAMES[step.title] ?? step.title, ' — ', step.status.replace('_', ' ')))));
-  if (job.error) card.append(renderUserAction(job));
+  if (job.error) card.append(renderUserAction({ ...job, error: job.error }));
   return card;
 }
 
 // The message (and button) for each error.userAction the BFF can answer.
+/** @param {Job & { error: NonNullable<Job['error']> }} job */
 function renderUserAction(job) {
+  const { connectionId } = job;
   const { userAction, retryAfterSeconds, title, code } = job.error;
   const box = el('div', { class: 'user-action', 'data-testid': 'job-action', 'data-action': userAction });
   switch (userAction) {
     case 'reenter_credentials': {
       // The bank said no to the login: open the Consent UI again for this same connection.
       const retry = el('button', { type: 'button', 'data-testid': 'try-again' }, 'Try again');
-      onClick(retry, () => connectBank(job.connectionId ? { connectionId: job.connectionId } : {}));
+      onClick(retry, () => connectBank(connectionId ? { connectionId } : {}));
       box.append(el('p', {}, 'Your bank rejected the login details. Check your username and ' +
         'password, then try again.'), retry);
       break;
@@ -216,13 +254,16 @@ function renderUserAction(job) {
     case 'visit_bank': {
       // The bank wants the user to accept something on its own site first; then refresh.
       const refresh = el('button', { type: 'button', 'data-testid': 'check-again' }, 'I have done that, check again');
-      onClick(refresh, async () => {
-        const next = await api(`/v1/connections/${encodeURIComponent(job.connectionId)}/refresh`, { method: 'POST' });
-        await watchJobs([next.id]);
-      });
       box.append(el('p', {}, 'Your bank needs you to log in on its own website or app first, ' +
         'to accept new terms or clear a message. Do that, then come back here.'));
-      if (job.connectionId) box.append(refresh);
+      if (connectionId) {
+        onClick(refresh, async () => {
+          const next = await api(bff.POST('/v1/connections/{connectionId}/refresh',
+            { params: { path: { connectionId } } }));
+          await watchJobs([next.id]);
+        });
+        box.append(refresh);
+      }
       break;
     }
     case 'retry_later': {
@@ -240,46 +281,58 @@ function renderUserAction(job) {
 
 // ---------------------------------------------------------------------------------------------
 // 5. Accounts and transactions. Money arrives as decimal strings ("-1234.50"): it is formatted
-//    as text, never turned into a floating-point number, so no cent is ever rounded.
+//    as text, never turned into a floating-point number, so no cent is ever rounded. What Basiq's
+//    classification engine knows of a transaction is in `enrich`, and any part of it may be null.
 // ---------------------------------------------------------------------------------------------
 
+/** @param {string | null | undefined} amount @param {string | null | undefined} currency */
 function formatMoney(amount, currency) {
   const match = /^(-?)(\d+)(\.\d+)?$/.exec(amount ?? '');
-  if (!match) return amount ?? '—'; // missing, or a shape we do not know: show it as given
-  const [, sign, whole, fraction = ''] = match;
+  if (!match) return amount || '—'; // missing, or a shape we do not know: show it as given
+  const [, sign, whole = '', fraction = ''] = match;
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ','); // 1234567 → 1,234,567
   return `${sign}${grouped}${fraction} ${currency ?? ''}`.trim();
 }
 
-const accountNames = new Map(); // accountId → name, for the transactions table
+// A BSB as Australians write it: 062000 → 062-000. Cards have none.
+/** @param {string | null | undefined} bsb */
+function formatBsb(bsb) {
+  if (!bsb) return el('span', { class: 'muted', title: 'No BSB (a card account)' }, '—');
+  return /^\d{6}$/.test(bsb) ? `${bsb.slice(0, 3)}-${bsb.slice(3)}` : bsb;
+}
+
+/** @type {Map<string, string>} accountId → name, for the transactions table */
+const accountNames = new Map();
+/** @type {string | null} */
 let nextCursor = null;
 
 async function showAccounts() {
-  const { data: accounts } = await api('/v1/accounts');
-  $('accounts-body').replaceChildren(...accounts.map((a) => {
-    accountNames.set(a.id, a.name);
-    return el('tr', { 'data-testid': 'account-row' },
-      el('td', {}, a.name ?? a.id),
-      el('td', {}, a.accountNo ?? ''),
-      el('td', {}, a.class?.product ?? a.class?.type ?? ''),
-      el('td', { class: 'num', 'data-testid': 'account-balance' }, formatMoney(a.balance, a.currency)),
-      el('td', { class: 'num' }, formatMoney(a.availableFunds, a.currency)));
-  }));
+  const { data: accounts } = await api(bff.GET('/v1/accounts'));
+  $('accounts-body').replaceChildren(...accounts.map(renderAccount));
   $('accounts').hidden = false;
   $('transactions-body').replaceChildren();
   await loadTransactions(null);
 }
 
+/** @param {Account} a */
+function renderAccount(a) {
+  accountNames.set(a.id, a.name ?? a.id);
+  return el('tr', { 'data-testid': 'account-row', 'data-id': a.id },
+    el('td', {}, a.name ?? a.id),
+    el('td', { 'data-testid': 'account-holder' }, a.accountHolder ?? ''),
+    el('td', { class: 'nowrap', 'data-testid': 'account-bsb' }, formatBsb(a.bsb)),
+    el('td', { class: 'nowrap' }, a.maskedNumber ?? a.accountNo ?? ''),
+    el('td', {}, a.class.product ?? a.class.type ?? ''),
+    el('td', { class: 'num', 'data-testid': 'account-balance' }, formatMoney(a.balance, a.currency)),
+    el('td', { class: 'num' }, formatMoney(a.availableFunds, a.currency)));
+}
+
 // First page: ?limit=25. Next pages: ?cursor=<nextCursor> (opaque; it remembers the limit).
+/** @param {string | null} cursor */
 async function loadTransactions(cursor) {
-  const query = cursor ? `cursor=${encodeURIComponent(cursor)}` : 'limit=25';
-  const page = await api(`/v1/transactions?${query}`);
-  $('transactions-body').append(...page.data.map((t) =>
-    el('tr', { 'data-testid': 'transaction-row' },
-      el('td', {}, (t.postDate ?? t.transactionDate ?? '').slice(0, 10), t.status === 'pending' ? ' (pending)' : ''),
-      el('td', {}, t.description ?? ''),
-      el('td', {}, accountNames.get(t.accountId) ?? ''),
-      el('td', { class: `num ${t.direction ?? ''}` }, formatMoney(t.amount, t.currency)))));
+  const query = cursor ? { cursor } : { limit: 25 };
+  const page = await api(bff.GET('/v1/transactions', { params: { query } }));
+  $('transactions-body').append(...page.data.map(renderTransaction));
   nextCursor = page.nextCursor ?? null;
   $('load-more').hidden = !nextCursor;
   const shown = $('transactions-body').childElementCount;
@@ -287,12 +340,62 @@ async function loadTransactions(cursor) {
   $('transactions').hidden = false;
 }
 
+/** @param {Transaction} t */
+function renderTransaction(t) {
+  // The clean description ("Woolworths") over the bank's own ("WOOLWORTHS 1234 SYDNEY NS AUS").
+  const name = t.enrich?.cleanDescription || t.description || '';
+  const anzsic = t.enrich?.category?.anzsic;
+  const category = anzsic?.class?.title ?? anzsic?.group?.title ?? t.subClass?.title ?? '';
+  const described = el('div', { class: 'payee' }, payeeLogo(t.enrich?.merchant, name),
+    el('div', {},
+      el('div', { 'data-testid': 'transaction-description' }, name),
+      t.description && t.description !== name
+        ? el('div', { class: 'muted small', 'data-testid': 'transaction-bank-description' }, t.description)
+        : ''));
+  return el('tr', { 'data-testid': 'transaction-row', 'data-id': t.id },
+    el('td', { class: 'nowrap' }, (t.postDate ?? t.transactionDate ?? '').slice(0, 10),
+      t.status === 'pending' ? el('div', { class: 'muted small' }, 'pending') : ''),
+    el('td', {}, described),
+    el('td', { 'data-testid': 'transaction-category' }, category),
+    el('td', {}, accountNames.get(t.accountId ?? '') ?? ''),
+    el('td', { class: `num ${t.direction ?? ''}` }, formatMoney(t.amount, t.currency)));
+}
+
+// The merchant's logo. Until it has loaded, and for good when there is none or it fails (Basiq
+// serves logos from its own host; offline, with basiq-sim, they never load), a round badge with
+// the payee's initial stands in, coloured by the merchant's name; grey when no merchant is known.
+/** @param {Merchant | null | undefined} merchant @param {string} name */
+function payeeLogo(merchant, name) {
+  const merchantName = merchant?.businessName || name;
+  const initial = (merchantName.match(/[\p{L}\p{N}]/u)?.[0] ?? '·').toUpperCase();
+  const badge = merchant
+    ? el('span', { class: 'logo initial', role: 'img', 'aria-label': merchantName,
+      style: `background-color: hsl(${hue(merchantName)} 45% 40%)`, 'data-testid': 'merchant-logo',
+      'data-logo': 'initial' }, initial)
+    : el('span', { class: 'logo initial none', 'aria-hidden': 'true', 'data-logo': 'none' }, initial);
+  const thumb = merchant?.logo?.thumb;
+  if (thumb) {
+    const img = el('img', { class: 'logo', alt: merchantName, width: '32', height: '32',
+      referrerpolicy: 'no-referrer', 'data-testid': 'merchant-logo', 'data-logo': 'image' });
+    img.addEventListener('load', () => badge.replaceWith(img), { once: true });
+    img.src = thumb;
+  }
+  return badge;
+}
+
+/** @param {string} text a hue from 0 to 359, the same for the same text */
+function hue(text) {
+  let h = 0;
+  for (const c of text) h = (h * 31 + (c.codePointAt(0) ?? 0)) % 360;
+  return h;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Start: wire the buttons, read what the Consent UI round trip put in the URL, and go.
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  $('demo-user-id').value = `demo-${crypto.randomUUID().slice(0, 8)}`;
+  $input('demo-user-id').value = `demo-${crypto.randomUUID().slice(0, 8)}`;
   if (!DEV_JWT_SECRET) $('demo-signin').hidden = true;
 
   // Coming back from the Consent UI: ?jobIds=a,b or ?error=…. Take them, then clean the URL so
@@ -303,21 +406,21 @@ async function main() {
   if (jobIds.length || error) history.replaceState(null, '', location.pathname);
   if (error) showNotice(CALLBACK_ERRORS[error] ?? `The bank connection did not complete (${error}).`);
 
-  onClick($('sign-in'), async () => {
-    const jwt = $('jwt-input').value.trim();
-    if (jwt.split('.').length !== 3) throw new Problem({ title: 'Not a JWT', detail: 'A JWT has three parts separated by dots.' });
+  onClick($button('sign-in'), async () => {
+    const jwt = $input('jwt-input').value.trim();
+    if (jwt.split('.').length !== 3) throw new Notice('Not a JWT', 'A JWT has three parts separated by dots.');
     session.jwt = jwt;
     await signedIn(jobIds);
   });
-  onClick($('demo-user'), async () => {
-    const userId = $('demo-user-id').value.trim();
-    if (!userId) throw new Problem({ title: 'User id needed', detail: 'Type a user id, e.g. alice.' });
+  onClick($button('demo-user'), async () => {
+    const userId = $input('demo-user-id').value.trim();
+    if (!userId) throw new Notice('User id needed', 'Type a user id, e.g. alice.');
     session.jwt = await mintDevJwt(userId);
     await signedIn(jobIds);
   });
-  onClick($('sign-out'), async () => signOut());
-  onClick($('connect-bank'), () => connectBank());
-  onClick($('load-more'), () => loadTransactions(nextCursor));
+  onClick($button('sign-out'), async () => signOut());
+  onClick($button('connect-bank'), () => connectBank());
+  onClick($button('load-more'), () => loadTransactions(nextCursor));
 
   if (!session.jwt) {
     $('signin').hidden = false;

@@ -16,6 +16,8 @@ const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUT = 20_000; // for any one thing to appear on the page
+// A 2×2 PNG, in the place of every merchant logo once the test serves them.
+const LOGO_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR42mNQCb4GRAwQCgAhsgU1gi3H1AAAAABJRU5ErkJggg==', 'base64');
 
 describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, concurrency: 1 }, () => {
   let stack;
@@ -79,6 +81,73 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
   const jobStatus = (page, status) =>
     page.locator('[data-testid=job-status]').filter({ hasText: new RegExp(`^${status}$`) }).waitFor();
 
+  // What the BFF answers this page's user, asked directly with the JWT the page holds.
+  async function bffAnswer(page, pathAndQuery) {
+    const jwt = await page.evaluate(() => sessionStorage.getItem('basiq-demo.jwt'));
+    const response = await fetch(`${stack.bff}${pathAndQuery}`, { headers: { Authorization: `Bearer ${jwt}` } });
+    assert.equal(response.status, 200, `GET ${pathAndQuery}`);
+    return response.json();
+  }
+
+  // Each account row shows its holder and BSB (062000 as 062-000; a card has none).
+  async function assertAccountIdentity(page) {
+    const { data: accounts } = await bffAnswer(page, '/v1/accounts');
+    const shown = await page.locator('[data-testid=account-row]').evaluateAll((rows) => rows.map((row) => ({
+      id: row.dataset.id,
+      holder: row.querySelector('[data-testid=account-holder]').textContent,
+      bsb: row.querySelector('[data-testid=account-bsb]').textContent,
+    })));
+    assert.deepEqual(shown, accounts.map((a) => ({
+      id: a.id,
+      holder: a.accountHolder,
+      bsb: a.bsb ? `${a.bsb.slice(0, 3)}-${a.bsb.slice(3)}` : '—',
+    })));
+    assert.ok(shown.every((a) => /^[A-Z][A-Z' -]+$/.test(a.holder)), 'every account has its holder, as the bank writes it');
+    assert.equal(shown.filter((a) => /^\d{3}-\d{3}$/.test(a.bsb)).length, 3, 'three accounts have a BSB');
+    assert.equal(shown.filter((a) => a.bsb === '—').length, 1, 'the credit card has none');
+  }
+
+  // Each transaction row shows the clean description (the bank's own beneath it when it
+  // differs), the ANZSIC category, and the merchant's logo; with the logo host unreachable, as
+  // offline, the stand-in badge named after the merchant. Rows match the BFF's first page.
+  async function assertEnrichment(page, { logos }) {
+    const { data: transactions } = await bffAnswer(page, '/v1/transactions?limit=25');
+    const shown = await page.locator('[data-testid=transaction-row]').evaluateAll((rows) =>
+      rows.slice(0, 25).map((row) => {
+        const text = (testid) => row.querySelector(`[data-testid=${testid}]`)?.textContent ?? null;
+        const logo = row.querySelector('[data-testid=merchant-logo]');
+        return {
+          id: row.dataset.id,
+          description: text('transaction-description'),
+          bankDescription: text('transaction-bank-description'),
+          category: text('transaction-category'),
+          logo: logo && { kind: logo.dataset.logo, name: logo.getAttribute('alt') ?? logo.getAttribute('aria-label') },
+        };
+      }));
+    assert.deepEqual(shown, transactions.map((t) => {
+      const clean = t.enrich?.cleanDescription || t.description;
+      const anzsic = t.enrich?.category?.anzsic;
+      const merchant = t.enrich?.merchant;
+      return {
+        id: t.id,
+        description: clean,
+        bankDescription: t.description !== clean ? t.description : null,
+        category: anzsic?.class?.title ?? anzsic?.group?.title ?? t.subClass?.title ?? '',
+        logo: merchant ? { kind: merchant.logo?.thumb ? logos : 'initial', name: merchant.businessName } : null,
+      };
+    }));
+
+    // The simulator's mix: most purchases fully enriched, some partly, transfers and salary not.
+    const enriched = transactions.filter((t) => t.enrich?.merchant?.logo?.thumb && t.enrich.category?.anzsic);
+    const partial = transactions.filter((t) => !t.enrich?.merchant && t.enrich?.category?.anzsic);
+    const plain = transactions.filter((t) => !t.enrich?.merchant && !t.enrich?.category);
+    assert.ok(enriched.length >= 5, `several transactions with merchant, logo and category (${enriched.length})`);
+    assert.ok(partial.length + plain.length >= 1, 'and some with less, or none');
+    for (const t of enriched) {
+      assert.notEqual(t.enrich.cleanDescription, t.description, 'a clean description differs from the bank\'s');
+    }
+  }
+
   async function assertAccountsAndTransactions(page) {
     const accounts = page.locator('[data-testid=account-row]');
     await accounts.first().waitFor();
@@ -86,10 +155,12 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
     for (const balance of await page.locator('[data-testid=account-balance]').allTextContents()) {
       assert.match(balance, /^-?\d{1,3}(,\d{3})*\.\d{2} AUD$/, 'balances are the decimal strings, grouped');
     }
+    await assertAccountIdentity(page);
 
     const rows = page.locator('[data-testid=transaction-row]');
     await rows.first().waitFor();
     assert.equal(await rows.count(), 25, 'the first page has 25 transactions');
+    await assertEnrichment(page, { logos: 'initial' });
     await page.click('#load-more');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=transaction-row]').length === 50);
     assert.match(await page.textContent('#transactions-count'), /^50 transactions shown\.$/);
@@ -110,6 +181,33 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
       assert.ok(await page.isHidden('#problem'), 'no problem shown');
 
       await assertAccountsAndTransactions(page);
+      await page.screenshot({ path: path.join(OUT_DIR, 'transactions-logo-stand-ins.png'), fullPage: true });
+
+      // Where the logos load (here, served by the test), they replace the stand-ins, alt text
+      // and all. A reload finds the user's connection and shows the data again.
+      await page.context().route((url) => url.origin !== stack.web && url.origin !== stack.bff,
+        (route) => route.fulfill({ status: 200, contentType: 'image/png', body: LOGO_PNG }));
+      await page.reload();
+      await page.locator('[data-testid=transaction-row]').first().waitFor();
+      const { data: firstPage } = await bffAnswer(page, '/v1/transactions?limit=25');
+      const withLogo = firstPage.filter((t) => t.enrich?.merchant?.logo?.thumb).length;
+      await page.waitForFunction((count) =>
+        document.querySelectorAll('img[data-testid=merchant-logo]').length === count, withLogo);
+      await assertEnrichment(page, { logos: 'image' });
+      await page.screenshot({ path: path.join(OUT_DIR, 'transactions-logos-loaded.png'), fullPage: true });
+    });
+  });
+
+  it('shows the problem+json of a JWT the BFF refuses, with its code and request id, and asks to sign in again', async () => {
+    await withPage('refused-jwt', async (page) => {
+      await page.goto(`${stack.web}/`);
+      await page.fill('#jwt-input', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.bm90LXNpZ25lZA');
+      await page.click('#sign-in');
+      await page.locator('[data-testid=problem]').waitFor();
+      assert.match(await page.textContent('[data-testid=problem-meta]'),
+        /^HTTP 401 · unauthorized · requestId: \S+$/, 'the client turned the 401 into its ProblemError');
+      assert.ok(await page.isVisible('[data-testid=signin]'), 'the sign-in form is back');
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('basiq-demo.jwt')), null);
     });
   });
 
