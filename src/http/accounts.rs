@@ -1,30 +1,31 @@
 //! `GET /v1/accounts` and `GET /v1/accounts/{id}`: money stays a decimal string, as Basiq gives it.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     middleware,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::AuthUser,
     basiq::types::{self as wire, Text, meta::AccountMeta},
     error::{ApiError, ApiResult},
     http::{
-        DataList, docs,
+        DataList,
         extract::{check_id, no_query_params},
+        responses,
     },
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/accounts", get(list))
-        .route("/v1/accounts/{accountId}", get(one))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(one))
         .route_layer(middleware::from_fn(no_query_params))
 }
 
@@ -192,8 +193,8 @@ impl<'a> From<wire::Account<'a>> for AccountDetail<'a> {
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "The caller's accounts.", body = DataList<AccountView>),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -216,9 +217,9 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Respon
     params(("accountId" = String, Path, description = "An account id from `GET /v1/accounts`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 200, description = "The account.", body = AccountDetail),
-        (status = 400, response = docs::BadRequest),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, account_id = %account_id))]

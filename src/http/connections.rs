@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     http::StatusCode,
     middleware,
-    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::AuthUser,
@@ -19,8 +19,9 @@ use crate::{
     domain::jobs::{self, JobView},
     error::{ApiError, ApiResult},
     http::{
-        DataList, docs,
+        DataList,
         extract::{check_id, no_query_params},
+        responses,
     },
     state::AppState,
 };
@@ -32,12 +33,12 @@ const EXPIRY_WARNING_DAYS: i64 = 7;
 /// which keeps within any calendar day Basiq may use.
 pub const DAILY_REFRESHES: i64 = 20;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/connections", get(list))
-        .route("/v1/connections/refresh", post(refresh_all))
-        .route("/v1/connections/{connectionId}", get(one).delete(remove))
-        .route("/v1/connections/{connectionId}/refresh", post(refresh_one))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(refresh_all))
+        .routes(routes!(one, remove))
+        .routes(routes!(refresh_one))
         .route_layer(middleware::from_fn(no_query_params))
 }
 
@@ -216,8 +217,8 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "The caller's connections.", body = DataList<ConnectionView>),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -264,9 +265,9 @@ async fn known_locally(state: &AppState, app_user_id: &str) -> ApiResult<HashMap
     params(("connectionId" = String, Path, description = "A connection id from `GET /v1/connections`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 200, description = "The connection.", body = ConnectionDetail),
-        (status = 400, response = docs::BadRequest),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
@@ -371,9 +372,9 @@ async fn refresh(
     params(("connectionId" = String, Path, description = "A connection id from `GET /v1/connections`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 200, description = "The refresh job.", body = JobView),
-        (status = 400, response = docs::BadRequest),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
@@ -405,8 +406,8 @@ async fn refresh_one(
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "A job per refreshed connection.", body = DataList<JobView>),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -445,9 +446,9 @@ async fn refresh_all(
     params(("connectionId" = String, Path, description = "A connection id from `GET /v1/connections`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 204, description = "The connection is deleted."),
-        (status = 400, response = docs::BadRequest),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]

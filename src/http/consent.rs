@@ -2,17 +2,17 @@
 //! signed, single-use `state`; `GET /v1/consent/callback` verifies it and sends the browser back.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{RawQuery, State},
     http::{StatusCode, header},
     middleware,
     response::{Html, IntoResponse, Response},
-    routing::{get, post},
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use url::Url;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::AuthUser,
@@ -23,8 +23,8 @@ use crate::{
     },
     error::{ApiError, ApiResult},
     http::{
-        docs,
         extract::{JsonBody, check_id, no_query_params},
+        responses,
     },
     state::AppState,
 };
@@ -33,13 +33,12 @@ use crate::{
 const STATE_TTL_SECS: i64 = 30 * 60;
 const ACTIONS: &[&str] = &["connect", "manage", "extend", "update", "reauthorise"];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/consent",
-            post(start).route_layer(middleware::from_fn(no_query_params)),
-        )
-        .route("/v1/consent/callback", get(callback))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .route_layer(middleware::from_fn(no_query_params))
+        // Registered after the layer: Basiq's Consent UI may add parameters of its own.
+        .routes(routes!(callback))
 }
 
 /// Where to send the browser back, and what to do in the Consent UI.
@@ -101,10 +100,10 @@ pub struct ConsentResponse {
     request_body = ConsentRequest,
     responses(
         (status = 200, description = "The Consent UI link.", body = ConsentResponse),
-        (status = 400, response = docs::BadRequest),
-        (status = 404, response = docs::NotFound),
-        (status = 409, response = docs::Conflict),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -320,7 +319,7 @@ fn redirect(to: Url, params: &[(&str, &str)]) -> Response {
             headers(("Location" = String, description = "`returnTo` with `jobIds` or `error` appended"))),
         (status = 400, description = "A missing, malformed, forged, expired or replayed `state`: a page saying the link is not valid, and no redirect.",
             content_type = "text/html", body = String),
-        (status = 500, response = docs::InternalError),
+        (status = 500, response = responses::InternalError),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id, basiq_user_id))]

@@ -1,18 +1,21 @@
-//! The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes
-//! and the DTOs' derives, served at `/openapi.json`, and Swagger UI at `/docs` with its assets
-//! compiled into the binary (no CDN: it works offline).
+//! The API's OpenAPI 3.1 document: what is the same for every route here, and each route's
+//! own part (its `#[utoipa::path]`, its DTOs' derives) added by the router it is registered
+//! with (utoipa-axum's `OpenApiRouter`), so no file lists every handler. Served at
+//! `/openapi.json`, and browsable with Swagger UI at `/docs`, its assets compiled into the
+//! binary (no CDN: it works offline).
 
 use axum::Router;
 use utoipa::{
-    Modify, OpenApi, ToResponse,
+    Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::{error::Problem, state::AppState};
 
-use super::{
-    accounts, connections, consent, health, institutions, jobs, me, metrics, transactions, webhooks,
+use super::responses::{
+    BadGateway, BadRequest, Conflict, GatewayTimeout, InternalError, NotFound, ServiceUnavailable,
+    TooManyRequests, Unauthorized,
 };
 
 #[derive(OpenApi)]
@@ -28,28 +31,6 @@ JWT's `sub` is the app user. Lists answer `{\"data\": [...]}`. Errors are \
 `application/problem+json` (RFC 9457) with a stable `code` and the `requestId`; a 400 names \
 the bad parameter, path segment or body field in `field`. Someone else's id answers 404, \
 exactly like a missing one."
-    ),
-    paths(
-        me::me,
-        me::erase,
-        consent::start,
-        consent::callback,
-        jobs::list,
-        jobs::one,
-        connections::list,
-        connections::one,
-        connections::refresh_all,
-        connections::refresh_one,
-        connections::remove,
-        accounts::list,
-        accounts::one,
-        transactions::list,
-        transactions::one,
-        institutions::list,
-        webhooks::receive,
-        health::healthz,
-        health::readyz,
-        metrics::render,
     ),
     components(
         schemas(Problem),
@@ -101,83 +82,13 @@ impl Modify for Security {
     }
 }
 
-/// `GET /openapi.json` and the Swagger UI at `/docs` (which redirects to `/docs/`).
-pub fn router() -> Router<AppState> {
+/// `GET /openapi.json` (the document `openapi`) and the Swagger UI at `/docs` (which
+/// redirects to `/docs/`).
+pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
     let docs: Router<AppState> = SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
+        .url("/openapi.json", openapi)
         // The default would make the browser fetch a badge from swagger.io.
         .config(Config::from("/openapi.json").validator_url("none"))
         .into();
     docs.route_layer(axum::middleware::from_fn(super::extract::no_query_params))
 }
-
-/// A parameter, path segment or body field is invalid; `field` names it.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct BadRequest(pub Problem);
-
-/// The bearer token is missing, malformed, expired or not signed by the configured key.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct Unauthorized(pub Problem);
-
-/// No such resource for this user (someone else's id looks exactly like a missing one).
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct NotFound(pub Problem);
-
-/// The failures every authenticated route can answer: a bad token, a rate limit, our own fault,
-/// and Basiq's (502, 503, 504).
-#[derive(utoipa::IntoResponses)]
-pub enum CommonErrors {
-    #[response(status = 401)]
-    Unauthorized(#[ref_response] Unauthorized),
-    #[response(status = 429)]
-    TooManyRequests(#[ref_response] TooManyRequests),
-    #[response(status = 500)]
-    InternalError(#[ref_response] InternalError),
-    #[response(status = 502)]
-    BadGateway(#[ref_response] BadGateway),
-    #[response(status = 503)]
-    ServiceUnavailable(#[ref_response] ServiceUnavailable),
-    #[response(status = 504)]
-    GatewayTimeout(#[ref_response] GatewayTimeout),
-}
-
-/// The user was erased while this request ran (`user_erased`); start again.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct Conflict(pub Problem);
-
-/// Too many requests: this user's rate limit (`rate_limited`) or consent-link cap
-/// (`consent_rate_limited`), Basiq rate limiting us (`upstream_rate_limited`), or a connection
-/// that has used its daily refreshes (`refresh_limit_reached`). Retry after `Retry-After`
-/// seconds.
-#[derive(ToResponse)]
-#[response(
-    content_type = "application/problem+json",
-    headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
-)]
-pub struct TooManyRequests(pub Problem);
-
-/// Something went wrong on our side (`internal_error`); the cause is logged with the request id.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct InternalError(pub Problem);
-
-/// Basiq failed, refused our request or answered something unreadable (`upstream_error`,
-/// `upstream_rejected`, `upstream_malformed`).
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct BadGateway(pub Problem);
-
-/// Basiq is unavailable (`upstream_unavailable`), no Basiq server token can be had
-/// (`upstream_token_unavailable`), or the feature is not configured (`not_configured`).
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct ServiceUnavailable(pub Problem);
-
-/// Basiq did not answer in time (`upstream_timeout`).
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct GatewayTimeout(pub Problem);

@@ -1,20 +1,18 @@
 //! `/healthz` (the process answers) and `/readyz` (database reachable, a valid Basiq server
 //! token held, not shutting down).
 
-use axum::{
-    Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse,
-    routing::get,
-};
+use axum::{Json, extract::State, http::StatusCode, middleware, response::IntoResponse};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     basiq::TokenStatus, db, http::extract::no_query_params, state::AppState, tasks::TaskStatus,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .route_layer(middleware::from_fn(no_query_params))
 }
 

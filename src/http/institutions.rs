@@ -1,22 +1,23 @@
 //! `GET /v1/institutions`: Basiq's connectors, from the cache `institutions.rs` keeps fresh.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{RawQuery, State},
-    routing::get,
 };
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::AuthUser,
     basiq::types::{Connector, normalise_method},
     error::{ApiError, ApiResult},
-    http::{DataList, docs, extract::query_params},
+    http::{DataList, extract::query_params, responses},
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/institutions", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    // It reads and checks its query itself.
+    OpenApiRouter::new().routes(routes!(list))
 }
 
 /// A bank, through one of Basiq's connectors (a bank may have an open-banking and a web one).
@@ -101,8 +102,8 @@ pub enum Method {
     params(InstitutionQuery),
     responses(
         (status = 200, description = "The institutions.", body = DataList<InstitutionView>),
-        (status = 400, response = docs::BadRequest),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all)]

@@ -1,11 +1,11 @@
 //! `GET /v1/jobs` and `GET /v1/jobs/{jobId}`: normalised jobs of the caller only.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     middleware,
-    routing::get,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::AuthUser,
@@ -13,16 +13,17 @@ use crate::{
     domain::jobs::JobView,
     error::{ApiError, ApiResult},
     http::{
-        DataList, docs,
+        DataList,
         extract::{check_id, no_query_params},
+        responses,
     },
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/jobs", get(list))
-        .route("/v1/jobs/{jobId}", get(one))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(one))
         .route_layer(middleware::from_fn(no_query_params))
 }
 
@@ -35,8 +36,8 @@ pub fn router() -> Router<AppState> {
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "The caller's recent jobs.", body = DataList<JobView>),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -67,9 +68,9 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<D
     params(("jobId" = String, Path, description = "A job id, as returned in `jobIds` or by a refresh.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 200, description = "The job.", body = JobView),
-        (status = 400, response = docs::BadRequest),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, job_id = %job_id))]

@@ -1,19 +1,20 @@
 //! `GET /v1/me`: the app user's link to Basiq.
 
-use axum::{Json, Router, extract::State, http::StatusCode, middleware, routing::get};
+use axum::{Json, extract::State, http::StatusCode, middleware};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::AuthUser,
     db,
     error::ApiResult,
-    http::{docs, extract::no_query_params},
+    http::{extract::no_query_params, responses},
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/me", get(me).delete(erase))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me, erase))
         .route_layer(middleware::from_fn(no_query_params))
 }
 
@@ -49,8 +50,8 @@ pub struct ConsentSummary {
     security(("appJwt" = [])),
     responses(
         (status = 200, description = "The caller's link to Basiq.", body = Me),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -97,7 +98,7 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Me>
     security(("appJwt" = [])),
     responses(
         (status = 204, description = "The Basiq user and everything stored about the caller are gone."),
-        docs::CommonErrors,
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]

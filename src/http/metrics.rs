@@ -1,15 +1,14 @@
 //! `GET /metrics`: Prometheus text, from the recorder in `monitoring.rs`, with the gauges that
 //! are read at scrape time (the server token, the background tasks) set first.
 
-use axum::{
-    Router, extract::State, http::header, middleware, response::IntoResponse, routing::get,
-};
+use axum::{extract::State, http::header, middleware, response::IntoResponse};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{http::extract::no_query_params, monitoring, state::AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/metrics", get(render))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(render))
         .route_layer(middleware::from_fn(no_query_params))
 }
 

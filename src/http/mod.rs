@@ -10,6 +10,7 @@ pub mod institutions;
 pub mod jobs;
 pub mod me;
 pub mod metrics;
+pub mod responses;
 pub mod serve;
 pub mod transactions;
 pub mod webhooks;
@@ -35,6 +36,8 @@ use tower_http::{
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     error::{REQUEST_ID, problem},
@@ -107,7 +110,8 @@ pub fn router(state: AppState) -> Router {
             "max-age=31536000; includeSubDomains",
         )
     });
-    let api = Router::new()
+    // Each resource's router brings its routes and their part of the OpenAPI document.
+    let (api, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(health::router())
         .merge(me::router())
         .merge(consent::router())
@@ -118,7 +122,9 @@ pub fn router(state: AppState) -> Router {
         .merge(institutions::router())
         .merge(webhooks::router())
         .merge(metrics::router())
-        .merge(docs::router())
+        .split_for_parts();
+    let api = api
+        .merge(docs::router(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

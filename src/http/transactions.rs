@@ -2,15 +2,15 @@
 //! signed cursor (never a URL) for the next page.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, RawQuery, State},
     middleware,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::AuthUser,
@@ -18,8 +18,8 @@ use crate::{
     domain::cursor::Cursor,
     error::{ApiError, ApiResult},
     http::{
-        docs,
         extract::{check_id, no_query_params, query_params},
+        responses,
     },
     state::AppState,
 };
@@ -39,11 +39,12 @@ const PARAMS: &[&str] = &[
     "cursor",
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/transactions", get(list)).route(
-        "/v1/transactions/{transactionId}",
-        get(one).route_layer(middleware::from_fn(no_query_params)),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(one))
+        .route_layer(middleware::from_fn(no_query_params))
+        // Registered after the layer: it reads and checks its query itself.
+        .routes(routes!(list))
 }
 
 /// A transaction; money is a decimal string, exactly as Basiq gives it. Any part Basiq leaves
@@ -562,9 +563,9 @@ impl TransactionQuery {
     params(TransactionQuery),
     responses(
         (status = 200, description = "A page of transactions.", body = TransactionPage),
-        (status = 400, response = docs::BadRequest),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
@@ -631,9 +632,9 @@ async fn list(
     params(("transactionId" = String, Path, description = "A transaction id from `GET /v1/transactions`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 200, description = "The transaction.", body = TransactionView),
-        (status = 400, response = docs::BadRequest),
-        (status = 404, response = docs::NotFound),
-        docs::CommonErrors,
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        responses::CommonErrors,
     )
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id, transaction_id = %transaction_id))]

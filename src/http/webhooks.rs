@@ -3,21 +3,20 @@
 //! Answers 404 while no secret is configured.
 
 use axum::{
-    Router,
     extract::State,
     http::{HeaderMap, StatusCode},
     middleware,
     response::{IntoResponse, Response},
-    routing::post,
 };
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     db,
     error::{ApiError, problem},
     http::{
-        docs,
         extract::{BodyBytes, no_query_params},
+        responses,
     },
     inbox::Delivery,
     monitoring,
@@ -25,9 +24,9 @@ use crate::{
     webhook_signature::SignatureError,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks/basiq", post(receive))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(receive))
         .route_layer(middleware::from_fn(no_query_params))
 }
 
@@ -62,12 +61,12 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     request_body = Payload,
     responses(
         (status = 204, description = "Accepted (or a redelivery, already processed)."),
-        (status = 400, response = docs::BadRequest),
+        (status = 400, response = responses::BadRequest),
         (status = 401, description = "The signature is missing or does not verify (`webhook_signature_invalid`).",
             content_type = "application/problem+json", body = crate::error::Problem),
         (status = 404, description = "Webhooks are not configured here (`route_not_found`).",
             content_type = "application/problem+json", body = crate::error::Problem),
-        (status = 500, response = docs::InternalError),
+        (status = 500, response = responses::InternalError),
     )
 )]
 async fn receive(

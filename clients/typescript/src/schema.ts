@@ -962,6 +962,20 @@ export interface components {
             basiqToken: components["schemas"]["TokenStatus"];
             /** @description SIGTERM or SIGINT was received. */
             shuttingDown: boolean;
+            /** @description The background work (shown, not part of readiness). */
+            backgroundTasks: components["schemas"]["TaskStatus"][];
+        };
+        /** @description A task as `/readyz` shows it. */
+        TaskStatus: {
+            /** @description e.g. `job_watcher`, `server_token`, `institutions`, `webhook_inbox`, `housekeeping`. */
+            name: string;
+            /** @description Running (it stops only on shutdown). */
+            running: boolean;
+            /**
+             * Format: int64
+             * @description Seconds since it last finished a unit of work; `null` before the first.
+             */
+            lastRunSecondsAgo?: number | null;
         };
         TermDeposit: {
             lodgementDate?: string | null;
@@ -1097,7 +1111,8 @@ export interface components {
         };
         /**
          * @description Basiq is unavailable (`upstream_unavailable`), no Basiq server token can be had
-         *     (`upstream_token_unavailable`), or the feature is not configured (`not_configured`).
+         *     (`upstream_token_unavailable`), our database cannot be reached (`database_unavailable`,
+         *     with `Retry-After`), or the feature is not configured (`not_configured`).
          */
         ServiceUnavailable: {
             headers: {

@@ -1,0 +1,78 @@
+//! The error answers routes share, for their OpenAPI `responses`: each a problem+json
+//! [`Problem`], named by what went wrong. A leaf: it imports nothing of ours but the problem.
+
+use utoipa::ToResponse;
+
+use crate::error::Problem;
+
+/// A parameter, path segment or body field is invalid; `field` names it.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct BadRequest(pub Problem);
+
+/// The bearer token is missing, malformed, expired or not signed by the configured key.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Unauthorized(pub Problem);
+
+/// No such resource for this user (someone else's id looks exactly like a missing one).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct NotFound(pub Problem);
+
+/// The failures every authenticated route can answer: a bad token, a rate limit, our own fault,
+/// and Basiq's (502, 503, 504).
+#[derive(utoipa::IntoResponses)]
+pub enum CommonErrors {
+    #[response(status = 401)]
+    Unauthorized(#[ref_response] Unauthorized),
+    #[response(status = 429)]
+    TooManyRequests(#[ref_response] TooManyRequests),
+    #[response(status = 500)]
+    InternalError(#[ref_response] InternalError),
+    #[response(status = 502)]
+    BadGateway(#[ref_response] BadGateway),
+    #[response(status = 503)]
+    ServiceUnavailable(#[ref_response] ServiceUnavailable),
+    #[response(status = 504)]
+    GatewayTimeout(#[ref_response] GatewayTimeout),
+}
+
+/// The user was erased while this request ran (`user_erased`); start again.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Conflict(pub Problem);
+
+/// Too many requests: this user's rate limit (`rate_limited`) or consent-link cap
+/// (`consent_rate_limited`), Basiq rate limiting us (`upstream_rate_limited`), or a connection
+/// that has used its daily refreshes (`refresh_limit_reached`). Retry after `Retry-After`
+/// seconds.
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
+)]
+pub struct TooManyRequests(pub Problem);
+
+/// Something went wrong on our side (`internal_error`); the cause is logged with the request id.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct InternalError(pub Problem);
+
+/// Basiq failed, refused our request or answered something unreadable (`upstream_error`,
+/// `upstream_rejected`, `upstream_malformed`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct BadGateway(pub Problem);
+
+/// Basiq is unavailable (`upstream_unavailable`), no Basiq server token can be had
+/// (`upstream_token_unavailable`), our database cannot be reached (`database_unavailable`,
+/// with `Retry-After`), or the feature is not configured (`not_configured`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct ServiceUnavailable(pub Problem);
+
+/// Basiq did not answer in time (`upstream_timeout`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct GatewayTimeout(pub Problem);
