@@ -61,54 +61,53 @@ fn parse<'a, T: serde::Deserialize<'a>>(
     })
 }
 
-/// Accounts as Basiq sent them, read on demand into [`Account`]s borrowing from the body.
-pub struct RawAccounts {
-    endpoint: &'static str,
-    answer: Answer,
+// What Basiq sends for accounts and transactions is read into wire types that borrow from
+// the answer, which each of these keeps: a handler gets Basiq's data read, in one call.
+
+/// The user's accounts.
+pub type AccountList<'a> = Vec<Account<'a>>;
+
+self_cell::self_cell!(
+    /// The user's accounts as Basiq sent them, read.
+    pub struct Accounts {
+        owner: Answer,
+        #[covariant]
+        dependent: AccountList,
+    }
+);
+
+self_cell::self_cell!(
+    /// One account as Basiq sent it, read.
+    pub struct OneAccount {
+        owner: Answer,
+        #[covariant]
+        dependent: Account,
+    }
+);
+
+/// A page of transactions, and the query of Basiq's next page if there is one.
+pub struct PageRows<'a> {
+    pub rows: Vec<Transaction<'a>>,
+    pub next_query: Option<String>,
 }
 
-impl RawAccounts {
-    /// The list Basiq sent (`GET /users/{id}/accounts`).
-    pub fn list(&self) -> Result<Vec<Account<'_>>, BasiqError> {
-        parse::<Page<Account>>(self.endpoint, &self.answer.body).map(|page| page.data)
+self_cell::self_cell!(
+    /// A page of transactions as Basiq sent it, read.
+    pub struct TransactionPage {
+        owner: Answer,
+        #[covariant]
+        dependent: PageRows,
     }
+);
 
-    /// The account Basiq sent (`GET /users/{id}/accounts/{id}`).
-    pub fn one(&self) -> Result<Account<'_>, BasiqError> {
-        parse(self.endpoint, &self.answer.body)
+self_cell::self_cell!(
+    /// One transaction as Basiq sent it, read.
+    pub struct OneTransaction {
+        owner: Answer,
+        #[covariant]
+        dependent: Transaction,
     }
-}
-
-/// Transactions as Basiq sent them: a page, or one.
-pub struct RawTransactions {
-    endpoint: &'static str,
-    answer: Answer,
-    /// The user's transactions path, which a next-page link must point at.
-    path: String,
-}
-
-impl RawTransactions {
-    /// The page's transactions, and the query of Basiq's next page if there is one.
-    pub fn page(&self) -> Result<(Vec<Transaction<'_>>, Option<String>), BasiqError> {
-        let page: Page<Transaction> = parse(self.endpoint, &self.answer.body)?;
-        let next = page.links.and_then(|l| l.next);
-        let next_query = match next {
-            None => None,
-            Some(next) => Some(next_page_query(&next.decoded(), &self.path).ok_or_else(|| {
-                BasiqError::Malformed {
-                    endpoint: self.endpoint,
-                    cause: "links.next is not a transactions URL".into(),
-                }
-            })?),
-        };
-        Ok((page.data, next_query))
-    }
-
-    /// The one transaction Basiq sent (`GET /users/{id}/transactions/{id}`).
-    pub fn one(&self) -> Result<Transaction<'_>, BasiqError> {
-        parse(self.endpoint, &self.answer.body)
-    }
-}
+);
 
 /// Cheap to clone: one pooled HTTP client and one token cache for the whole process.
 #[derive(Clone)]
@@ -370,56 +369,56 @@ impl BasiqClient {
             .await
     }
 
-    /// The user's accounts, read on demand: see [`RawAccounts::list`].
-    pub async fn accounts(&self, user_id: &str) -> Result<RawAccounts, BasiqError> {
+    /// The user's accounts, read.
+    pub async fn accounts(&self, user_id: &str) -> Result<Accounts, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts";
         let answer = self.call(EP, &[user_id], None, None).await?;
-        Ok(RawAccounts {
-            endpoint: EP,
-            answer,
+        Accounts::try_new(answer, |a| {
+            parse::<Page<Account>>(EP, &a.body).map(|page| page.data)
         })
     }
 
-    /// One account, read on demand: see [`RawAccounts::one`].
-    pub async fn account(&self, user_id: &str, id: &str) -> Result<RawAccounts, BasiqError> {
+    /// One account, read.
+    pub async fn account(&self, user_id: &str, id: &str) -> Result<OneAccount, BasiqError> {
         const EP: &str = "GET /users/{id}/accounts/{id}";
         let answer = self.call(EP, &[user_id, id], None, None).await?;
-        Ok(RawAccounts {
-            endpoint: EP,
-            answer,
-        })
+        OneAccount::try_new(answer, |a| parse(EP, &a.body))
     }
 
-    /// One page of transactions, read on demand: see [`RawTransactions::page`]. `query` is
-    /// either our own first-page query or the query Basiq put in the previous page's
-    /// `links.next`.
+    /// One page of transactions, read. `query` is either our own first-page query or the query
+    /// Basiq put in the previous page's `links.next`; the next page's is checked to point at
+    /// the same user's transactions.
     pub async fn transactions(
         &self,
         user_id: &str,
         query: &str,
-    ) -> Result<RawTransactions, BasiqError> {
+    ) -> Result<TransactionPage, BasiqError> {
         const EP: &str = "GET /users/{id}/transactions";
+        let path = route(EP, &[user_id])?.1;
         let answer = self.call(EP, &[user_id], Some(query), None).await?;
-        Ok(RawTransactions {
-            endpoint: EP,
-            answer,
-            path: route(EP, &[user_id])?.1,
+        TransactionPage::try_new(answer, |a| {
+            let page: Page<Transaction> = parse(EP, &a.body)?;
+            let next_query = match page.links.and_then(|l| l.next) {
+                None => None,
+                Some(next) => Some(next_page_query(&next.decoded(), &path).ok_or_else(|| {
+                    BasiqError::Malformed {
+                        endpoint: EP,
+                        cause: "links.next is not a transactions URL".into(),
+                    }
+                })?),
+            };
+            Ok(PageRows {
+                rows: page.data,
+                next_query,
+            })
         })
     }
 
-    /// One transaction, read on demand: see [`RawTransactions::one`].
-    pub async fn transaction(
-        &self,
-        user_id: &str,
-        id: &str,
-    ) -> Result<RawTransactions, BasiqError> {
+    /// One transaction, read.
+    pub async fn transaction(&self, user_id: &str, id: &str) -> Result<OneTransaction, BasiqError> {
         const EP: &str = "GET /users/{id}/transactions/{id}";
         let answer = self.call(EP, &[user_id, id], None, None).await?;
-        Ok(RawTransactions {
-            endpoint: EP,
-            answer,
-            path: route("GET /users/{id}/transactions", &[user_id])?.1,
-        })
+        OneTransaction::try_new(answer, |a| parse(EP, &a.body))
     }
 
     /// Asks Basiq to refresh a connection. `true` when Basiq started a new job (202); `false`

@@ -6,7 +6,10 @@ mod error;
 mod token;
 pub mod types;
 
-pub use client::{BasiqClient, ClientToken, RawAccounts, RawTransactions, UpstreamPolicy};
+pub use client::{
+    AccountList, Accounts, BasiqClient, ClientToken, OneAccount, OneTransaction, PageRows,
+    TransactionPage, UpstreamPolicy,
+};
 pub use egress::Proxy;
 pub use error::BasiqError;
 pub use token::{

@@ -124,8 +124,8 @@ pub struct AccountDetail<'a> {
     pub meta: Option<AccountMeta<'a>>,
 }
 
-impl<'a> From<wire::Account<'a>> for AccountView<'a> {
-    fn from(a: wire::Account<'a>) -> Self {
+impl<'a> From<&wire::Account<'a>> for AccountView<'a> {
+    fn from(a: &wire::Account<'a>) -> Self {
         let class = a.class.unwrap_or(wire::AccountClass {
             kind: None,
             product: None,
@@ -151,9 +151,9 @@ impl<'a> From<wire::Account<'a>> for AccountView<'a> {
             institution_id: a.institution.map(|r| r.0),
             last_updated: a.last_updated,
             status: a.status,
-            transaction_intervals: a.transaction_intervals.map(|intervals| {
+            transaction_intervals: a.transaction_intervals.as_ref().map(|intervals| {
                 intervals
-                    .into_iter()
+                    .iter()
                     .map(|i| IntervalView {
                         from: i.from,
                         to: i.to,
@@ -164,20 +164,14 @@ impl<'a> From<wire::Account<'a>> for AccountView<'a> {
     }
 }
 
-impl<'a> From<wire::Account<'a>> for AccountDetail<'a> {
-    fn from(mut a: wire::Account<'a>) -> Self {
-        let (creation_date, deposit_rate, lending_rate, meta) = (
-            a.creation_date.take(),
-            a.deposit_rate.take(),
-            a.lending_rate.take(),
-            a.meta.take(),
-        );
+impl<'a> From<&wire::Account<'a>> for AccountDetail<'a> {
+    fn from(a: &wire::Account<'a>) -> Self {
         Self {
             account: a.into(),
-            creation_date,
-            deposit_rate,
-            lending_rate,
-            meta,
+            creation_date: a.creation_date,
+            deposit_rate: a.deposit_rate,
+            lending_rate: a.lending_rate,
+            meta: a.meta.clone(),
         }
     }
 }
@@ -202,9 +196,13 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Respon
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
         return Ok(Json(DataList::<AccountView>::new(Vec::new())).into_response());
     };
-    let raw = state.basiq.accounts(&basiq_user_id).await?;
-    let accounts = raw.list()?.into_iter().map(AccountView::from).collect();
-    Ok(Json(DataList::new(accounts)).into_response())
+    let accounts = state.basiq.accounts(&basiq_user_id).await?;
+    let views = accounts
+        .borrow_dependent()
+        .iter()
+        .map(AccountView::from)
+        .collect();
+    Ok(Json(DataList::new(views)).into_response())
 }
 
 /// One of the caller's accounts.
@@ -232,10 +230,10 @@ async fn one(
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
         return Err(ApiError::NotFound);
     };
-    let raw = state
+    let account = state
         .basiq
         .account(&basiq_user_id, &account_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
-    Ok(Json(AccountDetail::from(raw.one()?)).into_response())
+    Ok(Json(AccountDetail::from(account.borrow_dependent())).into_response())
 }

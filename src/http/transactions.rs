@@ -14,7 +14,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::AuthUser,
-    basiq::types::{self as wire, Text},
+    basiq::{
+        PageRows,
+        types::{self as wire, Text},
+    },
     domain::cursor::Cursor,
     error::{ApiError, ApiResult},
     http::{
@@ -238,8 +241,8 @@ fn code_title(c: wire::CodeTitle<'_>) -> CodeTitle<'_> {
     }
 }
 
-impl<'a> From<wire::Transaction<'a>> for TransactionView<'a> {
-    fn from(t: wire::Transaction<'a>) -> Self {
+impl<'a> From<&wire::Transaction<'a>> for TransactionView<'a> {
+    fn from(t: &wire::Transaction<'a>) -> Self {
         Self {
             id: t.id,
             status: t.status,
@@ -264,16 +267,16 @@ impl<'a> From<wire::Transaction<'a>> for TransactionView<'a> {
                 }),
                 apca_number: p.apca_number,
             }),
-            enrich: t.enrich.map(Enrich::from),
+            enrich: t.enrich.as_ref().map(Enrich::from),
         }
     }
 }
 
-impl<'a> From<wire::Enrich<'a>> for Enrich<'a> {
-    fn from(e: wire::Enrich<'a>) -> Self {
+impl<'a> From<&wire::Enrich<'a>> for Enrich<'a> {
+    fn from(e: &wire::Enrich<'a>) -> Self {
         Self {
             clean_description: e.clean_description,
-            tags: e.tags,
+            tags: e.tags.clone(),
             merchant: e.merchant.map(|m| Merchant {
                 id: m.id,
                 business_name: m.business_name,
@@ -599,10 +602,10 @@ async fn list(
             (cursor.next, cursor.first)
         }
     };
-    let raw = state.basiq.transactions(&basiq_user_id, &query).await?;
-    let (rows, next_query) = raw.page()?;
+    let page = state.basiq.transactions(&basiq_user_id, &query).await?;
+    let PageRows { rows, next_query } = page.borrow_dependent();
     // A next page that points back where paging already was would loop a client forever.
-    let next_query = next_query.filter(|next| {
+    let next_query = next_query.clone().filter(|next| {
         let loops = *next == query || *next == issued_for;
         if loops {
             tracing::warn!("Basiq's next page points back at this one; paging ends here");
@@ -610,7 +613,7 @@ async fn list(
         !loops
     });
     let page = TransactionPage {
-        data: rows.into_iter().map(TransactionView::from).collect(),
+        data: rows.iter().map(TransactionView::from).collect(),
         next_cursor: next_query.map(|next| {
             Cursor {
                 first: issued_for,
@@ -647,12 +650,12 @@ async fn one(
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
         return Err(ApiError::NotFound);
     };
-    let raw = state
+    let transaction = state
         .basiq
         .transaction(&basiq_user_id, &transaction_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
-    Ok(Json(TransactionView::from(raw.one()?)).into_response())
+    Ok(Json(TransactionView::from(transaction.borrow_dependent())).into_response())
 }
 
 #[cfg(test)]

@@ -36,13 +36,11 @@ async fn live_the_basiq_sandbox_speaks_the_shapes_we_parse() {
     assert!(client.expires_in > Duration::ZERO);
     basiq.user_jobs(&user.id).await.expect("jobs");
     basiq.connections(&user.id).await.expect("connections");
-    let accounts = basiq.accounts(&user.id).await.expect("accounts");
-    accounts.list().expect("accounts read");
-    let page = basiq
+    basiq.accounts(&user.id).await.expect("accounts read");
+    basiq
         .transactions(&user.id, "limit=10")
         .await
-        .expect("transactions");
-    page.page().expect("transactions read");
+        .expect("transactions read");
     basiq.consents(&user.id).await.expect("consents");
     assert!(!basiq.connectors().await.expect("connectors").is_empty());
     basiq.delete_user(&user.id).await.expect("delete user");

@@ -20,13 +20,13 @@ pub struct Page<'a, T> {
     pub links: Option<PageLinks<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct PageLinks<'a> {
     #[serde(borrow, default)]
     pub next: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Account<'a> {
     #[serde(borrow)]
@@ -76,7 +76,7 @@ pub struct Account<'a> {
 }
 
 /// `{type, product}`, or (in one of Basiq's examples) a bare string: the type.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct AccountClass<'a> {
     pub kind: Option<Text<'a>>,
     pub product: Option<Text<'a>>,
@@ -106,7 +106,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for AccountClass<'a> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct Interval<'a> {
     #[serde(borrow, default)]
     pub from: Option<Text<'a>>,
@@ -114,7 +114,7 @@ pub struct Interval<'a> {
     pub to: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction<'a> {
     #[serde(borrow)]
@@ -154,7 +154,7 @@ pub struct Transaction<'a> {
 }
 
 /// `{code, title}`: a sub-class, an MCC, and each level of an ANZSIC category.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct CodeTitle<'a> {
     #[serde(borrow, default)]
     pub code: Option<Text<'a>>,
@@ -162,7 +162,7 @@ pub struct CodeTitle<'a> {
     pub title: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentDetails<'a> {
     #[serde(borrow, default)]
@@ -171,7 +171,7 @@ pub struct PaymentDetails<'a> {
     pub apca_number: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Bpay<'a> {
     #[serde(borrow, default)]
@@ -183,7 +183,7 @@ pub struct Bpay<'a> {
 }
 
 /// What Basiq's classification engine knows of a transaction.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Enrich<'a> {
     #[serde(borrow, default)]
@@ -198,7 +198,7 @@ pub struct Enrich<'a> {
     pub location: Option<Location<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Merchant<'a> {
     #[serde(borrow, default)]
@@ -217,7 +217,7 @@ pub struct Merchant<'a> {
     pub logo_thumb: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct Phone<'a> {
     #[serde(borrow, default)]
     pub local: Option<Text<'a>>,
@@ -225,7 +225,7 @@ pub struct Phone<'a> {
     pub international: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Category<'a> {
     #[serde(borrow, default)]
@@ -238,7 +238,7 @@ pub struct Category<'a> {
     pub anzsic: Option<Anzsic<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct Anzsic<'a> {
     #[serde(borrow, default)]
     pub division: Option<CodeTitle<'a>>,
@@ -252,7 +252,7 @@ pub struct Anzsic<'a> {
     pub subclass: Option<CodeTitle<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Location<'a> {
     #[serde(borrow, default)]
@@ -273,7 +273,7 @@ pub struct Location<'a> {
     pub geometry: Option<Geometry<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct Geometry<'a> {
     #[serde(borrow, default)]
     pub lat: Option<Text<'a>>,

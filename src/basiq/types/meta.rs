@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::text::Text;
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountMeta<'a> {
     #[serde(borrow, default)]
@@ -31,7 +31,7 @@ pub struct AccountMeta<'a> {
 }
 
 /// A fee of the product.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Fee<'a> {
     #[serde(borrow, default)]
@@ -76,7 +76,7 @@ pub struct Fee<'a> {
 }
 
 /// A discount on a fee.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Discount<'a> {
     #[serde(borrow, default)]
@@ -115,7 +115,7 @@ pub struct Discount<'a> {
     pub eligibility: Option<Vec<Eligibility<'a>>>,
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Eligibility<'a> {
     /// e.g. `MIN_AGE`, `STUDENT`, `PENSION_RECIPIENT`.
@@ -134,7 +134,7 @@ pub struct Eligibility<'a> {
 }
 
 /// An interest rate on deposits.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DepositRate<'a> {
     /// `BONUS`, `BUNDLE_BONUS`, `FIXED`, `FLOATING`, `INTRODUCTORY`, `MARKET_LINKED` or
@@ -166,7 +166,7 @@ pub struct DepositRate<'a> {
 }
 
 /// An interest rate on lending.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LendingRate<'a> {
     /// e.g. `FIXED`, `VARIABLE`, `PURCHASE`, `CASH_ADVANCE`, `INTRODUCTORY`, `PENALTY`.
@@ -212,7 +212,7 @@ pub struct LendingRate<'a> {
 }
 
 /// A tier of a rate (e.g. a balance band).
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RateTier<'a> {
     #[serde(borrow, default)]
@@ -242,7 +242,7 @@ pub struct RateTier<'a> {
     pub additional_info_uri: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Conditions<'a> {
     #[serde(borrow, default)]
@@ -254,7 +254,7 @@ pub struct Conditions<'a> {
 }
 
 /// A feature of the product.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Feature<'a> {
     /// e.g. `CARD_ACCESS`, `DIGITAL_WALLET`, `NPP_PAYID`, `OFFSET`, `OVERDRAFT`.
@@ -274,7 +274,7 @@ pub struct Feature<'a> {
     pub is_activated: Option<bool>,
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TermDeposit<'a> {
     #[serde(borrow, default)]
@@ -295,7 +295,7 @@ pub struct TermDeposit<'a> {
     pub maturity_instructions: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Loan<'a> {
     #[serde(borrow, default)]
@@ -344,7 +344,7 @@ pub struct Loan<'a> {
     pub offset_account_enabled: Option<bool>,
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreditCard<'a> {
     #[serde(borrow, default)]
