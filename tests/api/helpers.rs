@@ -20,8 +20,41 @@ pub fn database_server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// A fresh, empty database on the test server, dropped when the test is done with it.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop runs outside async code: a thread of its own, with a runtime of its own.
+        let name = std::mem::take(&mut self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&database_server_url()).await.ok()?;
+                // `with (force)`: the app's own connections may still be closing.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists {name} with (force)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop the test database (it is left behind)");
+        }
+    }
+}
+
 /// A fresh, empty database on the test server.
-pub async fn fresh_database() -> String {
+pub async fn fresh_database() -> TestDatabase {
     let server = database_server_url();
     let mut conn = PgConnection::connect(&server)
         .await
@@ -34,7 +67,10 @@ pub async fn fresh_database() -> String {
         .expect("create database");
     let mut url = url::Url::parse(&server).unwrap();
     url.set_path(&name);
-    url.to_string()
+    TestDatabase {
+        url: url.to_string(),
+        name,
+    }
 }
 
 pub struct TestApp {
@@ -46,6 +82,8 @@ pub struct TestApp {
     pub pool: sqlx::PgPool,
     env: HashMap<&'static str, String>,
     stop: Option<oneshot::Sender<()>>,
+    /// Last: dropped after the app and the test's pool.
+    _database: TestDatabase,
 }
 
 /// Another basiq-bff process on the same database and simulator, as a second replica.
@@ -120,7 +158,8 @@ pub async fn spawn_app_with(setup: Setup) -> TestApp {
     })
     .await
     .expect("simulator starts");
-    let database_url = fresh_database().await;
+    let database = fresh_database().await;
+    let database_url = database.url.clone();
     let (db_proxy, app_database_url) = if setup.database_proxy {
         let mut url = url::Url::parse(&database_url).unwrap();
         let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
@@ -180,6 +219,7 @@ pub async fn spawn_app_with(setup: Setup) -> TestApp {
         pool,
         env,
         stop: Some(stop),
+        _database: database,
     }
 }
 

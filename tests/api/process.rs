@@ -29,9 +29,10 @@ async fn sigterm_during_a_slow_upstream_call_still_answers_it_and_exits_cleanly(
     .unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    let database = fresh_database().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_basiq-bff"))
         .env_clear()
-        .env("DATABASE_URL", fresh_database().await)
+        .env("DATABASE_URL", &database.url)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("PUBLIC_BASE_URL", &base)
         .env("BASIQ_API_URL", sim.base_url())
