@@ -4,10 +4,17 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use sqlx::PgPool;
 use tokio::{sync::mpsc, task::JoinSet};
 
 use crate::{
-    basiq::types::Event, db, domain::ids::is_basiq_id, state::AppState, tasks::TaskContext,
+    basiq::{BasiqClient, types::Event},
+    db,
+    domain::ids::is_basiq_id,
+    tasks::TaskContext,
+    user_cache::UserCache,
 };
 
 /// Deliveries waiting to be worked on; beyond this the webhook route asks Basiq to redeliver.
@@ -51,8 +58,17 @@ impl Room<'_> {
     }
 }
 
+/// What working on a delivery needs.
+#[derive(Clone)]
+pub struct Worker {
+    pub pool: PgPool,
+    pub basiq: BasiqClient,
+    /// Known users, to forget one Basiq deleted.
+    pub users: Arc<UserCache>,
+}
+
 /// Works on deliveries until shutdown, then on those already waiting, and returns.
-pub async fn run(state: AppState, Deliveries(mut rx): Deliveries, task: TaskContext) {
+pub async fn run(state: Worker, Deliveries(mut rx): Deliveries, task: TaskContext) {
     let mut working = JoinSet::new();
     loop {
         while working.len() >= CONCURRENCY {
@@ -95,7 +111,7 @@ fn segment_after<'a>(link: &'a str, name: &str) -> Option<&'a str> {
 }
 
 #[tracing::instrument(skip_all, fields(event_id = %delivery.event_id, event_type, basiq_user_id, user_id))]
-async fn process(state: AppState, delivery: Delivery) {
+async fn process(state: Worker, delivery: Delivery) {
     let mut attempt = 0;
     let event = loop {
         match state.basiq.event(&delivery.event_id).await {

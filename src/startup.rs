@@ -20,7 +20,6 @@ use crate::{
     monitoring,
     state::{App, AppState, ConsentConfig},
     tasks::{TaskContext, Tasks},
-    user_cache::UserCache,
     watcher,
     webhook_signature::WebhookKey,
 };
@@ -135,7 +134,7 @@ impl Application {
                 .and_then(|s| WebhookKey::from_secret(s.expose_secret())),
             sealer,
             limits: Limits::new(settings.rate_limit_per_minute),
-            users: UserCache::default(),
+            users: Arc::default(),
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
             hsts: settings.public_base_url.scheme() == "https",
             shutdown,
@@ -182,7 +181,12 @@ impl Application {
             }),
             tasks.spawn("institutions", |task| state.institutions.clone().run(task)),
             tasks.spawn("webhook_inbox", |task| {
-                inbox::run(state.clone(), deliveries, task)
+                let worker = inbox::Worker {
+                    pool: state.pool.clone(),
+                    basiq: state.basiq.clone(),
+                    users: state.users.clone(),
+                };
+                inbox::run(worker, deliveries, task)
             }),
             tasks.spawn("housekeeping", |task| housekeeping(state.clone(), task)),
         ];

@@ -5,7 +5,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::{
-    auth::JwtVerifier,
+    auth::{Authenticates, JwtVerifier},
     basiq::BasiqClient,
     crypto::{MacKey, Sealer},
     inbox::Inbox,
@@ -43,7 +43,7 @@ pub struct App {
     pub tasks: Tasks,
     pub limits: Limits,
     /// Known app user → Basiq user mappings.
-    pub users: UserCache,
+    pub users: Arc<UserCache>,
     /// Web origins allowed to call the API from a browser (`CORS_ALLOWED_ORIGINS`).
     pub cors_allowed_origins: Vec<String>,
     /// Send `Strict-Transport-Security`: the BFF is reached over https.
@@ -60,6 +60,16 @@ pub struct ConsentConfig {
     pub consent_url: Url,
     pub callback_url: Url,
     pub allowed_return_urls: Vec<String>,
+}
+
+impl Authenticates for AppState {
+    fn jwt(&self) -> &JwtVerifier {
+        &self.jwt
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
 }
 
 impl App {

@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use crate::{config::JwtMode, error::ApiError, state::AppState};
+use crate::{config::JwtMode, error::ApiError, limits::Limits};
 
 pub use jwks::JwksCache;
 use verified::VerifiedTokens;
@@ -182,10 +182,17 @@ impl JwtVerifier {
     }
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+/// What the [`AuthUser`] extractor needs of the app's state.
+pub trait Authenticates {
+    fn jwt(&self) -> &JwtVerifier;
+    /// Each authenticated request counts against its user's rate limit.
+    fn limits(&self) -> &Limits;
+}
+
+impl<S: Authenticates + Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
@@ -211,9 +218,9 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(ApiError::Unauthorized(
                 "the Authorization header must be: Bearer <JWT>",
             ))?;
-        let user = state.jwt.verify(token).await?;
+        let user = state.jwt().verify(token).await?;
         tracing::Span::current().record("user_id", user.sub.as_str());
-        state.limits.check_request(&user.sub)?;
+        state.limits().check_request(&user.sub)?;
         parts.extensions.insert(user.clone());
         Ok(user)
     }
