@@ -1,7 +1,9 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+
+use crate::domain::connections::Known;
 
 /// Basiq said the connection was invalidated: it needs the user until a job succeeds again.
 pub async fn mark_invalidated(
@@ -79,4 +81,20 @@ pub async fn forget(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// What we know locally about each of the user's connections: invalidated by a webhook, and
+/// their newest job's error code.
+pub async fn known(
+    pool: &PgPool,
+    app_user_id: &str,
+) -> Result<HashMap<String, Known>, sqlx::Error> {
+    let mut known: HashMap<String, Known> = HashMap::new();
+    for id in invalidated(pool, app_user_id).await? {
+        known.entry(id).or_default().invalidated = true;
+    }
+    for (id, _status, error) in super::jobs::latest_by_connection(pool, app_user_id).await? {
+        known.entry(id).or_default().last_job_error = error;
+    }
+    Ok(known)
 }

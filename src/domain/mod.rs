@@ -2,6 +2,7 @@
 //! return URLs are allowed, the consent `state` and cursor protocols, contact details, and
 //! job outcomes. Nothing here imports another module of ours but `crypto`.
 
+pub mod connections;
 pub mod consent_state;
 pub mod contact;
 pub mod cursor;

@@ -1,14 +1,12 @@
 //! `GET /v1/connections`: the caller's bank connections and whether they need the user.
 
-use std::collections::HashMap;
-
 use axum::{
     Json,
     extract::{Path, State},
     http::StatusCode,
     middleware,
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -16,7 +14,7 @@ use crate::{
     auth::AuthUser,
     basiq::types::{Connection, Profile, normalise_method},
     db,
-    domain::jobs::{self, JobView},
+    domain::{connections::ConnectionView, jobs::JobView},
     error::{ApiError, ApiResult},
     http::{
         DataList,
@@ -25,9 +23,6 @@ use crate::{
     },
     state::AppState,
 };
-
-/// A consent this close to expiry should be extended by the user.
-const EXPIRY_WARNING_DAYS: i64 = 7;
 
 /// Basiq allows open-banking connections 20 refreshes a day. We count a rolling 24 hours,
 /// which keeps within any calendar day Basiq may use.
@@ -40,57 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(one, remove))
         .routes(routes!(refresh_one))
         .route_layer(middleware::from_fn(no_query_params))
-}
-
-/// A bank connection, and whether it needs the user.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectionView {
-    pub id: String,
-    /// `active`, `pending`, `invalid` or `pre-init`.
-    pub status: Option<String>,
-    /// `openbanking` or `web`.
-    pub method: Option<String>,
-    pub institution: InstitutionRef,
-    /// RFC 3339, as Basiq gives it.
-    pub created_at: Option<String>,
-    pub last_used: Option<String>,
-    /// When the consent behind the connection expires.
-    pub expiry_date: Option<String>,
-    pub needs_attention: bool,
-    /// When `needsAttention`: `invalid` (reconnect through the Consent UI with this
-    /// `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
-    /// its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
-    #[schema(value_type = Option<String>)]
-    pub attention_reason: Option<&'static str>,
-}
-
-impl ConnectionView {
-    fn new(
-        c: Connection,
-        known: &Known,
-        names: &HashMap<String, String>,
-        now: DateTime<Utc>,
-    ) -> Self {
-        let reason = attention(&c, known, now);
-        let institution_id = c.institution.as_ref().map(|i| i.id.clone());
-        Self {
-            institution: InstitutionRef {
-                name: institution_id
-                    .as_ref()
-                    .and_then(|id| names.get(id).cloned()),
-                id: institution_id,
-            },
-            method: normalise_method(c.method.as_deref()),
-            needs_attention: reason.is_some(),
-            attention_reason: reason,
-            id: c.id,
-            status: c.status,
-            created_at: c.created_date,
-            last_used: c.last_used,
-            expiry_date: c.expiry_date,
-        }
-    }
 }
 
 /// A connection, and the account holder as the bank gives them.
@@ -160,52 +104,6 @@ impl From<Profile> for ProfileView {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InstitutionRef {
-    pub id: Option<String>,
-    pub name: Option<String>,
-}
-
-/// What we know locally about a connection: a webhook invalidated it, and its newest job's
-/// error code.
-#[derive(Debug, Default)]
-pub struct Known {
-    pub invalidated: bool,
-    pub last_job_error: Option<String>,
-}
-
-pub fn attention(c: &Connection, known: &Known, now: DateTime<Utc>) -> Option<&'static str> {
-    if c.status.as_deref() == Some("invalid") || known.invalidated {
-        return Some("invalid");
-    }
-    if let Some(code) = &known.last_job_error {
-        match jobs::user_action(code) {
-            jobs::UserAction::ReenterCredentials => return Some("reenter_credentials"),
-            jobs::UserAction::VisitBank => return Some("visit_bank"),
-            _ => {}
-        }
-    }
-    let expiring = c
-        .expiry_date
-        .as_deref()
-        .and_then(parse_time)
-        .is_some_and(|t| t - now < chrono::Duration::days(EXPIRY_WARNING_DAYS));
-    expiring.then_some("consent_expiring")
-}
-
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
-                .ok()?
-                .and_hms_opt(0, 0, 0)
-                .map(|t| t.and_utc())
-        })
-}
-
 /// The caller's bank connections.
 ///
 /// Each with its status, institution, last use, expiry, and whether the user must act.
@@ -231,28 +129,16 @@ async fn list(
     };
     let connections = state.basiq.connections(&basiq_user_id).await?;
     let names = state.institutions.names().await;
-    let mut known = known_locally(&state, &user.sub).await?;
+    let mut known = db::connections::known(&state.pool, &user.sub).await?;
     let now = Utc::now();
     let views = connections
         .into_iter()
         .map(|c| {
             let known = known.remove(&c.id).unwrap_or_default();
-            ConnectionView::new(c, &known, &names, now)
+            c.view(&known, &names, now)
         })
         .collect();
     Ok(Json(DataList::new(views)))
-}
-
-/// What we know locally about each of the user's connections.
-async fn known_locally(state: &AppState, app_user_id: &str) -> ApiResult<HashMap<String, Known>> {
-    let mut known: HashMap<String, Known> = HashMap::new();
-    for id in db::connections::invalidated(&state.pool, app_user_id).await? {
-        known.entry(id).or_default().invalidated = true;
-    }
-    for (id, _status, error) in db::jobs::latest_by_connection(&state.pool, app_user_id).await? {
-        known.entry(id).or_default().last_job_error = error;
-    }
-    Ok(known)
 }
 
 /// One of the caller's connections, with the account holder as the bank gives them.
@@ -285,12 +171,12 @@ async fn one(
         .map_err(ApiError::not_found_if_missing)?;
     let profile = connection.profile.take().map(ProfileView::from);
     let names = state.institutions.names().await;
-    let known = known_locally(&state, &user.sub)
+    let known = db::connections::known(&state.pool, &user.sub)
         .await?
         .remove(&connection.id)
         .unwrap_or_default();
     Ok(Json(ConnectionDetail {
-        connection: ConnectionView::new(connection, &known, &names, Utc::now()),
+        connection: connection.view(&known, &names, Utc::now()),
         profile,
     }))
 }
@@ -467,57 +353,4 @@ async fn remove(
     db::connections::forget(&state.pool, &user.sub, &connection_id).await?;
     tracing::info!("connection deleted");
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn conn(status: &str, expiry: Option<String>) -> Connection {
-        serde_json::from_value(serde_json::json!({
-            "id": "c", "status": status, "expiryDate": expiry
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn invalid_or_soon_expiring_connections_or_a_job_needing_the_user_need_attention() {
-        let now = Utc::now();
-        let none = Known::default();
-        let soon = (now + chrono::Duration::days(3)).to_rfc3339();
-        let later = (now + chrono::Duration::days(90)).to_rfc3339();
-        assert_eq!(
-            attention(&conn("invalid", None), &none, now),
-            Some("invalid")
-        );
-        assert_eq!(
-            attention(&conn("active", Some(soon)), &none, now),
-            Some("consent_expiring")
-        );
-        assert_eq!(
-            attention(&conn("active", Some(later.clone())), &none, now),
-            None
-        );
-        assert_eq!(attention(&conn("active", None), &none, now), None);
-        let invalidated = Known {
-            invalidated: true,
-            last_job_error: None,
-        };
-        assert_eq!(
-            attention(&conn("active", None), &invalidated, now),
-            Some("invalid")
-        );
-        for (code, reason) in [
-            ("invalid-credentials", Some("reenter_credentials")),
-            ("user-action-required", Some("visit_bank")),
-            ("connector-error", None),
-        ] {
-            let known = Known {
-                invalidated: false,
-                last_job_error: Some(code.into()),
-            };
-            let c = conn("active", Some(later.clone()));
-            assert_eq!(attention(&c, &known, now), reason, "{code}");
-        }
-    }
 }

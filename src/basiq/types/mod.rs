@@ -2,6 +2,7 @@
 //! places (`class` as object or string, `details` vs `detail`, `method` spelling), so fields we
 //! do not strictly need are optional and unknown fields are ignored.
 
+mod connection;
 mod data;
 mod job;
 pub mod meta;

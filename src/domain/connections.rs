@@ -1,0 +1,134 @@
+//! When a connection needs its user, and how the API shows a connection (in `GET
+//! /v1/connections` and in `connection.updated` events).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::jobs::{self, UserAction};
+
+/// A consent this close to expiry should be extended by the user.
+pub const EXPIRY_WARNING_DAYS: i64 = 7;
+
+/// A bank connection, and whether it needs the user.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    pub id: String,
+    /// `active`, `pending`, `invalid` or `pre-init`.
+    pub status: Option<String>,
+    /// `openbanking` or `web`.
+    pub method: Option<String>,
+    pub institution: InstitutionRef,
+    /// RFC 3339, as Basiq gives it.
+    pub created_at: Option<String>,
+    pub last_used: Option<String>,
+    /// When the consent behind the connection expires.
+    pub expiry_date: Option<String>,
+    pub needs_attention: bool,
+    /// When `needsAttention`: `invalid` (reconnect through the Consent UI with this
+    /// `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
+    /// its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
+    #[schema(value_type = Option<String>)]
+    pub attention_reason: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstitutionRef {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// What we know locally about a connection: a webhook invalidated it, and its newest job's
+/// error code.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub invalidated: bool,
+    pub last_job_error: Option<String>,
+}
+
+/// Why a connection with Basiq's `status` and `expiry_date` needs its user, if it does.
+pub fn attention(
+    status: Option<&str>,
+    expiry_date: Option<&str>,
+    known: &Known,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    if status == Some("invalid") || known.invalidated {
+        return Some("invalid");
+    }
+    if let Some(code) = &known.last_job_error {
+        match jobs::user_action(code) {
+            UserAction::ReenterCredentials => return Some("reenter_credentials"),
+            UserAction::VisitBank => return Some("visit_bank"),
+            _ => {}
+        }
+    }
+    let expiring = expiry_date
+        .and_then(parse_time)
+        .is_some_and(|t| t - now < chrono::Duration::days(EXPIRY_WARNING_DAYS));
+    expiring.then_some("consent_expiring")
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
+                .ok()?
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc())
+        })
+}
+
+/// Institution names by id (from the institutions cache).
+pub type Names = HashMap<String, String>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_or_soon_expiring_connections_or_a_job_needing_the_user_need_attention() {
+        let now = Utc::now();
+        let none = Known::default();
+        let soon = (now + chrono::Duration::days(3)).to_rfc3339();
+        let later = (now + chrono::Duration::days(90)).to_rfc3339();
+        assert_eq!(
+            attention(Some("invalid"), None, &none, now),
+            Some("invalid")
+        );
+        assert_eq!(
+            attention(Some("active"), Some(&soon), &none, now),
+            Some("consent_expiring")
+        );
+        assert_eq!(attention(Some("active"), Some(&later), &none, now), None);
+        assert_eq!(attention(Some("active"), None, &none, now), None);
+        let invalidated = Known {
+            invalidated: true,
+            last_job_error: None,
+        };
+        assert_eq!(
+            attention(Some("active"), None, &invalidated, now),
+            Some("invalid")
+        );
+        for (code, reason) in [
+            ("invalid-credentials", Some("reenter_credentials")),
+            ("user-action-required", Some("visit_bank")),
+            ("connector-error", None),
+        ] {
+            let known = Known {
+                invalidated: false,
+                last_job_error: Some(code.into()),
+            };
+            assert_eq!(
+                attention(Some("active"), Some(&later), &known, now),
+                reason,
+                "{code}"
+            );
+        }
+    }
+}
