@@ -70,6 +70,9 @@ pub struct Settings {
     pub allowed_return_urls: Vec<String>,
     pub cors_allowed_origins: Vec<String>,
     pub webhook_secret: Option<SecretString>,
+    /// The company's backend, where events are delivered (`APP_WEBHOOK_URL`,
+    /// `APP_WEBHOOK_SECRET`); `None` while unset.
+    pub app_webhook: Option<AppWebhook>,
     /// Newest first. Empty only against a plain-http upstream (the simulator): an ephemeral
     /// key is used then.
     pub data_encryption_keys: Vec<DataKey>,
@@ -78,6 +81,19 @@ pub struct Settings {
     /// The egress proxy for calls to an https Basiq, if one is configured.
     pub basiq_proxy: Option<EgressProxy>,
     pub connection_limits: ConnectionLimits,
+}
+
+/// Where events go for the company's backend, and the `whsec_…` secret they are signed with.
+pub struct AppWebhook {
+    pub url: Url,
+    pub secret: SecretString,
+}
+
+impl std::fmt::Debug for AppWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a token in its query; neither it nor the secret is shown.
+        f.debug_struct("AppWebhook").finish_non_exhaustive()
+    }
 }
 
 /// How long clients may take, and how many may be connected (`HTTP_HEADER_TIMEOUT_SECS`,
@@ -283,17 +299,35 @@ impl Settings {
             }
         }
 
-        let webhook_secret = match get("BASIQ_WEBHOOK_SECRET") {
-            None => None,
-            Some(v) => {
-                let raw = v.trim().strip_prefix("whsec_").unwrap_or(v.trim());
-                if STANDARD.decode(raw).map(|k| k.is_empty()).unwrap_or(true) {
-                    return Err(bad(
-                        "BASIQ_WEBHOOK_SECRET",
-                        "must be whsec_ followed by base64",
-                    ));
-                }
-                Some(SecretString::from(v.trim().to_owned()))
+        let whsec = |name: &'static str| -> Result<Option<SecretString>, ConfigError> {
+            let Some(v) = get(name) else { return Ok(None) };
+            let raw = v.trim().strip_prefix("whsec_").unwrap_or(v.trim());
+            if STANDARD.decode(raw).map(|k| k.is_empty()).unwrap_or(true) {
+                return Err(bad(name, "must be whsec_ followed by base64"));
+            }
+            Ok(Some(SecretString::from(v.trim().to_owned())))
+        };
+        let webhook_secret = whsec("BASIQ_WEBHOOK_SECRET")?;
+        let app_webhook = match (get("APP_WEBHOOK_URL"), whsec("APP_WEBHOOK_SECRET")?) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(bad(
+                    "APP_WEBHOOK_SECRET",
+                    "is required when APP_WEBHOOK_URL is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "APP_WEBHOOK_URL",
+                    "is required when APP_WEBHOOK_SECRET is set",
+                ));
+            }
+            (Some(raw), Some(secret)) => {
+                let url = Url::parse(raw.trim())
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                    .ok_or_else(|| bad("APP_WEBHOOK_URL", "must be an http:// or https:// URL"))?;
+                Some(AppWebhook { url, secret })
             }
         };
 
@@ -391,6 +425,7 @@ impl Settings {
             allowed_return_urls,
             cors_allowed_origins,
             webhook_secret,
+            app_webhook,
             data_encryption_keys,
             rate_limit_per_minute,
             log_format,
@@ -436,6 +471,44 @@ mod tests {
         ("BASIQ_API_URL", "http://127.0.0.1:4010"),
         ("APP_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
+
+    #[test]
+    fn the_company_webhook_needs_both_its_url_and_its_secret() {
+        assert!(settings(BASE).unwrap().app_webhook.is_none());
+        let secret = (
+            "APP_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        );
+        let both = settings(&with(&[
+            ("APP_WEBHOOK_URL", "https://backend.example.com/hooks"),
+            secret,
+        ]))
+        .unwrap()
+        .app_webhook
+        .unwrap();
+        assert_eq!(both.url.as_str(), "https://backend.example.com/hooks");
+        assert!(!format!("{both:?}").contains("MfKQ"));
+        for (vars, named) in [
+            (
+                with(&[("APP_WEBHOOK_URL", "https://backend.example.com")]),
+                "APP_WEBHOOK_SECRET",
+            ),
+            (with(&[secret]), "APP_WEBHOOK_URL"),
+            (
+                with(&[("APP_WEBHOOK_URL", "ftp://backend.example.com"), secret]),
+                "APP_WEBHOOK_URL",
+            ),
+            (
+                with(&[
+                    ("APP_WEBHOOK_URL", "https://b.example.com"),
+                    ("APP_WEBHOOK_SECRET", "plain"),
+                ]),
+                "APP_WEBHOOK_SECRET",
+            ),
+        ] {
+            assert_eq!(settings(&vars).unwrap_err().var, named);
+        }
+    }
 
     fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
         let mut v: Vec<_> = BASE.to_vec();

@@ -13,6 +13,8 @@ use crate::{
     basiq::{BasiqClient, types::Event},
     db,
     domain::ids::is_basiq_id,
+    events::{Change, ConsentChange, ConsentUpdated, DataUpdated, Events, Sources, UserErased},
+    institutions::Institutions,
     tasks::TaskContext,
     user_cache::UserCache,
 };
@@ -65,6 +67,10 @@ pub struct Worker {
     pub basiq: BasiqClient,
     /// Known users, to forget one Basiq deleted.
     pub users: Arc<UserCache>,
+    /// What a webhook changed is published for the user.
+    pub events: Events,
+    /// Names the institutions of connections in `connection.updated` events.
+    pub institutions: Institutions,
 }
 
 /// Works on deliveries until shutdown, then on those already waiting, and returns.
@@ -215,8 +221,76 @@ async fn process(state: Worker, delivery: Delivery) {
     };
     match result {
         Ok(()) => tracing::info!(connection_id = ?connection_id, "webhook processed"),
-        Err(e) => tracing::error!(error = %e, "webhook processing failed"),
+        Err(e) => {
+            tracing::error!(error = %e, "webhook processing failed");
+            return;
+        }
     }
+    publish(
+        &state,
+        &event_type,
+        &event,
+        &app_user_id,
+        &basiq_user_id,
+        connection_id.as_deref(),
+    )
+    .await;
+}
+
+/// Tells the user what a processed webhook changed.
+async fn publish(
+    state: &Worker,
+    event_type: &str,
+    event: &Event,
+    app_user_id: &str,
+    basiq_user_id: &str,
+    connection_id: Option<&str>,
+) {
+    let consent = |change| {
+        Change::Consent(ConsentUpdated {
+            change,
+            consent_id: event
+                .data
+                .as_ref()
+                .filter(|_| event.entity.as_deref() == Some("consent"))
+                .and_then(|d| d.get("id"))
+                .and_then(|v| v.as_str())
+                .filter(|id| is_basiq_id(id))
+                .map(str::to_owned),
+        })
+    };
+    let change = match (event_type, connection_id) {
+        (
+            "connection.invalidated"
+            | "connection.activated"
+            | "connection.created"
+            | "connection.deleted",
+            Some(c),
+        ) => {
+            let sources = Sources {
+                basiq: &state.basiq,
+                institutions: &state.institutions,
+            };
+            state
+                .events
+                .connection_changed(sources, app_user_id, basiq_user_id, c)
+                .await;
+            return;
+        }
+        ("transactions.updated" | "account.updated", _) => Change::Data(DataUpdated {
+            connection_id: connection_id.map(str::to_owned),
+        }),
+        ("consent.created", _) => consent(ConsentChange::Created),
+        ("consent.updated", _) => consent(ConsentChange::Updated),
+        ("consent.revoked", _) => consent(ConsentChange::Revoked),
+        ("consent.expired", _) => consent(ConsentChange::Expired),
+        ("consent.warning", _) => consent(ConsentChange::Warning),
+        ("user.deleted", _) => Change::Erased(UserErased {
+            user_id: app_user_id.to_owned(),
+        }),
+        _ => return,
+    };
+    state.events.publish_or_log(app_user_id, &change).await;
 }
 
 #[cfg(test)]

@@ -13,11 +13,13 @@ use crate::{
     basiq::{BasiqClient, Proxy, TokenPolicy, UpstreamPolicy},
     config::{ConnectionLimits, Settings},
     crypto::{MacKey, Sealer},
-    db, http,
+    db,
+    events::{self, Events, Hub, StreamLimits},
+    http,
     inbox::{self, Deliveries},
     institutions::{INSTITUTIONS_TTL, Institutions},
     limits::Limits,
-    monitoring,
+    monitoring, outbox,
     state::{App, AppState, ConsentConfig},
     tasks::{TaskContext, Tasks},
     watcher,
@@ -32,6 +34,8 @@ pub struct Options {
     /// How often the job watcher looks for due jobs.
     pub watch_interval: Duration,
     pub upstream_policy: UpstreamPolicy,
+    /// Caps on open event streams.
+    pub stream_limits: StreamLimits,
 }
 
 impl Default for Options {
@@ -39,8 +43,9 @@ impl Default for Options {
         Self {
             token_policy: TokenPolicy::default(),
             institutions_ttl: INSTITUTIONS_TTL,
-            watch_interval: Duration::from_secs(2),
+            watch_interval: Duration::from_secs(1),
             upstream_policy: UpstreamPolicy::default(),
+            stream_limits: StreamLimits::default(),
         }
     }
 }
@@ -51,6 +56,7 @@ pub struct Application {
     watch_interval: Duration,
     connection_limits: ConnectionLimits,
     deliveries: Deliveries,
+    outbox: Option<outbox::Outbox>,
 }
 
 impl Application {
@@ -113,6 +119,14 @@ impl Application {
         callback_url.set_path("/v1/consent/callback");
         let shutdown = CancellationToken::new();
         let (inbox, deliveries) = inbox::inbox();
+        let outbox = match &settings.app_webhook {
+            Some(config) => Some(
+                outbox::Outbox::new(pool.clone(), sealer.clone(), basiq.egress(), config)
+                    .context("APP_WEBHOOK_SECRET: cannot be used as a signing key")?,
+            ),
+            None => None,
+        };
+        let events = Events::new(pool.clone(), sealer.clone(), outbox.is_some());
 
         let state = AppState(Arc::new(App {
             pool,
@@ -133,6 +147,9 @@ impl Application {
                 .as_ref()
                 .and_then(|s| WebhookKey::from_secret(s.expose_secret())),
             sealer,
+            events,
+            hub: Hub::new(options.stream_limits),
+            job_polls: Default::default(),
             limits: Limits::new(settings.rate_limit_per_minute),
             users: Arc::default(),
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
@@ -145,6 +162,7 @@ impl Application {
             watch_interval: options.watch_interval,
             connection_limits: settings.connection_limits,
             deliveries,
+            outbox,
         })
     }
 
@@ -170,9 +188,10 @@ impl Application {
             watch_interval,
             connection_limits,
             deliveries,
+            outbox,
         } = self;
         let tasks = &state.tasks;
-        let running = [
+        let mut running = vec![
             tasks.spawn("server_token", |task| {
                 state.basiq.clone().run_token_refresher(task)
             }),
@@ -185,11 +204,24 @@ impl Application {
                     pool: state.pool.clone(),
                     basiq: state.basiq.clone(),
                     users: state.users.clone(),
+                    events: state.events.clone(),
+                    institutions: state.institutions.clone(),
                 };
                 inbox::run(worker, deliveries, task)
             }),
             tasks.spawn("housekeeping", |task| housekeeping(state.clone(), task)),
+            tasks.spawn("event_listener", |task| {
+                state.hub.clone().listen(state.pool.clone(), task)
+            }),
+            tasks.spawn("event_pruner", |task| {
+                events::prune(state.pool.clone(), task)
+            }),
         ];
+        if let Some(outbox) = outbox {
+            running.push(tasks.spawn("app_webhooks", |task| {
+                outbox::run(outbox, state.hub.clone(), task)
+            }));
+        }
         let router = http::router(state.clone());
         let shutdown = state.shutdown.clone();
         tracing::info!(

@@ -8,9 +8,11 @@ use crate::{
     auth::{Authenticates, JwtVerifier},
     basiq::BasiqClient,
     crypto::{MacKey, Sealer},
+    events::{Events, Hub, Sources},
     inbox::Inbox,
     institutions::Institutions,
     limits::Limits,
+    single_flight::KeyedLocks,
     tasks::Tasks,
     user_cache::UserCache,
     webhook_signature::WebhookKey,
@@ -52,6 +54,12 @@ pub struct App {
     pub sealer: Arc<Sealer>,
     /// `None` while `BASIQ_WEBHOOK_SECRET` is unset: the webhook route answers 404.
     pub webhook_key: Option<WebhookKey>,
+    /// Writes events (push, SPEC.md §7).
+    pub events: Events,
+    /// This replica's open event streams.
+    pub hub: Arc<Hub>,
+    /// Polls of one job call Basiq one at a time.
+    pub job_polls: KeyedLocks,
     /// Fires on shutdown: background tasks stop and `/readyz` answers 503.
     pub shutdown: CancellationToken,
 }
@@ -73,6 +81,14 @@ impl Authenticates for AppState {
 }
 
 impl App {
+    /// Where an event's connection is read from.
+    pub fn sources(&self) -> Sources<'_> {
+        Sources {
+            basiq: &self.basiq,
+            institutions: &self.institutions,
+        }
+    }
+
     /// The Basiq user of an app user, if one has been created.
     pub async fn basiq_user_id(&self, app_user_id: &str) -> Result<Option<String>, sqlx::Error> {
         let id = match self.users.get(app_user_id) {

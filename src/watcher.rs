@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::{
     db,
     domain::jobs::{JobStatus, JobView},
+    events::{Change, DataUpdated},
     monitoring,
     state::AppState,
     tasks::TaskContext,
@@ -19,9 +20,18 @@ const BATCH: i64 = 50;
 const BASIQ_RETRY_SECS: f64 = 2.0 * 3600.0;
 const MAX_BACKOFF_SECS: f64 = 600.0;
 
-/// Seconds until the next check: 1 s doubling to 10 minutes.
+/// Checks at [`STEADY_SECS`] while a job is young: a consent or refresh job usually ends within a
+/// few minutes, and its users watch it step by step (`job.updated` events).
+const STEADY_CHECKS: i32 = 90;
+const STEADY_SECS: f64 = 2.0;
+
+/// Seconds until the next check: every 2 s for the first 90 checks (about three minutes), then
+/// doubling from 4 s to 10 minutes.
 pub fn next_check_secs(checks: i32) -> f64 {
-    2f64.powi(checks.clamp(0, 16)).min(MAX_BACKOFF_SECS)
+    if checks < STEADY_CHECKS {
+        return STEADY_SECS;
+    }
+    (STEADY_SECS * 2f64.powi((checks - STEADY_CHECKS + 1).clamp(0, 16))).min(MAX_BACKOFF_SECS)
 }
 
 pub async fn run(state: AppState, interval: Duration, task: TaskContext) {
@@ -68,21 +78,32 @@ async fn check(state: &AppState, due: &db::jobs::DueJob) {
         (false, JobStatus::Failed) => BASIQ_RETRY_SECS,
         (false, _) => next_check_secs(due.checks),
     };
-    let stored = db::jobs::watched(
-        &state.pool,
-        &due.job_id,
-        view.status,
-        view.settled(),
-        view.connection_id.as_deref(),
-        view.error.as_ref().map(|e| e.code.as_str()),
-        next,
-    )
-    .await;
-    if let Err(e) = stored {
+    if let Err(e) = state
+        .events
+        .job_watched(&due.app_user_id, &view, next)
+        .await
+    {
         tracing::warn!(error = %e, "could not store the job's state");
         return;
     }
     after_job(state, &view).await;
+    // A job that ended changed its connection (created, refreshed, or in need of its user),
+    // and, when it succeeded, the connection's data. Said once: the watcher sees a job settled
+    // once, and stops watching it.
+    if view.settled()
+        && let (Some(user), Some(connection_id)) = (job.user(), view.connection_id.as_deref())
+    {
+        if view.status == JobStatus::Succeeded {
+            let data = Change::Data(DataUpdated {
+                connection_id: Some(connection_id.to_owned()),
+            });
+            state.events.publish_or_log(&due.app_user_id, &data).await;
+        }
+        state
+            .events
+            .connection_changed(state.sources(), &due.app_user_id, &user, connection_id)
+            .await;
+    }
     if view.settled() {
         let institution = institution_of(state, &job, &view).await;
         monitoring::job_outcome(view.status.as_str(), &institution);
@@ -129,9 +150,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checks_back_off_to_ten_minutes() {
-        assert_eq!(next_check_secs(0), 1.0);
-        assert_eq!(next_check_secs(3), 8.0);
-        assert_eq!(next_check_secs(30), 600.0);
+    fn checks_are_steady_while_a_job_is_young_then_back_off_to_ten_minutes() {
+        assert_eq!(next_check_secs(0), 2.0);
+        assert_eq!(next_check_secs(89), 2.0);
+        assert_eq!(next_check_secs(90), 4.0);
+        assert_eq!(next_check_secs(92), 16.0);
+        assert_eq!(next_check_secs(200), 600.0);
     }
 }

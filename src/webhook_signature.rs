@@ -31,6 +31,18 @@ impl WebhookKey {
         Some(Self(SecretBox::new(Box::new(key))))
     }
 
+    /// The `webhook-signature` of a delivery: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.0.expose_secret()).expect("any key length");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    }
+
     pub fn verify(
         &self,
         id: Option<&str>,
@@ -85,6 +97,11 @@ mod tests {
 
     fn key() -> WebhookKey {
         WebhookKey::from_secret(SECRET).unwrap()
+    }
+
+    #[test]
+    fn a_signature_made_here_is_the_standard_webhooks_examples() {
+        assert_eq!(key().sign(ID, 1614265330, BODY), SIG);
     }
 
     #[test]

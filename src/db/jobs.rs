@@ -1,21 +1,43 @@
-use sqlx::PgPool;
+use std::time::Duration;
 
-use crate::domain::jobs::{JobStatus, JobView};
+use sqlx::{PgConnection, PgPool};
 
-/// Records that `job_id` belongs to `app_user_id`, with its latest status. A job already
-/// recorded for another user is never reassigned. Jobs the app started (consent, refresh) are
-/// put under the job watcher, which alone takes them off once it sees them settled (and counts
-/// their outcome).
+use crate::domain::jobs::JobView;
+
+/// Whether `view` shows progress over `previous` (what was last stored of the job): its status,
+/// a step, its error or its connection changed. A first sight is progress.
+fn progressed(previous: Option<&serde_json::Value>, view: &serde_json::Value) -> bool {
+    previous.is_none_or(|previous| {
+        ["status", "steps", "error", "connectionId"]
+            .iter()
+            .any(|k| previous.get(k) != view.get(k))
+    })
+}
+
+/// Records that `job_id` belongs to `app_user_id`, with what was just seen of it. A job already
+/// recorded for another user is never reassigned (and `false` is answered). Jobs the app
+/// started (consent, refresh) are put under the job watcher, which alone takes them off once
+/// it sees them settled (and counts their outcome). `true` when the job is new or shows
+/// progress over what was stored, so it is worth telling the user.
 pub async fn record(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     app_user_id: &str,
     origin: &str,
     job: &JobView,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into jobs (job_id, app_user_id, connection_id, origin, status, error_code, next_check_at)
+) -> Result<bool, sqlx::Error> {
+    let view = serde_json::to_value(job).expect("a job view serialises");
+    let previous = sqlx::query_scalar!(
+        "select view from jobs where job_id = $1 and app_user_id = $2 for update",
+        job.id,
+        app_user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let stored = sqlx::query!(
+        "insert into jobs (job_id, app_user_id, connection_id, origin, status, error_code,
+                           next_check_at, view, viewed_at)
          values ($1, $2, $3, $4, $5, $6,
-                 case when $4 <> 'observed' then now() + interval '1 second' end)
+                 case when $4 <> 'observed' then now() + interval '1 second' end, $8, now())
          on conflict (job_id) do update
             set status = excluded.status,
                 error_code = excluded.error_code,
@@ -24,6 +46,8 @@ pub async fn record(
                     when jobs.origin = 'observed' then null
                     when jobs.next_check_at is not null then jobs.next_check_at
                     when not $7 then now() + interval '1 second' end,
+                view = excluded.view,
+                viewed_at = now(),
                 updated_at = now()
           where jobs.app_user_id = excluded.app_user_id",
         job.id,
@@ -32,11 +56,34 @@ pub async fn record(
         origin,
         job.status.as_str(),
         job.error.as_ref().map(|e| &e.code),
-        job.settled()
+        job.settled(),
+        view
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    Ok(stored.rows_affected() == 1 && progressed(previous.flatten().as_ref(), &view))
+}
+
+/// What was last seen of the user's job, if that was less than `fresh` ago.
+pub async fn fresh_view(
+    pool: &PgPool,
+    app_user_id: &str,
+    job_id: &str,
+    fresh: Duration,
+) -> Result<Option<JobView>, sqlx::Error> {
+    let view = sqlx::query_scalar!(
+        "select view from jobs
+          where job_id = $1 and app_user_id = $2
+            and viewed_at > now() - make_interval(secs => $3)",
+        job_id,
+        app_user_id,
+        fresh.as_secs_f64()
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    // A view this version cannot read is stale, not an error: Basiq is asked again.
+    Ok(view.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// The app user a job was recorded for, if any.
@@ -110,17 +157,21 @@ pub async fn claim_due(pool: &PgPool, limit: i64) -> Result<Vec<DueJob>, sqlx::E
 }
 
 /// Stores what a watcher check saw and when to look again (never, once final or past the
-/// 7-day window).
+/// 7-day window); `true` when it shows progress over what was stored.
 pub async fn watched(
-    pool: &PgPool,
-    job_id: &str,
-    status: JobStatus,
-    settled: bool,
-    connection_id: Option<&str>,
-    error_code: Option<&str>,
+    tx: &mut PgConnection,
+    view: &JobView,
     next_check_in_secs: f64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<bool, sqlx::Error> {
+    let json = serde_json::to_value(view).expect("a job view serialises");
+    let previous = sqlx::query_scalar!(
+        "select view from jobs where job_id = $1 for update",
+        view.id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    let stored = sqlx::query!(
         "update jobs
             set status = $2,
                 connection_id = coalesce($3, connection_id),
@@ -129,18 +180,22 @@ pub async fn watched(
                 next_check_at = case
                     when $5 or now() > watch_until then null
                     else now() + make_interval(secs => $6) end,
+                view = $7,
+                viewed_at = now(),
                 updated_at = now()
           where job_id = $1",
-        job_id,
-        status.as_str(),
-        connection_id,
-        error_code,
-        settled,
-        next_check_in_secs
+        view.id,
+        view.status.as_str(),
+        view.connection_id,
+        view.error.as_ref().map(|e| &e.code),
+        view.settled(),
+        next_check_in_secs,
+        json
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    // A job erased meanwhile (its user was) moved nowhere.
+    Ok(stored.rows_affected() == 1 && progressed(previous.as_ref(), &json))
 }
 
 /// Stops watching a job (Basiq no longer knows it).

@@ -106,8 +106,8 @@ pub async fn app_user_of(
     .await
 }
 
-/// Removes the user's stored data (jobs, refreshes, connection state, pending consents, sealed
-/// email and mobile) but keeps the link to the Basiq user: what consent revocation or expiry
+/// Removes the user's stored data (jobs, refreshes, connection state, pending consents, events
+/// and their undelivered deliveries, sealed email and mobile) but keeps the link to the Basiq user: what consent revocation or expiry
 /// requires.
 pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -136,13 +136,16 @@ pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Er
     )
     .execute(&mut *tx)
     .await?;
+    super::events::erase(&mut tx, app_user_id).await?;
     tx.commit().await
 }
 
-/// Removes the user and, by cascade, every row that refers to them.
+/// Removes the user and, by cascade, every row that refers to them, and their events.
 pub async fn delete(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
     sqlx::query!("delete from app_users where app_user_id = $1", app_user_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    super::events::erase(&mut tx, app_user_id).await?;
+    tx.commit().await
 }

@@ -16,7 +16,8 @@ pub const EXPIRY_WARNING_DAYS: i64 = 7;
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionView {
     pub id: String,
-    /// `active`, `pending`, `invalid` or `pre-init`.
+    /// `active`, `pending`, `invalid` or `pre-init`; in a `connection.updated` event also
+    /// `deleted`, once it is gone.
     pub status: Option<String>,
     /// `openbanking` or `web`.
     pub method: Option<String>,
@@ -32,6 +33,26 @@ pub struct ConnectionView {
     /// its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
     #[schema(value_type = Option<String>)]
     pub attention_reason: Option<&'static str>,
+}
+
+impl ConnectionView {
+    /// A connection that is gone (`status: deleted`), for `connection.updated`.
+    pub fn deleted(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            status: Some("deleted".to_owned()),
+            method: None,
+            institution: InstitutionRef {
+                id: None,
+                name: None,
+            },
+            created_at: None,
+            last_used: None,
+            expiry_date: None,
+            needs_attention: false,
+            attention_reason: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -2,10 +2,10 @@
 //! have none), and what the app should tell its user when one fails. How Basiq writes a job
 //! is read in `basiq/types/job.rs`; the rules are here.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Derived from the steps: `action_required` and `failed` come with an `error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Pending,
@@ -32,7 +32,7 @@ impl JobStatus {
 }
 
 /// What the app should tell its user about a failed job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserAction {
     /// Open the Consent UI again with this job's `connectionId`.
@@ -49,7 +49,7 @@ pub enum UserAction {
 pub const BANK_RETRY_AFTER_SECS: u64 = 600;
 
 /// Why a job failed, and what the user should do about it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobError {
     /// Basiq's failure code, e.g. `invalid-credentials`, `maintenance`, `connector-error`.
@@ -62,7 +62,7 @@ pub struct JobError {
     pub retry_after_seconds: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStep {
     /// e.g. `verify-credentials`, `retrieve-accounts`, `retrieve-transactions`.
@@ -72,7 +72,7 @@ pub struct JobStep {
 }
 
 /// A job as the API shows it, wherever a job is returned.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     pub id: String,

@@ -16,6 +16,7 @@ use crate::{
     db,
     domain::{connections::ConnectionView, jobs::JobView},
     error::{ApiError, ApiResult},
+    events::Change,
     http::{
         DataList,
         extract::{check_id, no_query_params},
@@ -240,7 +241,7 @@ async fn refresh(
     let mut view = state.basiq.job(&stub.id).await?.view();
     view.connection_id
         .get_or_insert_with(|| connection.id.clone());
-    db::jobs::record(&state.pool, app_user_id, "refresh", &view).await?;
+    state.events.job_seen(app_user_id, "refresh", &view).await?;
     Ok(view)
 }
 
@@ -351,6 +352,8 @@ async fn remove(
         .await
         .map_err(ApiError::not_found_if_missing)?;
     db::connections::forget(&state.pool, &user.sub, &connection_id).await?;
+    let gone = Change::Connection(ConnectionView::deleted(&connection_id));
+    state.events.publish(&user.sub, &gone).await?;
     tracing::info!("connection deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -377,7 +377,10 @@ async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Api
         match found {
             Some(job) => {
                 let view = job.view();
-                db::jobs::record(&state.pool, &app_user_id, "consent", &view).await?;
+                state
+                    .events
+                    .job_seen(&app_user_id, "consent", &view)
+                    .await?;
                 tracing::info!(job_id = %job.id, connection_id = ?view.connection_id, "consent job recorded");
                 verified.push(id.as_str());
             }

@@ -33,7 +33,7 @@ the bad parameter, path segment or body field in `field`. Someone else's id answ
 exactly like a missing one."
     ),
     components(
-        schemas(Problem),
+        schemas(Problem, crate::events::AppWebhookDelivery),
         responses(
             BadRequest,
             Unauthorized,
@@ -51,6 +51,7 @@ exactly like a missing one."
         (name = "me", description = "The app user's link to Basiq, and erasure"),
         (name = "consent", description = "The round trip through Basiq's Consent UI"),
         (name = "jobs", description = "Basiq jobs, normalised"),
+        (name = "events", description = "Push: the caller's events as Server-Sent Events. The same events go to the company's backend (APP_WEBHOOK_URL) as `AppWebhookDelivery` bodies, signed Standard-Webhooks style"),
         (name = "connections", description = "Bank connections"),
         (name = "accounts", description = "Bank accounts"),
         (name = "transactions", description = "Transactions, filtered and paged"),

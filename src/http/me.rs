@@ -8,6 +8,7 @@ use crate::{
     auth::AuthUser,
     db,
     error::ApiResult,
+    events::{Change, UserErased},
     http::{extract::no_query_params, responses},
     state::AppState,
 };
@@ -112,6 +113,11 @@ async fn erase(State(state): State<AppState>, user: AuthUser) -> ApiResult<Statu
     }
     db::users::delete(&state.pool, &user.sub).await?;
     state.users.forget(&user.sub);
+    // Its streams, and the company's backend, learn it last.
+    let erased = Change::Erased(UserErased {
+        user_id: user.sub.clone(),
+    });
+    state.events.publish(&user.sub, &erased).await?;
     tracing::info!("user erased");
     Ok(StatusCode::NO_CONTENT)
 }

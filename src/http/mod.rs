@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod connections;
 pub mod consent;
 pub mod docs;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod institutions;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(me::router())
         .merge(consent::router())
         .merge(jobs::router())
+        .merge(events::router())
         .merge(connections::router())
         .merge(accounts::router())
         .merge(transactions::router())

@@ -45,7 +45,8 @@ pub struct Conflict(pub Problem);
 
 /// Too many requests: this user's rate limit (`rate_limited`) or consent-link cap
 /// (`consent_rate_limited`), Basiq rate limiting us (`upstream_rate_limited`), or a connection
-/// that has used its daily refreshes (`refresh_limit_reached`). Retry after `Retry-After`
+/// that has used its daily refreshes (`refresh_limit_reached`), or too many event streams open
+/// for this user or on this replica (`too_many_streams`). Retry after `Retry-After`
 /// seconds.
 #[derive(ToResponse)]
 #[response(

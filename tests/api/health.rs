@@ -94,6 +94,8 @@ async fn every_background_task_shows_running_in_readyz_and_metrics() {
     assert_eq!(
         names,
         [
+            "event_listener",
+            "event_pruner",
             "housekeeping",
             "institutions",
             "job_watcher",

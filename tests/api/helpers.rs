@@ -520,6 +520,14 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Stops this app's own server and background work, as a process that exits; its database
+    /// stays, for replicas.
+    pub fn stop_server(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     pub async fn spawn_replica(&self) -> Replica {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

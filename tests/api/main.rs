@@ -11,6 +11,7 @@ mod data;
 mod docs;
 mod edges;
 mod egress;
+mod events;
 mod health;
 mod hostile_upstream;
 mod input;

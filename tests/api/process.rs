@@ -20,7 +20,8 @@ fn free_port() -> u16 {
 }
 
 #[tokio::test]
-async fn sigterm_during_a_slow_upstream_call_still_answers_it_and_exits_cleanly() {
+async fn sigterm_during_a_slow_upstream_call_still_answers_it_ends_event_streams_and_exits_cleanly()
+{
     let sim = basiq_sim::spawn(SimConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         ..SimConfig::default()
@@ -79,6 +80,14 @@ async fn sigterm_during_a_slow_upstream_call_still_answers_it_and_exits_cleanly(
                 .await
         }
     });
+    // An open event stream, which would hold the process open if it did not end.
+    let mut stream = http
+        .get(format!("{base}/v1/events"))
+        .bearer_auth(jwt_for("bob"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
     tokio::time::sleep(Duration::from_millis(400)).await;
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -95,6 +104,11 @@ async fn sigterm_during_a_slow_upstream_call_still_answers_it_and_exits_cleanly(
         .to_str()
         .unwrap()
         .to_owned();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream ends on SIGTERM");
     let mut exited = None;
     for _ in 0..200 {
         if let Some(status) = child.try_wait().unwrap() {

@@ -269,3 +269,31 @@ async fn a_signed_body_naming_another_type_than_its_event_is_acted_on_as_the_eve
             .flatten();
     assert_eq!(mapped.as_deref(), Some(user.as_str()), "the mapping stays");
 }
+
+#[tokio::test]
+async fn a_revoked_consent_reaches_the_users_stream() {
+    let app = app_with_webhooks().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let user = app.basiq_user_id("alice").await;
+    let mut stream = app
+        .http
+        .get(format!("{}/v1/events", app.base))
+        .bearer_auth(crate::helpers::jwt_for("alice"))
+        .send()
+        .await
+        .unwrap();
+    app.sim_post(&format!("/__sim/users/{user}/consents/revoke"), Value::Null)
+        .await;
+    let mut text = String::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("event: consent.updated") && text.contains(r#""change":"revoked""#) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "no consent.updated revoked in: {text}");
+}
