@@ -289,7 +289,8 @@ pub struct StreamLimits {
 impl Default for StreamLimits {
     fn default() -> Self {
         Self {
-            per_user: 5,
+            // A user with a phone, a tablet and a dozen tabs open.
+            per_user: 20,
             per_replica: 1000,
         }
     }

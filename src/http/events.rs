@@ -158,7 +158,7 @@ fn last_event_id(headers: &HeaderMap, query: Option<&str>) -> Result<Option<i64>
 /// (kept for at least 24 hours), then live ones. A comment line comes every 15 seconds; a
 /// stream ends after an hour (and on shutdown), and the client reconnects. Authorised by
 /// `Authorization: Bearer`, or, for `EventSource`, by `?ticket=` from `POST /v1/events/ticket`.
-/// At most 5 streams per user and 1,000 per replica (429 `too_many_streams` beyond).
+/// At most 20 streams per user and 1,000 per replica (429 `too_many_streams` beyond).
 #[utoipa::path(
     get,
     operation_id = "streamEvents",
