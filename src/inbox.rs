@@ -178,6 +178,16 @@ async fn process(state: Worker, delivery: Delivery) {
         .or_else(|| segment_after(data_ref, "connections").map(str::to_owned))
         .filter(|id| is_basiq_id(id));
 
+    let consent_id = event
+        .data
+        .as_ref()
+        .filter(|_| event.entity.as_deref() == Some("consent"))
+        .and_then(|d| d.get("id"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| segment_after(data_ref, "consents").map(str::to_owned))
+        .filter(|id| is_basiq_id(id));
+
     let pool = &state.pool;
     let result = match (event_type.as_str(), connection_id.as_deref()) {
         ("connection.invalidated", Some(c)) => {
@@ -191,20 +201,29 @@ async fn process(state: Worker, delivery: Delivery) {
         ("consent.revoked" | "consent.expired", _) => {
             db::users::erase_data(pool, &app_user_id).await
         }
+        ("consent.warning", _) => match &consent_id {
+            Some(id) => {
+                let expires_at = event
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("expiryDate"))
+                    .and_then(|v| v.as_str())
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.to_utc());
+                db::consents::warn(pool, &app_user_id, id, expires_at).await
+            }
+            None => {
+                tracing::warn!("the consent warning names no consent; ignored");
+                Ok(())
+            }
+        },
+        // A new or extended consent: the warning no longer stands.
+        ("consent.created" | "consent.updated", _) => db::consents::clear(pool, &app_user_id).await,
         ("user.deleted", _) => {
             state.users.forget(&app_user_id);
             db::users::delete(pool, &app_user_id).await
         }
-        (
-            "transactions.updated"
-            | "account.updated"
-            | "consent.created"
-            | "consent.updated"
-            | "consent.warning"
-            | "user.created"
-            | "user.updated",
-            _,
-        ) => Ok(()),
+        ("transactions.updated" | "account.updated" | "user.created" | "user.updated", _) => Ok(()),
         (other, _) => {
             tracing::warn!(
                 event_type = other,
@@ -214,9 +233,23 @@ async fn process(state: Worker, delivery: Delivery) {
         }
     };
     match result {
-        Ok(()) => tracing::info!(connection_id = ?connection_id, "webhook processed"),
+        Ok(()) => {
+            tracing::info!(connection_id = ?connection_id, consent_id = ?consent_id, "webhook processed");
+            if event_type.starts_with("consent.") {
+                consent_updated(&app_user_id, consent_id.as_deref());
+            }
+        }
         Err(e) => tracing::error!(error = %e, "webhook processing failed"),
     }
+}
+
+/// A consent of the user was created, revoked, expired, extended or warned about, and what we
+/// store already says so (`DELETE /v1/consents/{id}` ends here too, through Basiq's
+/// `consent.revoked`).
+///
+/// push: the one place to publish `consent.updated` (SPEC §7) once the event system lands.
+fn consent_updated(app_user_id: &str, consent_id: Option<&str>) {
+    tracing::debug!(app_user_id, consent_id, "consent changed");
 }
 
 #[cfg(test)]

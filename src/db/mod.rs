@@ -2,6 +2,7 @@
 
 pub mod connections;
 pub mod consent_states;
+pub mod consents;
 pub mod jobs;
 pub mod refreshes;
 pub mod server_token;

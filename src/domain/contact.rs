@@ -64,8 +64,11 @@ fn looks_like_email(v: &str) -> bool {
 }
 
 fn looks_like_mobile(v: &str) -> bool {
-    let digits = v.strip_prefix('+').unwrap_or(v);
-    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    v.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len())
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 #[cfg(test)]
@@ -78,6 +81,9 @@ mod tests {
         assert!(email(Some("nope".into())).is_err());
         assert!(mobile(Some("+61400000000".into())).is_ok());
         assert_eq!(mobile(Some("0400 000".into())).unwrap_err().field, "mobile");
+        // E.164: the `+` and the country code are not optional.
+        assert!(mobile(Some("0400000000".into())).is_err());
+        assert!(mobile(Some("+0400000000".into())).is_err());
         assert!(email(Some("  ".into())).unwrap().is_none());
         assert!(email(Some(format!("{}@example.com", "a".repeat(300)))).is_err());
     }

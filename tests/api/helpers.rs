@@ -313,6 +313,18 @@ impl TestApp {
         answer(r).await
     }
 
+    pub async fn patch(&self, path: &str, sub: &str, body: Value) -> Answer {
+        let r = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(jwt_for(sub))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answer(r).await
+    }
+
     pub async fn delete(&self, path: &str, sub: &str) -> Answer {
         let r = self
             .http
