@@ -13,7 +13,7 @@
 import { createBasiqBffClient, ProblemError, unwrap } from 'basiq-bff-client';
 import { BFF_BASE_URL, DEV_JWT_SECRET } from './config.js';
 
-/** @import { Account, Job, Merchant, Problem, Transaction } from 'basiq-bff-client' */
+/** @import { Account, Consent, Job, Merchant, Problem, Transaction } from 'basiq-bff-client' */
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -157,7 +157,7 @@ async function mintDevJwt(userId) {
 
 function signOut({ keepMessages = false } = {}) {
   session.jwt = null;
-  for (const id of ['session', 'jobs', 'accounts', 'transactions']) $(id).hidden = true;
+  for (const id of ['session', 'consents', 'jobs', 'accounts', 'transactions']) $(id).hidden = true;
   if (!keepMessages) $('problem').hidden = $('notice').hidden = true;
   $('signin').hidden = false;
 }
@@ -170,8 +170,10 @@ async function signedIn(jobIds) {
   $('session-user').textContent = me.userId;
   $('signin').hidden = true;
   $('session').hidden = false;
+  // A null connectionCount means Basiq could not say just now (me.unknown): try the accounts.
+  if (me.basiqUserId) await showConsents();
   if (jobIds.length) await watchJobs(jobIds);
-  else if (me.connectionCount > 0) await showAccounts();
+  else if (me.connectionCount !== 0) await showAccounts();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ async function signedIn(jobIds) {
 //    `extra` carries {connectionId} when re-entering the credentials of an existing connection.
 // ---------------------------------------------------------------------------------------------
 
-/** @param {{ connectionId?: string }} [extra] */
+/** @param {{ connectionId?: string, action?: 'extend' }} [extra] */
 async function connectBank(extra = {}) {
   const returnTo = location.origin + location.pathname; // this page, without ?jobIds from last time
   const { consentUrl } = await api(bff.POST('/v1/consent', { body: { returnTo, ...extra } }));
@@ -194,6 +196,54 @@ const CALLBACK_ERRORS = {
   invalid_job: 'We could not confirm the new bank connection. Please try again.',
   temporarily_unavailable: 'We could not check the new bank connection just now. Please try again in a minute.',
 };
+
+// ---------------------------------------------------------------------------------------------
+// 3b. Consents: GET /v1/consents lists what the user agreed to share and until when; "Withdraw"
+//     is DELETE /v1/consents/{id} (the BFF then erases what it keeps for the user). When Basiq
+//     warns that the consent lapses soon, GET /v1/connections flags the connections with
+//     attentionReason "consent_expiring": the page asks the user to renew, which is the Consent
+//     UI again with action "extend".
+// ---------------------------------------------------------------------------------------------
+
+/** @param {string | null | undefined} date */
+const day = (date) => (date ?? '').slice(0, 10) || '—';
+
+async function showConsents() {
+  const [{ data: consents }, { data: connections }] = await Promise.all([
+    api(bff.GET('/v1/consents')), api(bff.GET('/v1/connections'))]);
+  $('consents-body').replaceChildren(...consents.map(renderConsent));
+  $('consents').hidden = consents.length === 0;
+  const expiring = connections.find((c) => c.attentionReason === 'consent_expiring');
+  $('renew-prompt').hidden = !expiring;
+  if (expiring) {
+    $('renew-text').textContent = `Your consent to share your bank data ends on ${day(expiring.expiryDate)}. ` +
+      'Renew it to keep your accounts up to date.';
+  }
+}
+
+/** @param {Consent} c */
+function renderConsent(c) {
+  const shared = c.permissions.map((p) => p.name ?? p.scope ?? '').filter(Boolean).join(', ');
+  const cell = el('td', {});
+  if (c.status === 'active' && c.id) {
+    const consentId = c.id;
+    const withdraw = el('button', { type: 'button', class: 'link', 'data-testid': 'revoke-consent' }, 'Withdraw');
+    onClick(withdraw, async () => {
+      if (!confirm('Stop sharing your bank data? Your accounts will no longer be shown.')) return;
+      await api(bff.DELETE('/v1/consents/{consentId}', { params: { path: { consentId } } }));
+      for (const id of ['accounts', 'transactions', 'jobs']) $(id).hidden = true;
+      showNotice('Consent withdrawn: your bank data is no longer shared.');
+      await showConsents();
+    });
+    cell.append(withdraw);
+  }
+  return el('tr', { 'data-testid': 'consent-row', 'data-id': c.id ?? '', 'data-status': c.status ?? '' },
+    el('td', {}, el('span', { class: `badge ${c.status ?? ''}`, 'data-testid': 'consent-status' }, c.status ?? '')),
+    el('td', { title: c.purpose?.title ?? '' }, shared),
+    el('td', { class: 'nowrap' }, day(c.createdAt)),
+    el('td', { class: 'nowrap', 'data-testid': 'consent-expiry' }, day(c.expiryDate)),
+    cell);
+}
 
 // ---------------------------------------------------------------------------------------------
 // 4. Job progress: poll GET /v1/jobs/{id} every second until every job has settled, showing its
@@ -420,6 +470,7 @@ async function main() {
   });
   onClick($button('sign-out'), async () => signOut());
   onClick($button('connect-bank'), () => connectBank());
+  onClick($button('renew-consent'), () => connectBank({ action: 'extend' }));
   onClick($button('load-more'), () => loadTransactions(nextCursor));
 
   if (!session.jwt) {
