@@ -15,6 +15,7 @@ use crate::{
     basiq::types::{Consent, ConsentPermission, PurposeText},
     db,
     error::{ApiError, ApiResult},
+    events::{Change, ConsentChange, ConsentUpdated},
     http::{
         DataList,
         extract::{check_id, no_query_params},
@@ -200,6 +201,11 @@ async fn revoke(
         .await
         .map_err(ApiError::not_found_if_missing)?;
     db::users::erase_data(&state.pool, &user.sub).await?;
+    let revoked = Change::Consent(ConsentUpdated {
+        change: ConsentChange::Revoked,
+        consent_id: Some(consent_id.clone()),
+    });
+    state.events.publish(&user.sub, &revoked).await?;
     tracing::info!("consent revoked");
     Ok(StatusCode::NO_CONTENT)
 }
