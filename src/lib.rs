@@ -15,6 +15,7 @@ pub mod inbox;
 pub mod institutions;
 pub mod limits;
 pub mod monitoring;
+pub mod recovery;
 pub mod startup;
 pub mod state;
 pub mod tasks;

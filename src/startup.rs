@@ -17,7 +17,7 @@ use crate::{
     inbox::{self, Deliveries},
     institutions::{INSTITUTIONS_TTL, Institutions},
     limits::Limits,
-    monitoring,
+    monitoring, recovery,
     state::{App, AppState, ConsentConfig},
     tasks::{TaskContext, Tasks},
     watcher,
@@ -32,6 +32,8 @@ pub struct Options {
     /// How often the job watcher looks for due jobs.
     pub watch_interval: Duration,
     pub upstream_policy: UpstreamPolicy,
+    /// How often missed webhooks are looked for in Basiq's `GET /events` (and once on start).
+    pub recovery_interval: Duration,
 }
 
 impl Default for Options {
@@ -41,6 +43,7 @@ impl Default for Options {
             institutions_ttl: INSTITUTIONS_TTL,
             watch_interval: Duration::from_secs(2),
             upstream_policy: UpstreamPolicy::default(),
+            recovery_interval: Duration::from_secs(300),
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     watch_interval: Duration,
+    recovery_interval: Duration,
     connection_limits: ConnectionLimits,
     deliveries: Deliveries,
 }
@@ -143,6 +147,7 @@ impl Application {
             listener,
             state,
             watch_interval: options.watch_interval,
+            recovery_interval: options.recovery_interval,
             connection_limits: settings.connection_limits,
             deliveries,
         })
@@ -168,9 +173,15 @@ impl Application {
             listener,
             state,
             watch_interval,
+            recovery_interval,
             connection_limits,
             deliveries,
         } = self;
+        let worker = inbox::Worker {
+            pool: state.pool.clone(),
+            basiq: state.basiq.clone(),
+            users: state.users.clone(),
+        };
         let tasks = &state.tasks;
         let running = [
             tasks.spawn("server_token", |task| {
@@ -181,12 +192,10 @@ impl Application {
             }),
             tasks.spawn("institutions", |task| state.institutions.clone().run(task)),
             tasks.spawn("webhook_inbox", |task| {
-                let worker = inbox::Worker {
-                    pool: state.pool.clone(),
-                    basiq: state.basiq.clone(),
-                    users: state.users.clone(),
-                };
-                inbox::run(worker, deliveries, task)
+                inbox::run(worker.clone(), deliveries, task)
+            }),
+            tasks.spawn("event_recovery", |task| {
+                recovery::run(worker.clone(), recovery_interval, task)
             }),
             tasks.spawn("housekeeping", |task| housekeeping(state.clone(), task)),
         ];
