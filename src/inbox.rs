@@ -116,7 +116,7 @@ fn segment_after<'a>(link: &'a str, name: &str) -> Option<&'a str> {
     parts.next().filter(|s| !s.is_empty())
 }
 
-#[tracing::instrument(skip_all, fields(event_id = %delivery.event_id, event_type, basiq_user_id, user_id))]
+#[tracing::instrument(skip_all, fields(event_id = %delivery.event_id))]
 async fn process(state: Worker, delivery: Delivery) {
     let mut attempt = 0;
     let event = loop {
@@ -143,14 +143,79 @@ async fn process(state: Worker, delivery: Delivery) {
         tracing::warn!("Basiq answered another event than the one named; ignored");
         return;
     }
-    let Some(event_type) = event_type_of(&event) else {
-        tracing::warn!("the event has no type; ignored");
-        return;
-    };
-    if event_type != delivery.claimed_type {
-        tracing::warn!(event_type = %event_type, "the webhook named another type than its event has; acting on the event's");
+    if event_type_of(&event).is_some_and(|t| t != delivery.claimed_type) {
+        tracing::warn!("the webhook named another type than its event has; acting on the event's");
     }
+    handle(&state, &delivery.event_id, &event, Source::Webhook).await;
+}
+
+/// Where an event came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Its webhook, through `POST /webhooks/basiq`.
+    Webhook,
+    /// Read from Basiq's `GET /events` by the recovery task (its webhook was missed).
+    Recovered,
+    /// Read from Basiq's `GET /events` by `basiq-bff admin replay-events`.
+    Replayed,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Recovered => "recovered",
+            Self::Replayed => "replayed",
+        }
+    }
+}
+
+/// What became of an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Acted on (or acknowledged: a type with nothing to do, a user we do not know).
+    Processed,
+    /// Another delivery, recovery or replay processed it already.
+    AlreadyProcessed,
+    /// Could not be processed now; recovery tries again.
+    Failed,
+}
+
+/// Processes Basiq's event `event_id` once: the webhook route's inbox, event recovery and
+/// `admin replay-events` all come here, and whichever claims the event id first acts on it.
+#[tracing::instrument(skip_all, fields(event_id, source = source.as_str(), event_type, basiq_user_id, user_id))]
+pub async fn handle(state: &Worker, event_id: &str, event: &Event, source: Source) -> Handled {
+    tracing::Span::current().record("event_id", event_id);
+    let Some(event_type) = event_type_of(event) else {
+        tracing::warn!("the event has no type; ignored");
+        return Handled::Processed;
+    };
     tracing::Span::current().record("event_type", event_type.as_str());
+    match db::webhooks::claim_event(&state.pool, event_id, &event_type, source.as_str()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!("event already processed");
+            return Handled::AlreadyProcessed;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "database unavailable while processing an event");
+            return Handled::Failed;
+        }
+    }
+    match act(state, event, &event_type).await {
+        Ok(()) => Handled::Processed,
+        Err(e) => {
+            tracing::error!(error = %e, "event processing failed");
+            if let Err(e) = db::webhooks::unclaim_event(&state.pool, event_id).await {
+                tracing::error!(error = %e, "could not give back the event's claim");
+            }
+            Handled::Failed
+        }
+    }
+}
+
+/// Acts on an event of `event_type`.
+async fn act(state: &Worker, event: &Event, event_type: &str) -> Result<(), sqlx::Error> {
     let data_ref = event.data_ref.as_deref().unwrap_or_default();
     let Some(basiq_user_id) = event
         .user_id
@@ -159,19 +224,12 @@ async fn process(state: Worker, delivery: Delivery) {
         .filter(|id| is_basiq_id(id))
     else {
         tracing::warn!("the event names no user; ignored");
-        return;
+        return Ok(());
     };
     tracing::Span::current().record("basiq_user_id", basiq_user_id.as_str());
-    let app_user_id = match db::users::app_user_of(&state.pool, &basiq_user_id).await {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            tracing::info!("the event is for a Basiq user we do not know; ignored");
-            return;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "database unavailable while processing a webhook");
-            return;
-        }
+    let Some(app_user_id) = db::users::app_user_of(&state.pool, &basiq_user_id).await? else {
+        tracing::info!("the event is for a Basiq user we do not know; ignored");
+        return Ok(());
     };
     tracing::Span::current().record("user_id", app_user_id.as_str());
     let connection_id = event
@@ -195,7 +253,7 @@ async fn process(state: Worker, delivery: Delivery) {
         .filter(|id| is_basiq_id(id));
 
     let pool = &state.pool;
-    let result = match (event_type.as_str(), connection_id.as_deref()) {
+    let result = match (event_type, connection_id.as_deref()) {
         ("connection.invalidated", Some(c)) => {
             db::connections::mark_invalidated(pool, &app_user_id, c).await
         }
@@ -238,24 +296,18 @@ async fn process(state: Worker, delivery: Delivery) {
             Ok(())
         }
     };
-    match result {
-        Ok(()) => {
-            tracing::info!(connection_id = ?connection_id, consent_id = ?consent_id, "webhook processed")
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "webhook processing failed");
-            return;
-        }
-    }
+    result?;
+    tracing::info!(connection_id = ?connection_id, consent_id = ?consent_id, "event processed");
     publish(
-        &state,
-        &event_type,
+        state,
+        event_type,
         &app_user_id,
         &basiq_user_id,
         connection_id.as_deref(),
         consent_id.as_deref(),
     )
     .await;
+    Ok(())
 }
 
 /// Tells the user what a processed webhook changed.

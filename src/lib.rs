@@ -17,6 +17,7 @@ pub mod institutions;
 pub mod limits;
 pub mod monitoring;
 pub mod outbox;
+pub mod recovery;
 pub mod single_flight;
 pub mod startup;
 pub mod state;

@@ -102,3 +102,9 @@ pub fn webhook(outcome: &'static str, event_type: &str) {
     metrics::counter!("basiq_webhooks_total", "outcome" => outcome, "event_type" => event_type)
         .increment(1);
 }
+
+/// An event processed from Basiq's `GET /events` rather than its webhook: `recovered` (by the
+/// recovery task) or `replayed` (by `admin replay-events`).
+pub fn event_recovered(source: &'static str) {
+    metrics::counter!("basiq_events_recovered_total", "source" => source).increment(1);
+}

@@ -19,7 +19,7 @@ use crate::{
     inbox::{self, Deliveries},
     institutions::{INSTITUTIONS_TTL, Institutions},
     limits::Limits,
-    monitoring, outbox,
+    monitoring, outbox, recovery,
     state::{App, AppState, ConsentConfig},
     tasks::{TaskContext, Tasks},
     watcher,
@@ -36,6 +36,8 @@ pub struct Options {
     pub upstream_policy: UpstreamPolicy,
     /// Caps on open event streams.
     pub stream_limits: StreamLimits,
+    /// How often missed webhooks are looked for in Basiq's `GET /events` (and once on start).
+    pub recovery_interval: Duration,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             watch_interval: Duration::from_secs(1),
             upstream_policy: UpstreamPolicy::default(),
             stream_limits: StreamLimits::default(),
+            recovery_interval: Duration::from_secs(300),
         }
     }
 }
@@ -54,6 +57,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     watch_interval: Duration,
+    recovery_interval: Duration,
     connection_limits: ConnectionLimits,
     deliveries: Deliveries,
     outbox: Option<outbox::Outbox>,
@@ -160,6 +164,7 @@ impl Application {
             listener,
             state,
             watch_interval: options.watch_interval,
+            recovery_interval: options.recovery_interval,
             connection_limits: settings.connection_limits,
             deliveries,
             outbox,
@@ -186,10 +191,18 @@ impl Application {
             listener,
             state,
             watch_interval,
+            recovery_interval,
             connection_limits,
             deliveries,
             outbox,
         } = self;
+        let worker = inbox::Worker {
+            pool: state.pool.clone(),
+            basiq: state.basiq.clone(),
+            users: state.users.clone(),
+            events: state.events.clone(),
+            institutions: state.institutions.clone(),
+        };
         let tasks = &state.tasks;
         let mut running = vec![
             tasks.spawn("server_token", |task| {
@@ -200,14 +213,10 @@ impl Application {
             }),
             tasks.spawn("institutions", |task| state.institutions.clone().run(task)),
             tasks.spawn("webhook_inbox", |task| {
-                let worker = inbox::Worker {
-                    pool: state.pool.clone(),
-                    basiq: state.basiq.clone(),
-                    users: state.users.clone(),
-                    events: state.events.clone(),
-                    institutions: state.institutions.clone(),
-                };
-                inbox::run(worker, deliveries, task)
+                inbox::run(worker.clone(), deliveries, task)
+            }),
+            tasks.spawn("event_recovery", |task| {
+                recovery::run(worker.clone(), recovery_interval, task)
             }),
             tasks.spawn("housekeeping", |task| housekeeping(state.clone(), task)),
             tasks.spawn("event_listener", |task| {

@@ -478,6 +478,12 @@ impl BasiqClient {
         self.get("GET /events/{id}", &[event_id]).await
     }
 
+    /// `GET /events`: Basiq's events of the last 7 days (it keeps no more).
+    pub async fn events(&self) -> Result<Vec<Event>, BasiqError> {
+        let list: List<Event> = self.get("GET /events", &[]).await?;
+        Ok(list.data)
+    }
+
     pub async fn connectors(&self) -> Result<Vec<Connector>, BasiqError> {
         let list: List<Connector> = self.get("GET /connectors", &[]).await?;
         Ok(list.data)

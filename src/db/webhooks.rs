@@ -15,3 +15,97 @@ pub async fn first_delivery(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Claims Basiq's event `event_id` for processing: true the first time, false once it was
+/// claimed (by the webhook route's inbox, event recovery or `admin replay-events`).
+pub async fn claim_event(
+    pool: &PgPool,
+    event_id: &str,
+    event_type: &str,
+    source: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "insert into processed_events (event_id, event_type, source) values ($1, $2, $3) on conflict do nothing",
+        event_id,
+        event_type,
+        source
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives a claim back after processing failed, so that recovery tries the event again.
+pub async fn unclaim_event(pool: &PgPool, event_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from processed_events where event_id = $1", event_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Of `event_ids`, those already processed.
+pub async fn processed_among(
+    pool: &PgPool,
+    event_ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select event_id from processed_events where event_id = any($1)",
+        event_ids
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Forgets claims older than Basiq keeps events (7 days), with a day to spare.
+pub async fn forget_old_claims(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query!("delete from processed_events where processed_at < now() - interval '8 days'")
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// The createdDate of the newest event recovery has seen.
+pub async fn recovery_seen_until(
+    conn: &mut sqlx::PgConnection,
+) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
+    sqlx::query_scalar!("select seen_until from event_recovery")
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn set_recovery_seen_until(
+    conn: &mut sqlx::PgConnection,
+    seen_until: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update event_recovery set seen_until = greatest(seen_until, $1)",
+        seen_until
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The lock one replica holds while it recovers events (session-level: released on unlock
+/// or when its connection ends).
+const RECOVERY_LOCK: i64 = 0x6261_7369_7165_7631; // "basiqev1"
+
+pub async fn try_lock_recovery(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select pg_try_advisory_lock($1) as \"locked!\"",
+        RECOVERY_LOCK
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn unlock_recovery(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(
+        "select pg_advisory_unlock($1) as \"unlocked!\"",
+        RECOVERY_LOCK
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}

@@ -96,6 +96,7 @@ async fn every_background_task_shows_running_in_readyz_and_metrics() {
         [
             "event_listener",
             "event_pruner",
+            "event_recovery",
             "housekeeping",
             "institutions",
             "job_watcher",

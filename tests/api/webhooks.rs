@@ -297,3 +297,34 @@ async fn a_revoked_consent_reaches_the_users_stream() {
     .await;
     assert!(found.is_ok(), "no consent.updated revoked in: {text}");
 }
+
+#[tokio::test]
+async fn a_consent_revoked_while_no_webhook_arrived_is_recovered_from_basiqs_events_on_start() {
+    // No webhooks are delivered: the revocation is known only to Basiq's GET /events.
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let count = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>("select count(*) from jobs where app_user_id = 'alice'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert!(count(app.pool.clone()).await > 0);
+    let user = app.basiq_user_id("alice").await;
+    app.sim_post(&format!("/__sim/users/{user}/consents/revoke"), Value::Null)
+        .await;
+    // A basiq-bff starting now reads the events it missed.
+    let _replica = app.spawn_replica().await;
+    app.eventually("the user's jobs are deleted", move |pool| async move {
+        count(pool).await == 0
+    })
+    .await;
+    let recovered: String = sqlx::query_scalar(
+        "select source from processed_events where event_type = 'consent.revoked'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recovered, "recovered");
+}

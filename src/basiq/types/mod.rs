@@ -95,11 +95,14 @@ pub struct JobStub {
     pub id: String,
 }
 
-/// `GET /events/{id}`: what a webhook's thin payload points at.
+/// `GET /events/{id}`: what a webhook's thin payload points at; `GET /events` lists them.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: Option<String>,
+    /// `2019-07-29T07:34:09Z`.
+    #[serde(default)]
+    pub created_date: Option<String>,
     pub entity: Option<String>,
     pub event_type: Option<String>,
     pub user_id: Option<String>,
