@@ -246,7 +246,7 @@ impl Events {
         let view = match sources.basiq.connection(basiq_user_id, connection_id).await {
             Ok(connection) => {
                 let known = match db::connections::known(&self.pool, app_user_id).await {
-                    Ok(mut known) => known.remove(connection_id).unwrap_or_default(),
+                    Ok(mut known) => known.take(connection_id),
                     Err(e) => {
                         tracing::warn!(error = %e, "could not read the connection's state; no event");
                         return;

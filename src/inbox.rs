@@ -184,6 +184,16 @@ async fn process(state: Worker, delivery: Delivery) {
         .or_else(|| segment_after(data_ref, "connections").map(str::to_owned))
         .filter(|id| is_basiq_id(id));
 
+    let consent_id = event
+        .data
+        .as_ref()
+        .filter(|_| event.entity.as_deref() == Some("consent"))
+        .and_then(|d| d.get("id"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| segment_after(data_ref, "consents").map(str::to_owned))
+        .filter(|id| is_basiq_id(id));
+
     let pool = &state.pool;
     let result = match (event_type.as_str(), connection_id.as_deref()) {
         ("connection.invalidated", Some(c)) => {
@@ -197,20 +207,29 @@ async fn process(state: Worker, delivery: Delivery) {
         ("consent.revoked" | "consent.expired", _) => {
             db::users::erase_data(pool, &app_user_id).await
         }
+        ("consent.warning", _) => match &consent_id {
+            Some(id) => {
+                let expires_at = event
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("expiryDate"))
+                    .and_then(|v| v.as_str())
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.to_utc());
+                db::consents::warn(pool, &app_user_id, id, expires_at).await
+            }
+            None => {
+                tracing::warn!("the consent warning names no consent; ignored");
+                Ok(())
+            }
+        },
+        // A new or extended consent: the warning no longer stands.
+        ("consent.created" | "consent.updated", _) => db::consents::clear(pool, &app_user_id).await,
         ("user.deleted", _) => {
             state.users.forget(&app_user_id);
             db::users::delete(pool, &app_user_id).await
         }
-        (
-            "transactions.updated"
-            | "account.updated"
-            | "consent.created"
-            | "consent.updated"
-            | "consent.warning"
-            | "user.created"
-            | "user.updated",
-            _,
-        ) => Ok(()),
+        ("transactions.updated" | "account.updated" | "user.created" | "user.updated", _) => Ok(()),
         (other, _) => {
             tracing::warn!(
                 event_type = other,
@@ -220,7 +239,9 @@ async fn process(state: Worker, delivery: Delivery) {
         }
     };
     match result {
-        Ok(()) => tracing::info!(connection_id = ?connection_id, "webhook processed"),
+        Ok(()) => {
+            tracing::info!(connection_id = ?connection_id, consent_id = ?consent_id, "webhook processed")
+        }
         Err(e) => {
             tracing::error!(error = %e, "webhook processing failed");
             return;
@@ -229,10 +250,10 @@ async fn process(state: Worker, delivery: Delivery) {
     publish(
         &state,
         &event_type,
-        &event,
         &app_user_id,
         &basiq_user_id,
         connection_id.as_deref(),
+        consent_id.as_deref(),
     )
     .await;
 }
@@ -241,22 +262,15 @@ async fn process(state: Worker, delivery: Delivery) {
 async fn publish(
     state: &Worker,
     event_type: &str,
-    event: &Event,
     app_user_id: &str,
     basiq_user_id: &str,
     connection_id: Option<&str>,
+    consent_id: Option<&str>,
 ) {
     let consent = |change| {
         Change::Consent(ConsentUpdated {
             change,
-            consent_id: event
-                .data
-                .as_ref()
-                .filter(|_| event.entity.as_deref() == Some("consent"))
-                .and_then(|d| d.get("id"))
-                .and_then(|v| v.as_str())
-                .filter(|id| is_basiq_id(id))
-                .map(str::to_owned),
+            consent_id: consent_id.map(str::to_owned),
         })
     };
     let change = match (event_type, connection_id) {

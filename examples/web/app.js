@@ -13,7 +13,7 @@
 import { createBasiqBffClient, ProblemError, subscribe, unwrap } from 'basiq-bff-client';
 import { BFF_BASE_URL, DEV_JWT_SECRET } from './config.js';
 
-/** @import { Account, BffEvent, Job, Merchant, Problem, Subscription, Transaction } from 'basiq-bff-client' */
+/** @import { Account, BffEvent, Consent, Job, Merchant, Problem, Subscription, Transaction } from 'basiq-bff-client' */
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -158,7 +158,7 @@ async function mintDevJwt(userId) {
 function signOut({ keepMessages = false } = {}) {
   session.jwt = null;
   stopEvents();
-  for (const id of ['session', 'jobs', 'accounts', 'transactions', 'events']) $(id).hidden = true;
+  for (const id of ['session', 'consents', 'jobs', 'accounts', 'transactions', 'events']) $(id).hidden = true;
   if (!keepMessages) $('problem').hidden = $('notice').hidden = true;
   $('signin').hidden = false;
 }
@@ -172,8 +172,10 @@ async function signedIn(jobIds) {
   $('signin').hidden = true;
   $('session').hidden = false;
   await startEvents();
+  // A null connectionCount means Basiq could not say just now (me.unknown): try the accounts.
+  if (me.basiqUserId) await showConsents();
   if (jobIds.length) await watchJobs(jobIds);
-  else if (me.connectionCount > 0) await loadData();
+  else if (me.connectionCount !== 0) await loadData();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +184,7 @@ async function signedIn(jobIds) {
 //    `extra` carries {connectionId} when re-entering the credentials of an existing connection.
 // ---------------------------------------------------------------------------------------------
 
-/** @param {{ connectionId?: string }} [extra] */
+/** @param {{ connectionId?: string, action?: 'extend' }} [extra] */
 async function connectBank(extra = {}) {
   const returnTo = location.origin + location.pathname; // this page, without ?jobIds from last time
   const { consentUrl } = await api(bff.POST('/v1/consent', { body: { returnTo, ...extra } }));
@@ -198,14 +200,62 @@ const CALLBACK_ERRORS = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// 3b. Consents: GET /v1/consents lists what the user agreed to share and until when; "Withdraw"
+//     is DELETE /v1/consents/{id} (the BFF then erases what it keeps for the user). When Basiq
+//     warns that the consent lapses soon, GET /v1/connections flags the connections with
+//     attentionReason "consent_expiring": the page asks the user to renew, which is the Consent
+//     UI again with action "extend".
+// ---------------------------------------------------------------------------------------------
+
+/** @param {string | null | undefined} date */
+const day = (date) => (date ?? '').slice(0, 10) || '—';
+
+async function showConsents() {
+  const [{ data: consents }, { data: connections }] = await Promise.all([
+    api(bff.GET('/v1/consents')), api(bff.GET('/v1/connections'))]);
+  $('consents-body').replaceChildren(...consents.map(renderConsent));
+  $('consents').hidden = consents.length === 0;
+  const expiring = connections.find((c) => c.attentionReason === 'consent_expiring');
+  $('renew-prompt').hidden = !expiring;
+  if (expiring) {
+    $('renew-text').textContent = `Your consent to share your bank data ends on ${day(expiring.expiryDate)}. ` +
+      'Renew it to keep your accounts up to date.';
+  }
+}
+
+/** @param {Consent} c */
+function renderConsent(c) {
+  const shared = c.permissions.map((p) => p.name ?? p.scope ?? '').filter(Boolean).join(', ');
+  const cell = el('td', {});
+  if (c.status === 'active' && c.id) {
+    const consentId = c.id;
+    const withdraw = el('button', { type: 'button', class: 'link', 'data-testid': 'revoke-consent' }, 'Withdraw');
+    onClick(withdraw, async () => {
+      if (!confirm('Stop sharing your bank data? Your accounts will no longer be shown.')) return;
+      await api(bff.DELETE('/v1/consents/{consentId}', { params: { path: { consentId } } }));
+      for (const id of ['accounts', 'transactions', 'jobs']) $(id).hidden = true;
+      showNotice('Consent withdrawn: your bank data is no longer shared.');
+      await showConsents();
+    });
+    cell.append(withdraw);
+  }
+  return el('tr', { 'data-testid': 'consent-row', 'data-id': c.id ?? '', 'data-status': c.status ?? '' },
+    el('td', {}, el('span', { class: `badge ${c.status ?? ''}`, 'data-testid': 'consent-status' }, c.status ?? '')),
+    el('td', { title: c.purpose?.title ?? '' }, shared),
+    el('td', { class: 'nowrap' }, day(c.createdAt)),
+    el('td', { class: 'nowrap', 'data-testid': 'consent-expiry' }, day(c.expiryDate)),
+    cell);
+}
+
+// ---------------------------------------------------------------------------------------------
 // 4. Live updates and job progress. The client's subscribe() gets a single-use ticket
 //    (POST /v1/events/ticket, with the JWT), opens an EventSource on GET /v1/events?ticket=…,
 //    and hands over each event with its data typed by its name; when the stream fails or ends,
 //    it reopens with a new ticket and lastEventId, so no event is missed. A job is read once
 //    (GET /v1/jobs/{id}, for where it stands now), then followed by its job.updated events,
 //    step by step; a failed job carries error.userAction, which says what to ask of the user.
-//    data.updated (and a connection.updated saying one was deleted) reloads accounts and
-//    transactions.
+//    data.updated reloads accounts and transactions; a connection.updated saying one was deleted
+//    takes its accounts off the page; consent.updated reloads the consents.
 // ---------------------------------------------------------------------------------------------
 
 /** @type {Record<string, string>} */
@@ -264,13 +314,18 @@ function onBffEvent(event) {
       reloadData();
       break;
     case 'connection.updated': // a connection deleted (here or elsewhere) takes its accounts along
-      if (event.data.status === 'deleted' && !$('accounts').hidden) reloadData();
+      if (event.data.status === 'deleted') {
+        for (const row of document.querySelectorAll('[data-testid=account-row]')) {
+          if (/** @type {HTMLElement} */ (row).dataset.connectionId === event.data.id) row.remove();
+        }
+      }
       break;
     case 'user.erased':
       signOut();
       showNotice('This user and everything stored about them were erased.');
       break;
-    case 'consent.updated':
+    case 'consent.updated': // created, renewed, withdrawn, expired, or expiring soon
+      showConsents().catch(showProblem);
       break;
   }
 }
@@ -414,7 +469,7 @@ async function showAccounts() {
 /** @param {Account} a */
 function renderAccount(a) {
   accountNames.set(a.id, a.name ?? a.id);
-  return el('tr', { 'data-testid': 'account-row', 'data-id': a.id },
+  return el('tr', { 'data-testid': 'account-row', 'data-id': a.id, 'data-connection-id': a.connectionId ?? '' },
     el('td', {}, a.name ?? a.id),
     el('td', { 'data-testid': 'account-holder' }, a.accountHolder ?? ''),
     el('td', { class: 'nowrap', 'data-testid': 'account-bsb' }, formatBsb(a.bsb)),
@@ -517,6 +572,7 @@ async function main() {
   });
   onClick($button('sign-out'), async () => signOut());
   onClick($button('connect-bank'), () => connectBank());
+  onClick($button('renew-consent'), () => connectBank({ action: 'extend' }));
   onClick($button('load-more'), () => loadTransactions(nextCursor));
 
   if (!session.jwt) {

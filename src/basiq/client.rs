@@ -344,6 +344,25 @@ impl BasiqClient {
         Ok(user)
     }
 
+    /// Updates the user's contact details (Basiq updates with `POST`, not `PUT`).
+    pub async fn update_user(
+        &self,
+        user_id: &str,
+        email: Option<&str>,
+        mobile: Option<&str>,
+    ) -> Result<(), BasiqError> {
+        let mut body = serde_json::Map::new();
+        if let Some(e) = email {
+            body.insert("email".into(), e.into());
+        }
+        if let Some(m) = mobile {
+            body.insert("mobile".into(), m.into());
+        }
+        self.call("POST /users/{id}", &[user_id], None, Some(&body.into()))
+            .await
+            .map(drop)
+    }
+
     pub async fn delete_user(&self, user_id: &str) -> Result<(), BasiqError> {
         self.call("DELETE /users/{id}", &[user_id], None, None)
             .await
@@ -461,6 +480,18 @@ impl BasiqClient {
     pub async fn consents(&self, user_id: &str) -> Result<Vec<Consent>, BasiqError> {
         let list: List<Consent> = self.get("GET /users/{id}/consents", &[user_id]).await?;
         Ok(list.data)
+    }
+
+    /// Revokes one of the user's consents.
+    pub async fn revoke_consent(&self, user_id: &str, consent_id: &str) -> Result<(), BasiqError> {
+        self.call(
+            "DELETE /users/{id}/consents/{id}",
+            &[user_id, consent_id],
+            None,
+            None,
+        )
+        .await
+        .map(drop)
     }
 }
 

@@ -1,9 +1,9 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::domain::connections::Known;
+use crate::domain::connections::KnownAll;
 
 /// Basiq said the connection was invalidated: it needs the user until a job succeeds again.
 pub async fn mark_invalidated(
@@ -83,18 +83,16 @@ pub async fn forget(
     tx.commit().await
 }
 
-/// What we know locally about each of the user's connections: invalidated by a webhook, and
-/// their newest job's error code.
-pub async fn known(
-    pool: &PgPool,
-    app_user_id: &str,
-) -> Result<HashMap<String, Known>, sqlx::Error> {
-    let mut known: HashMap<String, Known> = HashMap::new();
+/// What we know locally about each of the user's connections: invalidated by a webhook, their
+/// newest job's error code, and a warning that their consent expires soon.
+pub async fn known(pool: &PgPool, app_user_id: &str) -> Result<KnownAll, sqlx::Error> {
+    let mut known = KnownAll::default();
     for id in invalidated(pool, app_user_id).await? {
-        known.entry(id).or_default().invalidated = true;
+        known.connections.entry(id).or_default().invalidated = true;
     }
     for (id, _status, error) in super::jobs::latest_by_connection(pool, app_user_id).await? {
-        known.entry(id).or_default().last_job_error = error;
+        known.connections.entry(id).or_default().last_job_error = error;
     }
+    known.consent_expiring = super::consents::expiring(pool, app_user_id).await?;
     Ok(known)
 }

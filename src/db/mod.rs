@@ -2,6 +2,7 @@
 
 pub mod connections;
 pub mod consent_states;
+pub mod consents;
 pub mod events;
 pub mod jobs;
 pub mod refreshes;

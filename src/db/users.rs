@@ -130,6 +130,12 @@ pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Er
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
+        "delete from consent_warnings where app_user_id = $1",
+        app_user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
         "update app_users set email_sealed = null, mobile_sealed = null, updated_at = now()
           where app_user_id = $1",
         app_user_id
@@ -138,6 +144,51 @@ pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Er
     .await?;
     super::events::erase(&mut tx, app_user_id).await?;
     tx.commit().await
+}
+
+/// The user's sealed email and mobile, as stored.
+pub struct SealedContact {
+    pub email_sealed: Option<Vec<u8>>,
+    pub mobile_sealed: Option<Vec<u8>>,
+}
+
+pub async fn sealed_contact(
+    pool: &PgPool,
+    app_user_id: &str,
+) -> Result<SealedContact, sqlx::Error> {
+    let row = sqlx::query_as!(
+        SealedContact,
+        "select email_sealed, mobile_sealed from app_users where app_user_id = $1",
+        app_user_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.unwrap_or(SealedContact {
+        email_sealed: None,
+        mobile_sealed: None,
+    }))
+}
+
+/// Replaces the sealed email and/or mobile given (`None` keeps what is stored), making the
+/// user's row if there is none yet: a user not created at Basiq keeps them for when it is.
+pub async fn set_contact(
+    pool: &PgPool,
+    app_user_id: &str,
+    contact: &SealedContact,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into app_users (app_user_id, email_sealed, mobile_sealed) values ($1, $2, $3)
+         on conflict (app_user_id) do update
+            set email_sealed = coalesce(excluded.email_sealed, app_users.email_sealed),
+                mobile_sealed = coalesce(excluded.mobile_sealed, app_users.mobile_sealed),
+                updated_at = now()",
+        app_user_id,
+        contact.email_sealed,
+        contact.mobile_sealed
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Removes the user and, by cascade, every row that refers to them, and their events.

@@ -30,7 +30,8 @@ pub struct ConnectionView {
     pub needs_attention: bool,
     /// When `needsAttention`: `invalid` (reconnect through the Consent UI with this
     /// `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
-    /// its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
+    /// its `error.userAction`), or `consent_expiring` (within 7 days, or Basiq warned that the
+    /// consent expires: renew it with `POST /v1/consent` and `action: extend`).
     #[schema(value_type = Option<String>)]
     pub attention_reason: Option<&'static str>,
 }
@@ -64,10 +65,29 @@ pub struct InstitutionRef {
 
 /// What we know locally about a connection: a webhook invalidated it, and its newest job's
 /// error code.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Known {
     pub invalidated: bool,
     pub last_job_error: Option<String>,
+    /// Basiq warned (`consent.warning`) that the user's consent expires soon, when if it said.
+    pub consent_expiring: Option<Option<DateTime<Utc>>>,
+}
+
+/// What we know locally about each of a user's connections, and about the consent they all
+/// hang off.
+#[derive(Debug, Default)]
+pub struct KnownAll {
+    pub connections: HashMap<String, Known>,
+    pub consent_expiring: Option<Option<DateTime<Utc>>>,
+}
+
+impl KnownAll {
+    /// What we know about one connection (the consent warning applies to every one).
+    pub fn take(&mut self, connection_id: &str) -> Known {
+        let mut known = self.connections.remove(connection_id).unwrap_or_default();
+        known.consent_expiring = self.consent_expiring;
+        known
+    }
 }
 
 /// Why a connection with Basiq's `status` and `expiry_date` needs its user, if it does.
@@ -87,10 +107,23 @@ pub fn attention(
             _ => {}
         }
     }
+    if known.consent_expiring.is_some() {
+        return Some("consent_expiring");
+    }
     let expiring = expiry_date
         .and_then(parse_time)
         .is_some_and(|t| t - now < chrono::Duration::days(EXPIRY_WARNING_DAYS));
     expiring.then_some("consent_expiring")
+}
+
+/// The expiry date to show: the one Basiq's consent warning gave, when it gave one (the
+/// consent ends then, whatever the connection said before), or else Basiq's on the connection.
+pub fn expiry_date(basiq: Option<String>, known: &Known) -> Option<String> {
+    known
+        .consent_expiring
+        .flatten()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .or(basiq)
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -113,7 +146,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn invalid_or_soon_expiring_connections_or_a_job_needing_the_user_need_attention() {
+    fn invalid_or_soon_expiring_or_warned_connections_or_a_job_needing_the_user_need_attention() {
         let now = Utc::now();
         let none = Known::default();
         let soon = (now + chrono::Duration::days(3)).to_rfc3339();
@@ -130,8 +163,16 @@ mod tests {
         assert_eq!(attention(Some("active"), None, &none, now), None);
         let invalidated = Known {
             invalidated: true,
-            last_job_error: None,
+            ..Known::default()
         };
+        let warned = Known {
+            consent_expiring: Some(None),
+            ..Known::default()
+        };
+        assert_eq!(
+            attention(Some("active"), Some(&later), &warned, now),
+            Some("consent_expiring")
+        );
         assert_eq!(
             attention(Some("active"), None, &invalidated, now),
             Some("invalid")
@@ -142,8 +183,8 @@ mod tests {
             ("connector-error", None),
         ] {
             let known = Known {
-                invalidated: false,
                 last_job_error: Some(code.into()),
+                ..Known::default()
             };
             assert_eq!(
                 attention(Some("active"), Some(&later), &known, now),

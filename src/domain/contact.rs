@@ -59,13 +59,21 @@ fn check(
 
 fn looks_like_email(v: &str) -> bool {
     v.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !v.contains(' ')
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !v.chars().any(char::is_whitespace)
     })
 }
 
 fn looks_like_mobile(v: &str) -> bool {
-    let digits = v.strip_prefix('+').unwrap_or(v);
-    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    v.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len())
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 #[cfg(test)]
@@ -76,8 +84,15 @@ mod tests {
     fn contacts_are_validated() {
         assert!(email(Some("a@b.co".into())).unwrap().is_some());
         assert!(email(Some("nope".into())).is_err());
+        // What Basiq would refuse is refused here, before it is sent.
+        for bad in ["a@b.", "a@b@c.co", "a\u{a0}b@c.co"] {
+            assert!(email(Some(bad.into())).is_err(), "{bad}");
+        }
         assert!(mobile(Some("+61400000000".into())).is_ok());
         assert_eq!(mobile(Some("0400 000".into())).unwrap_err().field, "mobile");
+        // E.164: the `+` and the country code are not optional.
+        assert!(mobile(Some("0400000000".into())).is_err());
+        assert!(mobile(Some("+0400000000".into())).is_err());
         assert!(email(Some("  ".into())).unwrap().is_none());
         assert!(email(Some(format!("{}@example.com", "a".repeat(300)))).is_err());
     }

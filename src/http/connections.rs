@@ -135,7 +135,7 @@ async fn list(
     let views = connections
         .into_iter()
         .map(|c| {
-            let known = known.remove(&c.id).unwrap_or_default();
+            let known = known.take(&c.id);
             c.view(&known, &names, now)
         })
         .collect();
@@ -174,8 +174,7 @@ async fn one(
     let names = state.institutions.names().await;
     let known = db::connections::known(&state.pool, &user.sub)
         .await?
-        .remove(&connection.id)
-        .unwrap_or_default();
+        .take(&connection.id);
     Ok(Json(ConnectionDetail {
         connection: connection.view(&known, &names, Utc::now()),
         profile,

@@ -140,8 +140,10 @@ async fn start(
     if let Some(id) = &body.connection_id {
         check_id("connectionId", id)?;
     }
-    let email = contact::email(body.email.or(user.email.clone()))?;
-    let mobile = contact::mobile(body.mobile.or(user.phone_number.clone()))?;
+    // What `PATCH /v1/me` kept before the Basiq user existed comes before the JWT's claims.
+    let stored = stored_contact(&state, &user.sub).await?;
+    let email = contact::email(body.email.or(stored.0).or(user.email.clone()))?;
+    let mobile = contact::mobile(body.mobile.or(stored.1).or(user.phone_number.clone()))?;
 
     let basiq_user_id = db::users::ensure_basiq_user(&state.pool, &user.sub, || async {
         if email.is_none() && mobile.is_none() {
@@ -205,6 +207,28 @@ async fn start(
         consent_url: url.into(),
         expires_at,
     }))
+}
+
+/// The email and mobile stored for the user, opened.
+async fn stored_contact(
+    state: &AppState,
+    app_user_id: &str,
+) -> ApiResult<(Option<String>, Option<String>)> {
+    let sealed = db::users::sealed_contact(&state.pool, app_user_id).await?;
+    let open = |value: Option<Vec<u8>>, column| -> ApiResult<Option<String>> {
+        let Some(v) = value else { return Ok(None) };
+        let plain = state
+            .sealer
+            .open(&v, &db::users::sealed_column(app_user_id, column))
+            .map_err(|e| anyhow::anyhow!("a sealed {column} does not open: {e:?}"))?;
+        Ok(Some(String::from_utf8(plain).map_err(|e| {
+            anyhow::anyhow!("a sealed {column} is not text: {e}")
+        })?))
+    };
+    Ok((
+        open(sealed.email_sealed, "email")?,
+        open(sealed.mobile_sealed, "mobile")?,
+    ))
 }
 
 /// A new consent `state` for the user and `returnTo`, stored (its nonce's hash) so it can be

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod connections;
 pub mod consent;
+pub mod consents;
 pub mod docs;
 pub mod events;
 pub mod extract;
@@ -91,7 +92,7 @@ fn cors(origins: &[String]) -> CorsLayer {
         .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(me::router())
         .merge(consent::router())
+        .merge(consents::router())
         .merge(jobs::router())
         .merge(events::router())
         .merge(connections::router())

@@ -13,7 +13,10 @@ use crate::helpers::{Setup, TestApp, jwt_for, spawn_app, spawn_app_with};
 const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/me"),
     ("delete", "/v1/me"),
+    ("patch", "/v1/me"),
     ("post", "/v1/consent"),
+    ("get", "/v1/consents"),
+    ("delete", "/v1/consents/{consentId}"),
     ("get", "/v1/consent/callback"),
     ("get", "/v1/jobs"),
     ("get", "/v1/jobs/{jobId}"),
@@ -462,6 +465,7 @@ async fn real_answers_of_a_journey_validate_against_the_documented_schemas() {
         (format!("/v1/jobs/{}", job_ids[0]), "/v1/jobs/{jobId}"),
         ("/v1/jobs".to_owned(), "/v1/jobs"),
         ("/v1/connections".to_owned(), "/v1/connections"),
+        ("/v1/consents".to_owned(), "/v1/consents"),
         ("/v1/institutions".to_owned(), "/v1/institutions"),
     ] {
         let a = app.get(&path, user).await;

@@ -714,3 +714,28 @@ async fn streams_hear_of_events_after_the_listener_connection_was_dropped() {
     }
     panic!("the deletion never reached the stream: {seen:?}");
 }
+
+#[tokio::test]
+async fn revoking_a_consent_in_the_app_tells_the_users_stream() {
+    let app = spawn_app().await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    stored(&app, "alice", "connection.updated").await;
+    let consent = app.get("/v1/consents", "alice").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stream = Stream::open(&app, "alice", None).await;
+    assert_eq!(
+        app.delete(&format!("/v1/consents/{consent}"), "alice")
+            .await
+            .status,
+        204
+    );
+    let event = stream.next().await;
+    assert_eq!(event.event, "consent.updated");
+    assert_eq!(
+        event.data,
+        json!({"change": "revoked", "consentId": consent})
+    );
+}

@@ -313,6 +313,18 @@ impl TestApp {
         answer(r).await
     }
 
+    pub async fn patch(&self, path: &str, sub: &str, body: Value) -> Answer {
+        let r = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(jwt_for(sub))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answer(r).await
+    }
+
     pub async fn delete(&self, path: &str, sub: &str) -> Answer {
         let r = self
             .http
@@ -425,14 +437,16 @@ impl TestApp {
 
     /// Polls `GET /v1/jobs/{id}` until the job is final.
     pub async fn wait_for_job(&self, sub: &str, job_id: &str) -> Value {
-        for _ in 0..200 {
+        for _ in 0..300 {
             let a = self.get(&format!("/v1/jobs/{job_id}"), sub).await;
             assert_eq!(a.status, 200, "{:?}", a.body);
             let status = a.body["status"].as_str().unwrap();
             if !matches!(status, "pending" | "in_progress") {
                 return a.body;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // A poll is answered from a view up to 2 s old: no need to ask more often (and the
+            // user's rate limit would notice).
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("job {job_id} never finished");
     }

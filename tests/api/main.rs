@@ -7,6 +7,7 @@ mod at_rest;
 mod auth;
 mod connections;
 mod consent;
+mod consents;
 mod data;
 mod docs;
 mod edges;

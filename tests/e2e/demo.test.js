@@ -284,6 +284,32 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
     });
   });
 
+  it('lists the consent with its expiry and withdraws it, revoking it at Basiq', async () => {
+    await withPage('consent-revoked', async (page) => {
+      await signInAndOpenConsent(page, `e2e-revoke-${randomBytes(4).toString('hex')}`);
+      await logInAtBank(page, 'Wentworth-Smith', 'whislter');
+      await jobStatus(page, 'succeeded');
+      await page.locator('[data-testid=account-row]').first().waitFor();
+
+      const { data: consents } = await bffAnswer(page, '/v1/consents');
+      assert.equal(consents.length, 1);
+      const row = page.locator(`[data-testid=consent-row][data-id="${consents[0].id}"]`);
+      await row.locator('[data-testid=consent-status]').filter({ hasText: /^active$/ }).waitFor();
+      assert.equal(await row.locator('[data-testid=consent-expiry]').textContent(), consents[0].expiryDate.slice(0, 10));
+      assert.ok(await page.isHidden('#renew-prompt'), 'no renew prompt while the consent is far from its end');
+      await page.screenshot({ path: path.join(OUT_DIR, 'consent-listed.png'), fullPage: true });
+
+      page.once('dialog', (dialog) => dialog.accept());
+      await row.locator('[data-testid=revoke-consent]').click();
+      await row.locator('[data-testid=consent-status]').filter({ hasText: /^revoked$/ }).waitFor();
+      assert.equal(await row.locator('[data-testid=revoke-consent]').count(), 0, 'a revoked consent cannot be withdrawn again');
+      assert.ok(await page.isHidden('#accounts'), 'the data is no longer shown');
+      assert.match(await page.textContent('#notice'), /withdrawn/);
+      const { data: after } = await bffAnswer(page, '/v1/consents');
+      assert.equal(after[0].status, 'revoked', 'revoked at Basiq');
+    });
+  });
+
   it('shows the problem+json of a JWT the BFF refuses, with its code and request id, and asks to sign in again', async () => {
     await withPage('refused-jwt', async (page) => {
       await page.goto(`${stack.web}/`);

@@ -224,6 +224,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's consents.
+         * @description Every consent the user gave at Basiq, oldest first, whatever its status. A user who never
+         *     consented has none.
+         */
+        get: operations["listConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consents/{consentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes one of the caller's consents.
+         * @description Withdraws it at Basiq, then erases what is stored for the user (jobs, refresh counts,
+         *     connection states, contact details), as Basiq's `consent.revoked` requires; the link to the
+         *     Basiq user stays. Safe to repeat. If Basiq fails, nothing is erased.
+         */
+        delete: operations["revokeConsent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -350,7 +393,13 @@ export interface paths {
         delete: operations["deleteMe"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Updates the caller's contact details.
+         * @description The Basiq user's email and/or mobile (the Consent UI sends its one-time codes there), then
+         *     our sealed copy. Before the first consent creates the Basiq user, they are kept and used to
+         *     create it.
+         */
+        patch: operations["updateMe"];
         trace?: never;
     };
     "/v1/transactions": {
@@ -579,7 +628,8 @@ export interface components {
             /**
              * @description When `needsAttention`: `invalid` (reconnect through the Consent UI with this
              *     `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
-             *     its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
+             *     its `error.userAction`), or `consent_expiring` (within 7 days, or Basiq warned that the
+             *     consent expires: renew it with `POST /v1/consent` and `action: extend`).
              */
             attentionReason?: string | null;
         };
@@ -639,6 +689,41 @@ export interface components {
         ConsentUpdated: {
             change: components["schemas"]["ConsentChange"];
             consentId?: string | null;
+        };
+        /** @description A consent the user gave at Basiq's Consent UI: for how long, why, and to what data. */
+        ConsentView: {
+            id?: string | null;
+            /** @description `active`, `revoked` or `expired`. */
+            status?: string | null;
+            /** @description RFC 3339, as Basiq gives it. */
+            createdAt?: string | null;
+            updatedAt?: string | null;
+            /** @description When the consent lapses; renew before then with `POST /v1/consent` and `action: extend`. */
+            expiryDate?: string | null;
+            /** @description When the user withdrew it, if they did. */
+            revokedAt?: string | null;
+            purpose?: components["schemas"]["Purpose"] | null;
+            /** @description Whether the data may be kept after the consent ends. */
+            retainData?: boolean | null;
+            /**
+             * Format: int64
+             * @description How many days of history were fetched at first.
+             */
+            initialRetrievalDays?: number | null;
+            /** @description The data clusters and permissions consented to. */
+            permissions: components["schemas"]["Permission"][];
+        };
+        /**
+         * @description New contact details for the caller.
+         * @example {
+         *       "mobile": "+61400000000"
+         *     }
+         */
+        ContactUpdate: {
+            /** @description Where the Consent UI sends its one-time codes by email. */
+            email?: string | null;
+            /** @description International format (E.164), e.g. `+61400000000`. */
+            mobile?: string | null;
         };
         CreditCard: {
             minPaymentAmount?: string | null;
@@ -704,9 +789,35 @@ export interface components {
                 /**
                  * @description When `needsAttention`: `invalid` (reconnect through the Consent UI with this
                  *     `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
-                 *     its `error.userAction`), or `consent_expiring` (within 7 days: extend the consent).
+                 *     its `error.userAction`), or `consent_expiring` (within 7 days, or Basiq warned that the
+                 *     consent expires: renew it with `POST /v1/consent` and `action: extend`).
                  */
                 attentionReason?: string | null;
+            }[];
+        };
+        /** @description `{"data": [...]}`, the shape of every list. */
+        DataList_ConsentView: {
+            data: {
+                id?: string | null;
+                /** @description `active`, `revoked` or `expired`. */
+                status?: string | null;
+                /** @description RFC 3339, as Basiq gives it. */
+                createdAt?: string | null;
+                updatedAt?: string | null;
+                /** @description When the consent lapses; renew before then with `POST /v1/consent` and `action: extend`. */
+                expiryDate?: string | null;
+                /** @description When the user withdrew it, if they did. */
+                revokedAt?: string | null;
+                purpose?: components["schemas"]["Purpose"] | null;
+                /** @description Whether the data may be kept after the consent ends. */
+                retainData?: boolean | null;
+                /**
+                 * Format: int64
+                 * @description How many days of history were fetched at first.
+                 */
+                initialRetrievalDays?: number | null;
+                /** @description The data clusters and permissions consented to. */
+                permissions: components["schemas"]["Permission"][];
             }[];
         };
         /** @description `{"data": [...]}`, the shape of every list. */
@@ -963,8 +1074,14 @@ export interface components {
             userId: string;
             /** @description `null` until the first consent creates the Basiq user. */
             basiqUserId?: string | null;
-            connectionCount: number;
+            /** @description `null` when Basiq could not say (see `unknown`). */
+            connectionCount?: number | null;
             consent?: components["schemas"]["ConsentSummary"] | null;
+            /**
+             * @description The parts Basiq could not answer just now, so shown as `null`: `connections`
+             *     (`connectionCount`), `consent`. Empty when everything is known.
+             */
+            unknown: string[];
         };
         Merchant: {
             id?: string | null;
@@ -979,6 +1096,21 @@ export interface components {
             bpay?: components["schemas"]["Bpay"] | null;
             /** @description The initiating institution's six-digit APCA number. */
             apcaNumber?: string | null;
+        };
+        /** @description One data cluster the consent covers. */
+        Permission: {
+            /** @description Basiq's scope, e.g. `account.basic`, `transaction.detail`. */
+            scope?: string | null;
+            /** @description `account`, `transaction`, `connection`… */
+            entity?: string | null;
+            /** @description The cluster's name as shown to the user, e.g. "Account name, type and balance". */
+            name?: string | null;
+            description?: string | null;
+            /** @description What the cluster holds, as shown to the user. */
+            attributes: string[];
+            required?: boolean | null;
+            consented?: boolean | null;
+            purpose?: components["schemas"]["Purpose"] | null;
         };
         Phone: {
             /** @description e.g. `(02) 9977 0707`. */
@@ -1035,6 +1167,10 @@ export interface components {
             emailAddresses: string[];
             phoneNumbers: string[];
             physicalAddresses: components["schemas"]["AddressView"][];
+        };
+        Purpose: {
+            title?: string | null;
+            description?: string | null;
         };
         /** @description A tier of a rate (e.g. a balance band). */
         RateTier: {
@@ -1607,6 +1743,61 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    listConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's consents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataList_ConsentView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    revokeConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consent id from `GET /v1/consents`. */
+                consentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consent is revoked and the user's stored data erased. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
     streamEvents: {
         parameters: {
             query?: {
@@ -1802,6 +1993,35 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactUpdate"];
+            };
+        };
+        responses: {
+            /** @description The contact details are updated. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -208,7 +208,7 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
     };
     let now = Utc::now();
     let step = sim.job_step();
-    let (connection_id, job_id, created_connection, new_consent) = {
+    let (connection_id, job_id, created_connection, new_consent, extended) = {
         let mut store = sim.store();
         let connection_id = match p.get("connectionId") {
             Some(cid) => {
@@ -267,7 +267,20 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
             }
         };
         let job_id = store.start_job(&connection_id, step, now);
-        let new_consent = if store.active_consent(&user_id, now).is_none() {
+        // `extend` renews the active consent for another term; otherwise a first consent.
+        let active = store.active_consent(&user_id, now).map(|c| c.id.clone());
+        let extended = match (&active, p.get("action")) {
+            (Some(id), Some("extend")) => store.consents.get_mut(id).map(|c| {
+                c.expiry = now + CONSENT_DURATION;
+                c.updated = now;
+                (
+                    id.clone(),
+                    super::routes::users::consent_json(c, &sim.public_base, now),
+                )
+            }),
+            _ => None,
+        };
+        let new_consent = if active.is_none() {
             let consent = Consent {
                 id: uuid::Uuid::new_v4().to_string(),
                 user_id: user_id.clone(),
@@ -288,13 +301,23 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
             let c = &store.connections[&connection_id];
             super::routes::connections::connection_json(&store, c, &sim.public_base, now)
         });
-        (connection_id, job_id, connection, new_consent)
+        (connection_id, job_id, connection, new_consent, extended)
     };
     if let Some((id, data)) = new_consent {
         webhooks::emit(
             &sim,
             "consent",
             "created",
+            &user_id,
+            format!("/users/{user_id}/consents/{id}"),
+            data,
+        );
+    }
+    if let Some((id, data)) = extended {
+        webhooks::emit(
+            &sim,
+            "consent",
+            "updated",
             &user_id,
             format!("/users/{user_id}/consents/{id}"),
             data,

@@ -65,6 +65,48 @@ pub fn router() -> Router<SimState> {
             "/__sim/users/{user_id}/consents/revoke",
             post(revoke_consents),
         )
+        .route(
+            "/__sim/users/{user_id}/consents/{consent_id}/expiring",
+            post(expiring),
+        )
+}
+
+/// How close to its end `POST /__sim/users/{u}/consents/{c}/expiring` moves a consent.
+const EXPIRING_IN: chrono::TimeDelta = chrono::TimeDelta::days(3);
+
+/// Moves an active consent to end in three days and sends `consent.warning`, as Basiq does
+/// ahead of a consent's end.
+async fn expiring(
+    State(sim): State<SimState>,
+    P((user_id, consent_id)): P<(String, String)>,
+) -> Response {
+    let now = Utc::now();
+    let data = {
+        let mut store = sim.store();
+        let Some(consent) = store
+            .consents
+            .get_mut(&consent_id)
+            .filter(|c| c.user_id == user_id && c.status(now) == "active")
+        else {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": "no such active consent" })),
+            )
+                .into_response();
+        };
+        consent.expiry = now + EXPIRING_IN;
+        consent.updated = now;
+        super::routes::users::consent_json(consent, &sim.public_base, now)
+    };
+    webhooks::emit(
+        &sim,
+        "consent",
+        "warning",
+        &user_id,
+        format!("/users/{user_id}/consents/{consent_id}"),
+        data.clone(),
+    );
+    Json(data).into_response()
 }
 
 fn bad(message: impl Into<String>) -> Response {

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::connections::{ConnectionView, InstitutionRef, Known, Names, attention};
+use crate::domain::connections::{
+    ConnectionView, InstitutionRef, Known, Names, attention, expiry_date,
+};
 
 use super::{Connection, normalise_method};
 
@@ -31,7 +33,7 @@ impl Connection {
             status: self.status,
             created_at: self.created_date,
             last_used: self.last_used,
-            expiry_date: self.expiry_date,
+            expiry_date: expiry_date(self.expiry_date, known),
         }
     }
 }

@@ -186,7 +186,63 @@ pub struct Consent {
     pub id: Option<String>,
     pub status: Option<String>,
     pub created: Option<String>,
+    pub updated: Option<String>,
     pub expiry_date: Option<String>,
+    pub revoked: Option<String>,
+    pub origin: Option<String>,
+    pub purpose: Option<ConsentPurpose>,
+    pub data: Option<ConsentData>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsentPurpose {
+    pub primary: Option<PurposeText>,
+    /// The schema says a boolean, examples show `null`; anything else is read as absent.
+    #[serde(default, deserialize_with = "lenient")]
+    pub other: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PurposeText {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentData {
+    pub retain_data: Option<bool>,
+    pub initial_retrieval_days: Option<i64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub permissions: Vec<ConsentPermission>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsentPermission {
+    pub scope: Option<String>,
+    pub entity: Option<String>,
+    pub required: Option<bool>,
+    pub consented: Option<bool>,
+    pub information: Option<PermissionInformation>,
+    pub purpose: Option<PurposeText>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionInformation {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub attribute_list: Vec<String>,
+}
+
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
 }
 
 /// Basiq's error envelope.

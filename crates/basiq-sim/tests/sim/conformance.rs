@@ -59,6 +59,36 @@ async fn user_and_consent_responses_conform() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(consents["data"].as_array().unwrap().len(), 1);
     assert_conforms("core", "/users/{userId}/consents", "get", 200, &consents);
+    let consent = consents["data"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/users/{user}/consents/{consent}");
+    let (status, _) = sim.delete(&token, &path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = sim.delete(&token, &path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "revoking again is no error");
+    let (_, revoked) = sim.get(&token, &format!("/users/{user}/consents")).await;
+    assert_eq!(revoked["data"][0]["status"], "revoked");
+    assert_conforms("core", "/users/{userId}/consents", "get", 200, &revoked);
+    let other = sim.create_user(&token).await;
+    let (status, missing) = sim
+        .delete(&token, &format!("/users/{other}/consents/{consent}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another user's consent");
+    assert_conforms(
+        "core",
+        "/users/{userId}/consents/{consentId}",
+        "delete",
+        404,
+        &missing,
+    );
+    let (status, bad_update) = sim
+        .post(
+            &token,
+            &format!("/users/{user}"),
+            Some(json!({ "mobile": "call me" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms("core", "/users/{userId}", "post", 400, &bad_update);
 
     let (status, bad) = sim
         .post(&token, "/users", Some(json!({ "firstName": "x" })))

@@ -224,3 +224,64 @@ async fn control_routes_invalidate_a_connection_and_revoke_consents_with_their_e
     .await;
     assert!(seen.iter().all(verify));
 }
+
+#[tokio::test]
+async fn a_consent_revoked_by_id_moved_to_expiring_and_extended_sends_its_events() {
+    let (rx, url) = receiver(0).await;
+    let sim = sim_with_hooks(url).await;
+    let (token, user, _) = sim.connected_user().await;
+    let (_, consents) = sim.get(&token, &format!("/users/{user}/consents")).await;
+    let consent = consents["data"][0]["id"].as_str().unwrap().to_owned();
+    let before = consents["data"][0]["expiryDate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let r = sim
+        .http
+        .post(sim.url(&format!("/__sim/users/{user}/consents/{consent}/expiring")))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let (_, expiring) = sim.get(&token, &format!("/users/{user}/consents")).await;
+    let soon = expiring["data"][0]["expiryDate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(soon < before, "{soon} is not before {before}");
+    let expires = chrono::DateTime::parse_from_rfc3339(&soon)
+        .unwrap()
+        .to_utc();
+    assert!(expires - chrono::Utc::now() < chrono::TimeDelta::days(7));
+    wait_for(&rx, |d| type_ids(d).contains(&"consent.warning".to_owned())).await;
+
+    let client = sim.client_token(&user).await;
+    let r = sim
+        .consent_connect(&[
+            ("token", client.as_str()),
+            ("state", "st"),
+            ("action", "extend"),
+            ("institutionId", "AU00000"),
+            ("loginId", "Wentworth-Smith"),
+            ("password", "whislter"),
+        ])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, extended) = sim.get(&token, &format!("/users/{user}/consents")).await;
+    assert_eq!(
+        extended["data"].as_array().unwrap().len(),
+        1,
+        "the same consent, extended"
+    );
+    let renewed = extended["data"][0]["expiryDate"].as_str().unwrap();
+    assert!(renewed > soon.as_str(), "{renewed} is not after {soon}");
+    wait_for(&rx, |d| type_ids(d).contains(&"consent.updated".to_owned())).await;
+
+    let (status, _) = sim
+        .delete(&token, &format!("/users/{user}/consents/{consent}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let seen = wait_for(&rx, |d| type_ids(d).contains(&"consent.revoked".to_owned())).await;
+    assert!(seen.iter().all(verify));
+}
