@@ -55,7 +55,13 @@ fn parse<'a, T: serde::Deserialize<'a>>(
     endpoint: &'static str,
     body: &'a [u8],
 ) -> Result<T, BasiqError> {
-    serde_json::from_slice(body).map_err(|e| BasiqError::Malformed {
+    // Checked as UTF-8 once, here: read from bytes, serde_json checks every borrowed value
+    // (each `Text`) again.
+    let body = std::str::from_utf8(body).map_err(|e| BasiqError::Malformed {
+        endpoint,
+        cause: e.to_string(),
+    })?;
+    serde_json::from_str(body).map_err(|e| BasiqError::Malformed {
         endpoint,
         cause: e.to_string(),
     })

@@ -227,14 +227,14 @@ pub async fn backlog(pool: &PgPool) -> Result<(i64, f64, i64), sqlx::Error> {
     Ok((row.pending, row.oldest, row.dead))
 }
 
-/// Stores a new stream ticket's hash for `app_user_id`.
+/// Stores a new stream ticket's hash for `app_user_id` (whose row must exist:
+/// `users::ensure_row`).
 pub async fn insert_ticket(
     pool: &PgPool,
     ticket_hash: &[u8],
     app_user_id: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    super::users::ensure_row(pool, app_user_id).await?;
     sqlx::query!(
         "insert into stream_tickets (ticket_hash, app_user_id, expires_at) values ($1, $2, $3)",
         ticket_hash,

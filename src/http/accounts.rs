@@ -17,6 +17,7 @@ use crate::{
     http::{
         DataList,
         extract::{check_id, no_query_params},
+        json::json,
         responses,
     },
     state::AppState,
@@ -197,12 +198,13 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Respon
         return Ok(Json(DataList::<AccountView>::new(Vec::new())).into_response());
     };
     let accounts = state.basiq.accounts(&basiq_user_id).await?;
+    let size = accounts.borrow_owner().body.len();
     let views = accounts
         .borrow_dependent()
         .iter()
         .map(AccountView::from)
         .collect();
-    Ok(Json(DataList::new(views)).into_response())
+    Ok(json(&DataList::new(views), size))
 }
 
 /// One of the caller's accounts.
@@ -235,5 +237,6 @@ async fn one(
         .account(&basiq_user_id, &account_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
-    Ok(Json(AccountDetail::from(account.borrow_dependent())).into_response())
+    let size = account.borrow_owner().body.len();
+    Ok(json(&AccountDetail::from(account.borrow_dependent()), size))
 }

@@ -87,6 +87,7 @@ async fn ticket(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json
     rand::fill(&mut raw);
     let ticket = URL_SAFE_NO_PAD.encode(raw);
     let expires_at = Utc::now() + TICKET_TTL;
+    db::users::ensure_row(&state.pool, &user.sub).await?;
     db::events::insert_ticket(
         &state.pool,
         &sha256(ticket.as_bytes()),

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod institutions;
 pub mod jobs;
+pub mod json;
 pub mod me;
 pub mod metrics;
 pub mod responses;

@@ -22,6 +22,7 @@ use crate::{
     error::{ApiError, ApiResult},
     http::{
         extract::{check_id, no_query_params, query_params},
+        json::json,
         responses,
     },
     state::AppState,
@@ -603,6 +604,8 @@ async fn list(
         }
     };
     let page = state.basiq.transactions(&basiq_user_id, &query).await?;
+    // Our page passes on most of Basiq's: about its size.
+    let size = page.borrow_owner().body.len();
     let PageRows { rows, next_query } = page.borrow_dependent();
     // A next page that points back where paging already was would loop a client forever.
     let next_query = next_query.clone().filter(|next| {
@@ -622,7 +625,7 @@ async fn list(
             .encode(&state.cursor_key, &basiq_user_id)
         }),
     };
-    Ok(Json(page).into_response())
+    Ok(json(&page, size))
 }
 
 /// One of the caller's transactions.
@@ -655,7 +658,11 @@ async fn one(
         .transaction(&basiq_user_id, &transaction_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
-    Ok(Json(TransactionView::from(transaction.borrow_dependent())).into_response())
+    let size = transaction.borrow_owner().body.len();
+    Ok(json(
+        &TransactionView::from(transaction.borrow_dependent()),
+        size,
+    ))
 }
 
 #[cfg(test)]
