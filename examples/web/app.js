@@ -1,4 +1,4 @@
-// The whole demo app: sign in → connect a bank → follow the job → show accounts and transactions.
+// The whole demo app: sign in → connect a bank → follow the job live → show accounts and transactions.
 // Plain browser JavaScript, no framework, no build step. Read it top to bottom; each numbered part
 // is one step.
 //
@@ -10,10 +10,10 @@
 // Safety rule used everywhere below: data from the BFF (or the URL) goes into the page only as
 // text (textContent / append(string)), never as HTML, so nothing in it can run as script.
 
-import { createBasiqBffClient, ProblemError, unwrap } from 'basiq-bff-client';
+import { createBasiqBffClient, ProblemError, subscribe, unwrap } from 'basiq-bff-client';
 import { BFF_BASE_URL, DEV_JWT_SECRET } from './config.js';
 
-/** @import { Account, Consent, Job, Merchant, Problem, Transaction } from 'basiq-bff-client' */
+/** @import { Account, BffEvent, Consent, Job, Merchant, Problem, Subscription, Transaction } from 'basiq-bff-client' */
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -157,7 +157,8 @@ async function mintDevJwt(userId) {
 
 function signOut({ keepMessages = false } = {}) {
   session.jwt = null;
-  for (const id of ['session', 'consents', 'jobs', 'accounts', 'transactions']) $(id).hidden = true;
+  stopEvents();
+  for (const id of ['session', 'consents', 'jobs', 'accounts', 'transactions', 'events']) $(id).hidden = true;
   if (!keepMessages) $('problem').hidden = $('notice').hidden = true;
   $('signin').hidden = false;
 }
@@ -170,10 +171,11 @@ async function signedIn(jobIds) {
   $('session-user').textContent = me.userId;
   $('signin').hidden = true;
   $('session').hidden = false;
+  await startEvents();
   // A null connectionCount means Basiq could not say just now (me.unknown): try the accounts.
   if (me.basiqUserId) await showConsents();
   if (jobIds.length) await watchJobs(jobIds);
-  else if (me.connectionCount !== 0) await showAccounts();
+  else if (me.connectionCount !== 0) await loadData();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,38 +248,136 @@ function renderConsent(c) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. Job progress: poll GET /v1/jobs/{id} every second until every job has settled, showing its
-//    steps; a failed job carries error.userAction, which says what to ask of the user.
+// 4. Live updates and job progress. The client's subscribe() gets a single-use ticket
+//    (POST /v1/events/ticket, with the JWT), opens an EventSource on GET /v1/events?ticket=…,
+//    and hands over each event with its data typed by its name; when the stream fails or ends,
+//    it reopens with a new ticket and lastEventId, so no event is missed. A job is read once
+//    (GET /v1/jobs/{id}, for where it stands now), then followed by its job.updated events,
+//    step by step; a failed job carries error.userAction, which says what to ask of the user.
+//    data.updated reloads accounts and transactions; a connection.updated saying one was deleted
+//    takes its accounts off the page; consent.updated reloads the consents.
 // ---------------------------------------------------------------------------------------------
 
-const SETTLED = new Set(['succeeded', 'failed', 'action_required']);
 /** @type {Record<string, string>} */
 const STEP_NAMES = {
   'verify-credentials': 'Checking your login',
   'retrieve-accounts': 'Fetching your accounts',
   'retrieve-transactions': 'Fetching your transactions',
 };
-/** @param {number} ms */
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** @type {Subscription | null} */
+let events = null;
+/** @type {Set<string>} the ids of the jobs this page follows */
+const watched = new Set();
+/** @type {Map<string, { job: Job, eventId: string | null }>} those jobs, as last seen, and the event that said so */
+const jobs = new Map();
+
+// Resolves once the stream is open, so that nothing that happens after it is missed.
+function startEvents() {
+  if (events) return Promise.resolve();
+  $('events').hidden = false;
+  return new Promise(/** @param {(value?: void) => void} resolve */ (resolve) => {
+    events = subscribe(bff, {
+      onOpen: () => {
+        $('events-status').textContent = 'live';
+        $('events-status').dataset.state = 'live';
+        resolve();
+      },
+      onEvent: onBffEvent,
+      onError: (error) => {
+        $('events-status').textContent = 'reconnecting…';
+        $('events-status').dataset.state = 'reconnecting';
+        // A ticket refused for a bad JWT: show it (and sign out); otherwise it just reconnects.
+        if (error instanceof ProblemError && error.status === 401) showProblem(error);
+        resolve(); // the page works without it too (a reload shows the latest)
+      },
+    });
+  });
+}
+
+function stopEvents() {
+  events?.close();
+  events = null;
+  watched.clear();
+  jobs.clear();
+}
+
+/** @param {BffEvent} event */
+function onBffEvent(event) {
+  $('event-log').prepend(el('li', { 'data-testid': 'event', 'data-type': event.type, 'data-id': event.id },
+    `#${event.id} ${event.type}`, describeEvent(event)));
+  switch (event.type) {
+    case 'job.updated': // only the jobs this page follows (another tab's are not its business)
+      if (watched.has(event.data.id)) showJob(event.data, event.id);
+      break;
+    case 'data.updated':
+      reloadData();
+      break;
+    case 'connection.updated': // a connection deleted (here or elsewhere) takes its accounts along
+      if (event.data.status === 'deleted') {
+        for (const row of document.querySelectorAll('[data-testid=account-row]')) {
+          if (/** @type {HTMLElement} */ (row).dataset.connectionId === event.data.id) row.remove();
+        }
+      }
+      break;
+    case 'user.erased':
+      signOut();
+      showNotice('This user and everything stored about them were erased.');
+      break;
+    case 'consent.updated': // created, renewed, withdrawn, expired, or expiring soon
+      showConsents().catch(showProblem);
+      break;
+  }
+}
+
+/** @param {BffEvent} event */
+function describeEvent(event) {
+  switch (event.type) {
+    case 'job.updated': {
+      const done = event.data.steps.filter((step) => step.status === 'succeeded').length;
+      return `: ${event.data.status} (${done}/${event.data.steps.length} steps done)`;
+    }
+    case 'connection.updated': return `: ${event.data.status}`;
+    default: return '';
+  }
+}
 
 /** @param {string[]} jobIds */
 async function watchJobs(jobIds) {
   $('jobs').hidden = false;
-  for (;;) {
-    const jobs = await Promise.all(jobIds.map((jobId) =>
-      api(bff.GET('/v1/jobs/{jobId}', { params: { path: { jobId } } }))));
-    $('job-list').replaceChildren(...jobs.map(renderJob));
-    if (jobs.every((job) => SETTLED.has(job.status))) {
-      if (jobs.some((job) => job.status === 'succeeded')) await showAccounts();
-      return;
-    }
-    await sleep(1000);
-  }
+  for (const jobId of jobIds) watched.add(jobId);
+  const read = await Promise.all(jobIds.map((jobId) =>
+    api(bff.GET('/v1/jobs/{jobId}', { params: { path: { jobId } } }))));
+  // An event that came while these were read is newer than what they say.
+  for (const job of read) if (!jobs.has(job.id)) showJob(job, null);
 }
 
-/** @param {Job} job */
-function renderJob(job) {
-  const card = el('article', { class: 'job', 'data-testid': 'job', 'data-status': job.status },
+/** @param {Job} job @param {string | null} eventId the event that brought it, if one did */
+function showJob(job, eventId) {
+  const before = jobs.get(job.id)?.job;
+  jobs.set(job.id, { job, eventId });
+  $('job-list').replaceChildren(...[...jobs.values()].map((shown) => renderJob(shown.job, shown.eventId)));
+  if (job.status === 'succeeded' && before?.status !== 'succeeded') reloadData();
+}
+
+// Accounts and transactions read again, a moment after the last reason to (a job's success and
+// its data.updated come together), one load at a time.
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let reloadTimer;
+let loading = Promise.resolve();
+function reloadData() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => loadData().catch(showProblem), 300);
+}
+function loadData() {
+  loading = loading.catch(() => {}).then(showAccounts);
+  return loading;
+}
+
+/** @param {Job} job @param {string | null} eventId */
+function renderJob(job, eventId) {
+  const card = el('article', { class: 'job', 'data-testid': 'job', 'data-id': job.id, 'data-status': job.status,
+    ...(eventId ? { 'data-event-id': eventId } : {}) },
     'Status: ', el('span', { class: `badge ${job.status}`, 'data-testid': 'job-status' }, job.status));
   card.append(el('ol', {}, ...job.steps.map((step) =>
     el('li', { 'data-status': step.status, 'data-testid': 'job-step' },
@@ -310,6 +410,8 @@ function renderUserAction(job) {
         onClick(refresh, async () => {
           const next = await api(bff.POST('/v1/connections/{connectionId}/refresh',
             { params: { path: { connectionId } } }));
+          watched.clear();
+          jobs.clear();
           await watchJobs([next.id]);
         });
         box.append(refresh);
@@ -367,7 +469,7 @@ async function showAccounts() {
 /** @param {Account} a */
 function renderAccount(a) {
   accountNames.set(a.id, a.name ?? a.id);
-  return el('tr', { 'data-testid': 'account-row', 'data-id': a.id },
+  return el('tr', { 'data-testid': 'account-row', 'data-id': a.id, 'data-connection-id': a.connectionId ?? '' },
     el('td', {}, a.name ?? a.id),
     el('td', { 'data-testid': 'account-holder' }, a.accountHolder ?? ''),
     el('td', { class: 'nowrap', 'data-testid': 'account-bsb' }, formatBsb(a.bsb)),

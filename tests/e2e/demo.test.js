@@ -34,11 +34,21 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
   });
 
   // A fresh browser context (own sessionStorage) per test; the screenshot is taken however the
-  // test ends, and uncaught page errors fail it.
+  // test ends, and uncaught page errors fail it. The page follows jobs on the event stream, so
+  // it reads each job at most once (GET /v1/jobs/{id}, for where it stands) and never polls.
   async function withPage(screenshotName, walk) {
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     context.setDefaultTimeout(TIMEOUT);
     const page = await context.newPage();
+    const jobReads = new Map(); // job id → the page's GET /v1/jobs/{id} requests
+    page.on('request', (request) => {
+      const { origin, pathname } = new URL(request.url());
+      const jobId = /^\/v1\/jobs\/([^/]+)$/.exec(pathname)?.[1];
+      if (origin === stack.bff && request.method() === 'GET' && jobId) {
+        jobReads.set(jobId, (jobReads.get(jobId) ?? 0) + 1);
+      }
+    });
+    page.jobReads = jobReads;
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
@@ -49,6 +59,9 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
     try {
       await walk(page);
       assert.deepEqual(pageErrors, [], 'the page logged no errors');
+      for (const [jobId, reads] of jobReads) {
+        assert.ok(reads <= 1, `the page read job ${jobId} ${reads} times: it polled`);
+      }
     } finally {
       await page.screenshot({ path: path.join(OUT_DIR, `${screenshotName}.png`), fullPage: true });
       await context.close();
@@ -80,6 +93,27 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
 
   const jobStatus = (page, status) =>
     page.locator('[data-testid=job-status]').filter({ hasText: new RegExp(`^${status}$`) }).waitFor();
+
+  // (The event log is in a closed <details>: its items are attached, not visible.)
+  // The job card as the event stream left it: its state came from a job.updated event that the
+  // page lists, and the page read the job once, before the events, and never again.
+  async function assertJobFollowedOnTheStream(page, status) {
+    const card = page.locator('[data-testid=job]');
+    assert.equal(await card.count(), 1, 'one job');
+    const [jobId, eventId] = [await card.getAttribute('data-id'), await card.getAttribute('data-event-id')];
+    assert.ok(eventId, `the job card shows what the job.updated event said, not what a GET said`);
+    const log = await page.locator('[data-testid=event]').evaluateAll((items) =>
+      items.map((li) => ({ type: li.dataset.type, id: li.dataset.id, text: li.textContent })).reverse());
+    const jobEvents = log.filter((e) => e.type === 'job.updated');
+    assert.ok(jobEvents.length >= 1, 'job.updated events arrived');
+    assert.equal(jobEvents.at(-1).id, eventId, 'the card shows the last of them');
+    assert.match(jobEvents.at(-1).text, new RegExp(`job\\.updated: ${status} \\(\\d/3 steps done\\)$`));
+    const ids = log.map((e) => Number(e.id));
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'events arrive in order');
+    assert.equal(page.jobReads.get(jobId), 1, 'the page read the job once, and did not poll it');
+    assert.equal(await page.getAttribute('[data-testid=events-status]', 'data-state'), 'live');
+    return log;
+  }
 
   // What the BFF answers this page's user, asked directly with the JWT the page holds.
   async function bffAnswer(page, pathAndQuery) {
@@ -173,12 +207,20 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
       await logInAtBank(page, 'Wentworth-Smith', 'whislter');
       assert.equal(new URL(page.url()).search, '', 'the page cleans ?jobIds= out of its URL');
 
+      // The steps as they happen, from the stream: the first job.updated comes while the job
+      // is still running (each simulated step takes a second).
+      await page.locator('[data-testid=event][data-type="job.updated"]').first().waitFor({ state: 'attached' });
       await jobStatus(page, 'succeeded');
       const steps = await page.locator('[data-testid=job-step]').evaluateAll(
         (items) => items.map((li) => li.dataset.status));
       assert.deepEqual(steps, ['succeeded', 'succeeded', 'succeeded']);
       assert.equal(await page.locator('[data-testid=job-action]').count(), 0, 'no user action');
       assert.ok(await page.isHidden('#problem'), 'no problem shown');
+      // The data follows the job: data.updated (then connection.updated) come after it.
+      await page.locator('[data-testid=event][data-type="data.updated"]').waitFor({ state: 'attached' });
+      const log = await assertJobFollowedOnTheStream(page, 'succeeded');
+      const types = log.map((e) => e.type);
+      assert.ok(types.lastIndexOf('job.updated') < types.indexOf('data.updated'), `job, then data: ${types}`);
 
       await assertAccountsAndTransactions(page);
       await page.screenshot({ path: path.join(OUT_DIR, 'transactions-logo-stand-ins.png'), fullPage: true });
@@ -195,6 +237,50 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
         document.querySelectorAll('img[data-testid=merchant-logo]').length === count, withLogo);
       await assertEnrichment(page, { logos: 'image' });
       await page.screenshot({ path: path.join(OUT_DIR, 'transactions-logos-loaded.png'), fullPage: true });
+    });
+  });
+
+  it('reconnects when the BFF restarts, with a new ticket and lastEventId, and misses nothing', async () => {
+    await withPage('reconnect', async (page) => {
+      const streams = []; // the page's GET /v1/events requests
+      page.on('request', (request) => {
+        const url = new URL(request.url());
+        if (url.origin === stack.bff && url.pathname === '/v1/events') streams.push(url.searchParams);
+      });
+      await signInAndOpenConsent(page, `e2e-restart-${randomBytes(4).toString('hex')}`);
+      await logInAtBank(page, 'Wentworth-Smith', 'whislter');
+      await jobStatus(page, 'succeeded');
+      await page.locator('[data-testid=event][data-type="data.updated"]').waitFor({ state: 'attached' });
+      await page.locator('[data-testid=account-row]').first().waitFor();
+      await page.waitForTimeout(1000); // the connection.updated that follows the data.updated
+      // One stream per page load so far (before the Consent UI, and since coming back).
+      assert.equal(streams.length, 2, 'one stream per page load so far');
+      const first = streams[1];
+      assert.ok(first.get('ticket'), 'opened with a ticket');
+      assert.notEqual(first.get('ticket'), streams[0].get('ticket'), 'a new ticket for each');
+      assert.equal(first.get('lastEventId'), null, 'from now on, on a page load');
+      const lastSeen = await page.locator('[data-testid=event]').first().getAttribute('data-id');
+
+      // The page waits 2 s, then 4 s, … before each reconnect, so events of a refresh started as
+      // soon as the BFF is back are written while the page is still away: replayed when it is back.
+      await stack.restartBff();
+      const jwt = await page.evaluate(() => sessionStorage.getItem('basiq-demo.jwt'));
+      const { data: [connection] } = await bffAnswer(page, '/v1/connections');
+      const refresh = await fetch(`${stack.bff}/v1/connections/${connection.id}/refresh`,
+        { method: 'POST', headers: { Authorization: `Bearer ${jwt}` } });
+      assert.equal(refresh.status, 200, 'POST refresh');
+      const job = await refresh.json();
+
+      await page.locator('[data-testid=events-status][data-state=live]').waitFor({ timeout: 40_000 });
+      await page.locator(`[data-testid=event][data-type="job.updated"]`).filter({ hasText: /succeeded/ })
+        .nth(1).waitFor({ state: 'attached', timeout: 40_000 });
+      assert.ok(streams.length >= 3, 'the page reconnected');
+      const reopened = streams[2];
+      assert.ok(reopened.get('ticket') && reopened.get('ticket') !== first.get('ticket'), 'with a new ticket');
+      assert.equal(reopened.get('lastEventId'), lastSeen, 'after the last event it had seen');
+      const ids = await page.locator('[data-testid=event]').evaluateAll((items) => items.map((li) => Number(li.dataset.id)).reverse());
+      assert.deepEqual(ids, [...new Set(ids)].sort((a, b) => a - b), 'no event twice, all in order');
+      assert.ok(job.id, 'the refresh answered its job');
     });
   });
 
@@ -259,6 +345,7 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
       await logInAtBank(page, 'bighead', 'password');
 
       await jobStatus(page, 'action_required');
+      await assertJobFollowedOnTheStream(page, 'action_required');
       const action = page.locator('[data-testid=job-action]');
       assert.equal(await action.getAttribute('data-action'), 'reenter_credentials');
       assert.match(await action.textContent(), /Your bank rejected the login details/);

@@ -166,14 +166,16 @@ export async function startStack() {
     const simProcess = startProcess('basiq-sim', simBin, {
       BASIQ_SIM_ADDR: `127.0.0.1:${simPort}`,
       BASIQ_SIM_REDIRECT_URL: `${bff}/v1/consent/callback`,
-      BASIQ_SIM_JOB_STEP_MS: '200',
+      // Slow enough that the page's event stream is open before a job ends, so the test sees
+      // the job's steps arrive as job.updated events (the BFF looks at a job every 2 s).
+      BASIQ_SIM_JOB_STEP_MS: '1000',
       RUST_LOG: 'info',
     });
     stack.processes.push(simProcess);
     // Any HTTP answer means it listens (the Consent UI answers 401 without a token).
     await waitFor(`${sim}/consent/home`, () => true, simProcess);
 
-    const bffProcess = startProcess('basiq-bff', bffBin, {
+    const bffEnv = {
       DATABASE_URL: databaseUrl.toString(),
       BIND_ADDR: `127.0.0.1:${bffPort}`,
       PUBLIC_BASE_URL: bff,
@@ -186,8 +188,19 @@ export async function startStack() {
       DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
       LOG_FORMAT: 'json',
       RUST_LOG: 'info,sqlx=warn,hyper=warn,reqwest=warn',
-    });
+    };
+    let bffProcess = startProcess('basiq-bff', bffBin, bffEnv);
     stack.processes.push(bffProcess);
+    // A BFF restart, as in a deployment: its streams end, and the page must reconnect.
+    let restarts = 0;
+    stack.restartBff = async () => {
+      await stopProcess(bffProcess);
+      restarts += 1;
+      const next = startProcess(`basiq-bff.${restarts}`, bffBin, bffEnv);
+      stack.processes[stack.processes.indexOf(bffProcess)] = next;
+      bffProcess = next;
+      await waitFor(`${bff}/readyz`, (r) => r.status === 200, bffProcess);
+    };
     stack.server = await startStaticServer(webPort, bff);
     await waitFor(`${bff}/readyz`, (r) => r.status === 200, bffProcess);
     return stack;

@@ -137,3 +137,245 @@ export async function unwrap<T>(request: Promise<{ data?: T; error?: unknown; re
   if (!response.ok) throw new ProblemError(toProblem(error, response), response);
   return data as T;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Push: the caller's events, live (GET /v1/events, Server-Sent Events).
+// ---------------------------------------------------------------------------------------------
+
+export type DataUpdated = Schemas["DataUpdated"];
+export type ConsentUpdated = Schemas["ConsentUpdated"];
+export type UserErased = Schemas["UserErased"];
+export type StreamTicket = Schemas["StreamTicket"];
+
+/** What each event type carries as its `data`. */
+export interface EventPayloads {
+  /** The job, as `GET /v1/jobs/{jobId}` shows it, whenever its status or a step changes. */
+  "job.updated": Job;
+  /** The connection, as `GET /v1/connections` shows it (`status` is `deleted` once it is gone). */
+  "connection.updated": Connection;
+  /** A connection's accounts or transactions changed: read them again. */
+  "data.updated": DataUpdated;
+  /** A consent was created, updated, revoked, expired, or expires soon. */
+  "consent.updated": ConsentUpdated;
+  /** The user and everything stored about them are gone. */
+  "user.erased": UserErased;
+}
+
+export type EventType = keyof EventPayloads;
+
+/** The event types this client knows; a newer one is skipped. */
+export const EVENT_TYPES: readonly EventType[] = [
+  "job.updated",
+  "connection.updated",
+  "data.updated",
+  "consent.updated",
+  "user.erased",
+];
+
+/** One event: `switch (event.type)` narrows `data` to that type's payload. */
+export type BffEvent = { [T in EventType]: { type: T; id: string; data: EventPayloads[T] } }[EventType];
+
+export interface SubscribeOptions {
+  /** Each event, in order, once (a replay after a reconnect starts after the last one seen). */
+  onEvent: (event: BffEvent) => void;
+  /**
+   * A stream failed or ended, or a ticket could not be had (a `ProblemError`, e.g. a 401 when
+   * the JWT expired). The subscription reconnects by itself unless `close()` is called.
+   */
+  onError?: (error: unknown) => void;
+  /** A stream is open (again): events from here on arrive live. */
+  onOpen?: () => void;
+  /** Start after this event id (one saved from an earlier subscription), instead of from now. */
+  lastEventId?: string;
+  /** basiq-bff's base URL; by default, where `POST /v1/events/ticket` was answered from. */
+  baseUrl?: string;
+  /** The `EventSource` class (a polyfill where there is none); by default the global one. */
+  EventSource?: typeof EventSource;
+  /** The first reconnect waits this long (doubling, up to 30 s, until a stream opens); 2 s. */
+  reconnectDelayMs?: number;
+}
+
+export interface Subscription {
+  /** Stops: closes the stream and reconnects no more. */
+  close(): void;
+  /** The id of the last event delivered: save it to resume from there later. */
+  readonly lastEventId: string | undefined;
+}
+
+/**
+ * The caller's events, for a browser (or anything with `EventSource`): gets a single-use ticket
+ * with the client's JWT (`POST /v1/events/ticket`), opens `GET /v1/events?ticket=…`, and hands
+ * each event to `onEvent` with its `data` parsed and typed by its event name. When the stream
+ * fails or ends (it does after an hour, or when a server restarts), it gets a new ticket and
+ * reopens with `lastEventId=` the last event seen, so nothing is missed.
+ *
+ *   const sub = subscribe(bff, { onEvent: (e) => { if (e.type === "job.updated") show(e.data); } });
+ *   sub.close();
+ */
+export function subscribe(client: BasiqBffClient, options: SubscribeOptions): Subscription {
+  const { onEvent, onError, onOpen } = options;
+  const Source = options.EventSource ?? globalThis.EventSource;
+  if (!Source) throw new TypeError("no EventSource here: pass one, or use streamEvents");
+  const firstDelay = options.reconnectDelayMs ?? 2000;
+  let lastEventId = options.lastEventId;
+  let source: EventSource | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let delay = firstDelay;
+  let closed = false;
+
+  const retry = (error: unknown) => {
+    source?.close();
+    source = undefined;
+    if (closed) return;
+    onError?.(error);
+    if (closed) return; // onError may close it
+    timer = setTimeout(open, delay);
+    delay = Math.min(delay * 2, 30_000);
+  };
+
+  async function open() {
+    timer = undefined;
+    if (closed) return;
+    let url: URL;
+    try {
+      const { data, error, response } = await client.POST("/v1/events/ticket");
+      if (!response.ok || !data) throw new ProblemError(toProblem(error, response), response);
+      url = eventsUrl(options.baseUrl, response.url);
+      url.searchParams.set("ticket", data.ticket);
+      if (lastEventId !== undefined) url.searchParams.set("lastEventId", lastEventId);
+    } catch (e) {
+      return retry(e);
+    }
+    if (closed) return;
+    let es: EventSource;
+    try {
+      es = new Source(url.toString());
+    } catch (e) {
+      return retry(e);
+    }
+    source = es;
+    es.onopen = () => {
+      delay = firstDelay;
+      onOpen?.();
+    };
+    // The browser would reconnect by itself, but with the used ticket: reconnect here instead.
+    es.onerror = () => {
+      if (source === es) retry(new Error("the event stream failed or ended; reconnecting"));
+    };
+    for (const type of EVENT_TYPES) {
+      es.addEventListener(type, (message) => {
+        if (source !== es) return;
+        const { data, lastEventId: id } = message as MessageEvent<string>;
+        let payload: unknown;
+        try {
+          payload = JSON.parse(data);
+        } catch {
+          onError?.(new Error(`a ${type} event whose data is not JSON`));
+          return;
+        }
+        if (id) lastEventId = id;
+        onEvent({ type, id, data: payload } as BffEvent);
+      });
+    }
+  }
+
+  void open();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      source?.close();
+      source = undefined;
+    },
+    get lastEventId() {
+      return lastEventId;
+    },
+  };
+}
+
+/** `/v1/events` beside `/v1/events/ticket` (keeping any path prefix), or under `baseUrl`. */
+function eventsUrl(baseUrl: string | undefined, ticketUrl: string): URL {
+  if (baseUrl) return new URL(`${baseUrl.replace(/\/+$/, "")}/v1/events`);
+  const url = new URL(ticketUrl);
+  url.pathname = url.pathname.replace(/\/ticket$/, "");
+  url.search = "";
+  return url;
+}
+
+export interface StreamEventsOptions extends Omit<SubscribeOptions, "EventSource"> {
+  /** basiq-bff's base URL, as for `createBasiqBffClient`. */
+  baseUrl: string;
+  /** The app user's JWT, asked for before every (re)connect. */
+  getToken: TokenSource;
+  /** Stops the stream for good when aborted. */
+  signal?: AbortSignal;
+  /** A `fetch` whose answer body is readable as a stream; by default the global one. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * The caller's events without `EventSource` (Node.js, a server, tests): `GET /v1/events` with
+ * `Authorization: Bearer` and `Last-Event-ID`, read with `fetch`, reconnecting like
+ * {@link subscribe}. It resolves when `signal` aborts.
+ */
+export async function streamEvents(options: StreamEventsOptions): Promise<void> {
+  const { onEvent, onError, onOpen, signal } = options;
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const url = `${options.baseUrl.replace(/\/+$/, "")}/v1/events`;
+  const firstDelay = options.reconnectDelayMs ?? 2000;
+  let delay = firstDelay;
+  let lastEventId = options.lastEventId;
+  while (!signal?.aborted) {
+    try {
+      const headers = new Headers({ Accept: "text/event-stream" });
+      const token = await options.getToken();
+      if (token) headers.set("Authorization", `Bearer ${token}`);
+      if (lastEventId !== undefined) headers.set("Last-Event-ID", lastEventId);
+      const response = await doFetch(url, { headers, signal: signal ?? null });
+      if (!response.ok || !response.body) {
+        const body: unknown = await response.json().catch(() => undefined);
+        throw new ProblemError(toProblem(body, response), response);
+      }
+      delay = firstDelay;
+      onOpen?.();
+      // Server-Sent Events: fields up to a blank line make one event.
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      let event = { type: "message", id: "", data: [] as string[] };
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        const lines = buffer.split(/\r\n|\r|\n/);
+        buffer = lines.pop() ?? "";
+        for (const line of lines) {
+          if (line === "") {
+            if (event.data.length && (EVENT_TYPES as readonly string[]).includes(event.type)) {
+              if (event.id) lastEventId = event.id;
+              const data: unknown = JSON.parse(event.data.join("\n"));
+              onEvent({ type: event.type, id: event.id, data } as BffEvent);
+            }
+            event = { type: "message", id: "", data: [] };
+            continue;
+          }
+          const colon = line.indexOf(":");
+          if (colon === 0) continue; // a comment (keep-alive)
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+          if (field === "event") event.type = value;
+          else if (field === "data") event.data.push(value);
+          else if (field === "id") event.id = value;
+        }
+      }
+      throw new Error("the event stream ended; reconnecting");
+    } catch (e) {
+      if (signal?.aborted) return;
+      onError?.(e);
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    });
+    delay = Math.min(delay * 2, 30_000);
+  }
+}

@@ -267,6 +267,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's events, live (Server-Sent Events).
+         * @description Each event has an `id`, an `event` naming its type (`job.updated`, `connection.updated`,
+         *     `data.updated`, `consent.updated`, `user.erased`) and `data` (JSON: a `Change`, the payload of
+         *     that type). A client reconnecting with `Last-Event-ID` first gets the events it missed
+         *     (kept for at least 24 hours), then live ones. A comment line comes every 15 seconds; a
+         *     stream ends after an hour (and on shutdown), and the client reconnects. Authorised by
+         *     `Authorization: Bearer`, or, for `EventSource`, by `?ticket=` from `POST /v1/events/ticket`.
+         *     At most 20 streams per user and 1,000 per replica (429 `too_many_streams` beyond).
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A ticket for a browser's `EventSource`.
+         * @description `EventSource` cannot send an `Authorization` header, and an app JWT never goes in a URL:
+         *     ask for a ticket with the JWT, then open `GET /v1/events?ticket=…` with it. A ticket opens
+         *     one stream, within a minute; a reconnect needs a new one.
+         */
+        post: operations["createEventTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/institutions": {
         parameters: {
             query?: never;
@@ -313,7 +361,9 @@ export interface paths {
         };
         /**
          * One of the caller's jobs.
-         * @description Normalised: poll it until `status` is final.
+         * @description Normalised: poll it until `status` is final, or better, listen to `GET /v1/events` for
+         *     `job.updated`. A poll is answered from what was seen of the job in the last two seconds,
+         *     when there is such a view, so polling costs Basiq nothing extra.
          */
         get: operations["getJob"];
         put?: never;
@@ -503,6 +553,29 @@ export interface components {
             class?: components["schemas"]["CodeTitle"] | null;
             subclass?: components["schemas"]["CodeTitle"] | null;
         };
+        /**
+         * @description What the company's backend receives at `APP_WEBHOOK_URL` (Standard Webhooks' recommended
+         *     shape), with headers `webhook-id` (`evt_<eventId>`, the same on every retry),
+         *     `webhook-timestamp` and `webhook-signature` (`v1,<base64 HMAC-SHA256>` of
+         *     `id.timestamp.body` keyed with `APP_WEBHOOK_SECRET`).
+         */
+        AppWebhookDelivery: {
+            /**
+             * @description The event's type: `job.updated`, `connection.updated`, `data.updated`,
+             *     `consent.updated` or `user.erased`.
+             */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When the event was written.
+             */
+            timestamp: string;
+            /** @description The event's id, as streams show it. */
+            eventId: string;
+            /** @description The app user (the JWT's `sub`). */
+            userId: string;
+            data: components["schemas"]["Change"];
+        };
         /** @description A BPAY payment's biller and customer reference. */
         Bpay: {
             billerCode?: string | null;
@@ -517,6 +590,11 @@ export interface components {
             mcc?: components["schemas"]["CodeTitle"] | null;
             anzsic?: components["schemas"]["Anzsic"] | null;
         };
+        /**
+         * @description What a stream receives as an event's `data` (its `event:` names the type), and what the
+         *     company's backend receives as `data`.
+         */
+        Change: components["schemas"]["JobView"] | components["schemas"]["ConnectionView"] | components["schemas"]["DataUpdated"] | components["schemas"]["ConsentUpdated"] | components["schemas"]["UserErased"];
         /** @description A code and its title: a sub-class, a merchant category code, a level of ANZSIC. */
         CodeTitle: {
             code?: string | null;
@@ -533,7 +611,10 @@ export interface components {
         /** @description A bank connection, and whether it needs the user. */
         ConnectionView: {
             id: string;
-            /** @description `active`, `pending`, `invalid` or `pre-init`. */
+            /**
+             * @description `active`, `pending`, `invalid` or `pre-init`; in a `connection.updated` event also
+             *     `deleted`, once it is gone.
+             */
             status?: string | null;
             /** @description `openbanking` or `web`. */
             method?: string | null;
@@ -552,6 +633,11 @@ export interface components {
              */
             attentionReason?: string | null;
         };
+        /**
+         * @description What happened to a consent.
+         * @enum {string}
+         */
+        ConsentChange: "created" | "updated" | "revoked" | "expired" | "warning";
         /**
          * @description Where to send the browser back, and what to do in the Consent UI.
          * @example {
@@ -598,6 +684,11 @@ export interface components {
             status: string;
             createdAt?: string | null;
             expiresAt?: string | null;
+        };
+        /** @description A consent changed. */
+        ConsentUpdated: {
+            change: components["schemas"]["ConsentChange"];
+            consentId?: string | null;
         };
         /** @description A consent the user gave at Basiq's Consent UI: for how long, why, and to what data. */
         ConsentView: {
@@ -681,7 +772,10 @@ export interface components {
         DataList_ConnectionView: {
             data: {
                 id: string;
-                /** @description `active`, `pending`, `invalid` or `pre-init`. */
+                /**
+                 * @description `active`, `pending`, `invalid` or `pre-init`; in a `connection.updated` event also
+                 *     `deleted`, once it is gone.
+                 */
                 status?: string | null;
                 /** @description `openbanking` or `web`. */
                 method?: string | null;
@@ -761,6 +855,10 @@ export interface components {
                 createdAt?: string | null;
                 updatedAt?: string | null;
             }[];
+        };
+        /** @description A connection's accounts or transactions changed: read them again. */
+        DataUpdated: {
+            connectionId?: string | null;
         };
         /** @description An interest rate on deposits. */
         DepositRate: {
@@ -1101,6 +1199,13 @@ export interface components {
             /** @description The background work (shown, not part of readiness). */
             backgroundTasks: components["schemas"]["TaskStatus"][];
         };
+        /** @description A ticket for `GET /v1/events?ticket=…`. */
+        StreamTicket: {
+            /** @description Opaque; good for one stream, within a minute. */
+            ticket: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
         /** @description A task as `/readyz` shows it. */
         TaskStatus: {
             /** @description e.g. `job_watcher`, `server_token`, `institutions`, `webhook_inbox`, `housekeeping`. */
@@ -1180,6 +1285,10 @@ export interface components {
          * @enum {string}
          */
         UserAction: "reenter_credentials" | "visit_bank" | "retry_later" | "wait";
+        /** @description The user was erased: everything stored about them is gone. */
+        UserErased: {
+            userId: string;
+        };
         /** @description Basiq's thin payload: details come from `GET /events/{eventId}`. Other fields are ignored. */
         WebhookPayload: {
             /** @description e.g. `connection.invalidated`, `consent.revoked`, `user.deleted`. */
@@ -1261,7 +1370,8 @@ export interface components {
         /**
          * @description Too many requests: this user's rate limit (`rate_limited`) or consent-link cap
          *     (`consent_rate_limited`), Basiq rate limiting us (`upstream_rate_limited`), or a connection
-         *     that has used its daily refreshes (`refresh_limit_reached`). Retry after `Retry-After`
+         *     that has used its daily refreshes (`refresh_limit_reached`), or too many event streams open
+         *     for this user or on this replica (`too_many_streams`). Retry after `Retry-After`
          *     seconds.
          */
         TooManyRequests: {
@@ -1681,6 +1791,68 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description A ticket from `POST /v1/events/ticket`, instead of `Authorization` (for `EventSource`). */
+                ticket?: string;
+                /** @description Like the `Last-Event-ID` header, for an `EventSource` reopened with a new ticket. */
+                lastEventId?: string;
+            };
+            header?: {
+                /** @description The id of the last event received: the stream starts after it. */
+                "Last-Event-ID"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream: `text/event-stream` whose events carry a `Change` as `data`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["Change"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    createEventTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A single-use ticket. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicket"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];

@@ -87,3 +87,196 @@ export async function unwrap(request) {
         throw new ProblemError(toProblem(error, response), response);
     return data;
 }
+/** The event types this client knows; a newer one is skipped. */
+export const EVENT_TYPES = [
+    "job.updated",
+    "connection.updated",
+    "data.updated",
+    "consent.updated",
+    "user.erased",
+];
+/**
+ * The caller's events, for a browser (or anything with `EventSource`): gets a single-use ticket
+ * with the client's JWT (`POST /v1/events/ticket`), opens `GET /v1/events?ticket=…`, and hands
+ * each event to `onEvent` with its `data` parsed and typed by its event name. When the stream
+ * fails or ends (it does after an hour, or when a server restarts), it gets a new ticket and
+ * reopens with `lastEventId=` the last event seen, so nothing is missed.
+ *
+ *   const sub = subscribe(bff, { onEvent: (e) => { if (e.type === "job.updated") show(e.data); } });
+ *   sub.close();
+ */
+export function subscribe(client, options) {
+    const { onEvent, onError, onOpen } = options;
+    const Source = options.EventSource ?? globalThis.EventSource;
+    if (!Source)
+        throw new TypeError("no EventSource here: pass one, or use streamEvents");
+    const firstDelay = options.reconnectDelayMs ?? 2000;
+    let lastEventId = options.lastEventId;
+    let source;
+    let timer;
+    let delay = firstDelay;
+    let closed = false;
+    const retry = (error) => {
+        source?.close();
+        source = undefined;
+        if (closed)
+            return;
+        onError?.(error);
+        if (closed)
+            return; // onError may close it
+        timer = setTimeout(open, delay);
+        delay = Math.min(delay * 2, 30_000);
+    };
+    async function open() {
+        timer = undefined;
+        if (closed)
+            return;
+        let url;
+        try {
+            const { data, error, response } = await client.POST("/v1/events/ticket");
+            if (!response.ok || !data)
+                throw new ProblemError(toProblem(error, response), response);
+            url = eventsUrl(options.baseUrl, response.url);
+            url.searchParams.set("ticket", data.ticket);
+            if (lastEventId !== undefined)
+                url.searchParams.set("lastEventId", lastEventId);
+        }
+        catch (e) {
+            return retry(e);
+        }
+        if (closed)
+            return;
+        let es;
+        try {
+            es = new Source(url.toString());
+        }
+        catch (e) {
+            return retry(e);
+        }
+        source = es;
+        es.onopen = () => {
+            delay = firstDelay;
+            onOpen?.();
+        };
+        // The browser would reconnect by itself, but with the used ticket: reconnect here instead.
+        es.onerror = () => {
+            if (source === es)
+                retry(new Error("the event stream failed or ended; reconnecting"));
+        };
+        for (const type of EVENT_TYPES) {
+            es.addEventListener(type, (message) => {
+                if (source !== es)
+                    return;
+                const { data, lastEventId: id } = message;
+                let payload;
+                try {
+                    payload = JSON.parse(data);
+                }
+                catch {
+                    onError?.(new Error(`a ${type} event whose data is not JSON`));
+                    return;
+                }
+                if (id)
+                    lastEventId = id;
+                onEvent({ type, id, data: payload });
+            });
+        }
+    }
+    void open();
+    return {
+        close() {
+            closed = true;
+            clearTimeout(timer);
+            source?.close();
+            source = undefined;
+        },
+        get lastEventId() {
+            return lastEventId;
+        },
+    };
+}
+/** `/v1/events` beside `/v1/events/ticket` (keeping any path prefix), or under `baseUrl`. */
+function eventsUrl(baseUrl, ticketUrl) {
+    if (baseUrl)
+        return new URL(`${baseUrl.replace(/\/+$/, "")}/v1/events`);
+    const url = new URL(ticketUrl);
+    url.pathname = url.pathname.replace(/\/ticket$/, "");
+    url.search = "";
+    return url;
+}
+/**
+ * The caller's events without `EventSource` (Node.js, a server, tests): `GET /v1/events` with
+ * `Authorization: Bearer` and `Last-Event-ID`, read with `fetch`, reconnecting like
+ * {@link subscribe}. It resolves when `signal` aborts.
+ */
+export async function streamEvents(options) {
+    const { onEvent, onError, onOpen, signal } = options;
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const url = `${options.baseUrl.replace(/\/+$/, "")}/v1/events`;
+    const firstDelay = options.reconnectDelayMs ?? 2000;
+    let delay = firstDelay;
+    let lastEventId = options.lastEventId;
+    while (!signal?.aborted) {
+        try {
+            const headers = new Headers({ Accept: "text/event-stream" });
+            const token = await options.getToken();
+            if (token)
+                headers.set("Authorization", `Bearer ${token}`);
+            if (lastEventId !== undefined)
+                headers.set("Last-Event-ID", lastEventId);
+            const response = await doFetch(url, { headers, signal: signal ?? null });
+            if (!response.ok || !response.body) {
+                const body = await response.json().catch(() => undefined);
+                throw new ProblemError(toProblem(body, response), response);
+            }
+            delay = firstDelay;
+            onOpen?.();
+            // Server-Sent Events: fields up to a blank line make one event.
+            const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+            let buffer = "";
+            let event = { type: "message", id: "", data: [] };
+            for (;;) {
+                const { value, done } = await reader.read();
+                if (done)
+                    break;
+                buffer += value;
+                const lines = buffer.split(/\r\n|\r|\n/);
+                buffer = lines.pop() ?? "";
+                for (const line of lines) {
+                    if (line === "") {
+                        if (event.data.length && EVENT_TYPES.includes(event.type)) {
+                            if (event.id)
+                                lastEventId = event.id;
+                            const data = JSON.parse(event.data.join("\n"));
+                            onEvent({ type: event.type, id: event.id, data });
+                        }
+                        event = { type: "message", id: "", data: [] };
+                        continue;
+                    }
+                    const colon = line.indexOf(":");
+                    if (colon === 0)
+                        continue; // a comment (keep-alive)
+                    const field = colon < 0 ? line : line.slice(0, colon);
+                    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+                    if (field === "event")
+                        event.type = value;
+                    else if (field === "data")
+                        event.data.push(value);
+                    else if (field === "id")
+                        event.id = value;
+                }
+            }
+            throw new Error("the event stream ended; reconnecting");
+        }
+        catch (e) {
+            if (signal?.aborted)
+                return;
+            onError?.(e);
+        }
+        await new Promise((resolve) => {
+            const timer = setTimeout(resolve, delay);
+            signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+        });
+        delay = Math.min(delay * 2, 30_000);
+    }
+}
