@@ -209,7 +209,12 @@ async fn stream(
         user,
         after,
         slot,
-        ready: VecDeque::from([Event::default().retry(RECONNECT_AFTER).comment("open")]),
+        // The first message says where the stream starts (an `id:` without data dispatches no
+        // event but is the id a reconnect resumes from), and how soon to reconnect.
+        ready: VecDeque::from([Event::default()
+            .id(after.to_string())
+            .retry(RECONNECT_AFTER)
+            .comment("open")]),
         shutdown: state.shutdown.clone(),
         ends_at: Instant::now() + MAX_STREAM_LIFETIME,
     };

@@ -188,6 +188,12 @@ async fn cors_allows_only_the_configured_origins() {
         .unwrap()
         .to_owned();
     assert!(methods.contains("GET"));
+    // A fetch-based event stream resumes with Last-Event-ID.
+    let headers = allowed.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(headers.contains("last-event-id"), "{headers}");
     let denied = preflight("https://evil.example.com").await.unwrap();
     assert!(!denied.headers().contains_key("access-control-allow-origin"));
     let r = app

@@ -739,3 +739,20 @@ async fn revoking_a_consent_in_the_app_tells_the_users_stream() {
         json!({"change": "revoked", "consentId": consent})
     );
 }
+
+#[tokio::test]
+async fn a_stream_says_where_it_starts_before_any_event() {
+    let app = spawn_app().await;
+    assert_eq!(app.delete("/v1/me", "alice").await.status, 204);
+    let newest = *stored_event_ids(&app, "alice").await.last().unwrap();
+    let mut response = app
+        .http
+        .get(format!("{}/v1/events", app.base))
+        .bearer_auth(jwt_for("alice"))
+        .send()
+        .await
+        .unwrap();
+    let first = String::from_utf8(response.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains(&format!("id: {newest}\n")), "{first:?}");
+    assert!(first.contains("retry: 2000"), "{first:?}");
+}
