@@ -64,20 +64,26 @@ pub async fn record(
     Ok(stored.rows_affected() == 1 && progressed(previous.flatten().as_ref(), &view))
 }
 
-/// What was last seen of the user's job, if that was less than `fresh` ago.
+/// What was last seen of the user's job, if that was less than `fresh` ago, or less than
+/// `watched` ago while the job watcher follows it (it looks again every few seconds, so its
+/// view is as good as a new call to Basiq).
 pub async fn fresh_view(
     pool: &PgPool,
     app_user_id: &str,
     job_id: &str,
     fresh: Duration,
+    watched: Duration,
 ) -> Result<Option<JobView>, sqlx::Error> {
     let view = sqlx::query_scalar!(
         "select view from jobs
           where job_id = $1 and app_user_id = $2
-            and viewed_at > now() - make_interval(secs => $3)",
+            and (viewed_at > now() - make_interval(secs => $3)
+                 or (next_check_at is not null
+                     and viewed_at > now() - make_interval(secs => $4)))",
         job_id,
         app_user_id,
-        fresh.as_secs_f64()
+        fresh.as_secs_f64(),
+        watched.as_secs_f64()
     )
     .fetch_optional(pool)
     .await?

@@ -59,8 +59,9 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<D
 /// One of the caller's jobs.
 ///
 /// Normalised: poll it until `status` is final, or better, listen to `GET /v1/events` for
-/// `job.updated`. A poll is answered from what was seen of the job in the last two seconds,
-/// when there is such a view, so polling costs Basiq nothing extra.
+/// `job.updated`. A poll is answered from what was seen of the job in the last two seconds
+/// (five while the job watcher follows it), when there is such a view, so polling costs Basiq
+/// nothing extra.
 #[utoipa::path(
     get,
     operation_id = "getJob",
@@ -125,7 +126,10 @@ async fn one(
 
 /// A view of the job seen less than this ago is answered as it is.
 pub const FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+/// While the watcher follows the job (every 2 s, on a pass every second), its view is answered
+/// up to this old.
+pub const WATCHED: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn fresh_view(state: &AppState, user: &str, job_id: &str) -> ApiResult<Option<JobView>> {
-    Ok(db::jobs::fresh_view(&state.pool, user, job_id, FRESH).await?)
+    Ok(db::jobs::fresh_view(&state.pool, user, job_id, FRESH, WATCHED).await?)
 }
