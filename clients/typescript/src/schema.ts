@@ -362,8 +362,9 @@ export interface paths {
         /**
          * One of the caller's jobs.
          * @description Normalised: poll it until `status` is final, or better, listen to `GET /v1/events` for
-         *     `job.updated`. A poll is answered from what was seen of the job in the last two seconds,
-         *     when there is such a view, so polling costs Basiq nothing extra.
+         *     `job.updated`. A poll is answered from what was seen of the job in the last two seconds
+         *     (five while the job watcher follows it), when there is such a view, so polling costs Basiq
+         *     nothing extra.
          */
         get: operations["getJob"];
         put?: never;
