@@ -109,6 +109,21 @@ fn event_type_of(event: &Event) -> Option<String> {
     Some(format!("{entity}.{kind}"))
 }
 
+/// The id of the event's `entity` (a connection, a consent): its data's `id` when the event is
+/// about one, else the segment after `/{segment}/` in its data link.
+fn entity_id(event: &Event, entity: &str, segment: &str) -> Option<String> {
+    let data_ref = event.data_ref.as_deref().unwrap_or_default();
+    event
+        .data
+        .as_ref()
+        .filter(|_| event.entity.as_deref() == Some(entity))
+        .and_then(|d| d.get("id"))
+        .and_then(|v| v.as_str())
+        .or_else(|| segment_after(data_ref, segment))
+        .filter(|id| is_basiq_id(id))
+        .map(str::to_owned)
+}
+
 /// `…/users/{id}…` and `…/connections/{id}…` out of a Basiq link.
 fn segment_after<'a>(link: &'a str, name: &str) -> Option<&'a str> {
     let mut parts = link.split(['/', '?']);
@@ -232,25 +247,8 @@ async fn act(state: &Worker, event: &Event, event_type: &str) -> Result<(), sqlx
         return Ok(());
     };
     tracing::Span::current().record("user_id", app_user_id.as_str());
-    let connection_id = event
-        .data
-        .as_ref()
-        .filter(|_| event.entity.as_deref() == Some("connection"))
-        .and_then(|d| d.get("id"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .or_else(|| segment_after(data_ref, "connections").map(str::to_owned))
-        .filter(|id| is_basiq_id(id));
-
-    let consent_id = event
-        .data
-        .as_ref()
-        .filter(|_| event.entity.as_deref() == Some("consent"))
-        .and_then(|d| d.get("id"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .or_else(|| segment_after(data_ref, "consents").map(str::to_owned))
-        .filter(|id| is_basiq_id(id));
+    let connection_id = entity_id(event, "connection", "connections");
+    let consent_id = entity_id(event, "consent", "consents");
 
     let pool = &state.pool;
     let result = match (event_type, connection_id.as_deref()) {

@@ -129,6 +129,20 @@ async fn stored(app: &TestApp, sub: &'static str, event_type: &'static str) {
     .await;
 }
 
+/// Alice with a bank connected and the watcher done telling her so.
+async fn connected(app: &TestApp) {
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    stored(app, "alice", "connection.updated").await;
+}
+
+async fn first_connection(app: &TestApp) -> String {
+    app.get("/v1/connections", "alice").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn stored_event_ids(app: &TestApp, sub: &str) -> Vec<i64> {
     sqlx::query_scalar("select id from events where app_user_id = $1 order by id")
         .bind(sub)
@@ -222,9 +236,7 @@ async fn a_reconnect_with_last_event_id_gets_exactly_the_missed_events_in_order(
 #[tokio::test]
 async fn a_stream_without_last_event_id_gets_only_live_events() {
     let app = spawn_app().await;
-    app.connect_bank("alice", "Wentworth-Smith", "whislter")
-        .await;
-    stored(&app, "alice", "connection.updated").await;
+    connected(&app).await;
     let mut stream = Stream::open(&app, "alice", None).await;
     assert!(
         stream
@@ -232,10 +244,7 @@ async fn a_stream_without_last_event_id_gets_only_live_events() {
             .await
             .is_none()
     );
-    let connection = app.get("/v1/connections", "alice").await.body["data"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let connection = first_connection(&app).await;
     assert_eq!(
         app.delete(&format!("/v1/connections/{connection}"), "alice")
             .await
@@ -251,9 +260,7 @@ async fn a_stream_without_last_event_id_gets_only_live_events() {
 #[tokio::test]
 async fn an_event_written_on_one_replica_reaches_a_stream_open_on_another() {
     let app = spawn_app().await;
-    app.connect_bank("alice", "Wentworth-Smith", "whislter")
-        .await;
-    stored(&app, "alice", "connection.updated").await;
+    connected(&app).await;
     let replica = app.spawn_replica().await;
     let response = app
         .http
@@ -273,9 +280,7 @@ async fn an_event_written_on_one_replica_reaches_a_stream_open_on_another() {
 #[tokio::test]
 async fn erasing_the_user_erases_their_events_and_says_so_last() {
     let app = spawn_app().await;
-    app.connect_bank("alice", "Wentworth-Smith", "whislter")
-        .await;
-    stored(&app, "alice", "connection.updated").await;
+    connected(&app).await;
     assert_eq!(app.delete("/v1/me", "alice").await.status, 204);
     let left: Vec<String> =
         sqlx::query_scalar("select event_type from events where app_user_id = 'alice'")
@@ -658,10 +663,7 @@ async fn events_stored_and_queued_are_sealed() {
     let app = spawn_app_with(with_backend(&url)).await;
     app.connect_bank("alice", "Wentworth-Smith", "whislter")
         .await;
-    let connection = app.get("/v1/connections", "alice").await.body["data"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let connection = first_connection(&app).await;
     let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
         "select payload_sealed from events union all select body_sealed from outbox",
     )
@@ -697,10 +699,7 @@ async fn streams_hear_of_events_after_the_listener_connection_was_dropped() {
     .await
     .unwrap();
     assert_eq!(dropped, [true], "the listener's connection is cut");
-    let connection = app.get("/v1/connections", "alice").await.body["data"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let connection = first_connection(&app).await;
     app.delete(&format!("/v1/connections/{connection}"), "alice")
         .await;
     // Well inside the 30 s a stream waits before looking at the table by itself.
@@ -718,9 +717,7 @@ async fn streams_hear_of_events_after_the_listener_connection_was_dropped() {
 #[tokio::test]
 async fn revoking_a_consent_in_the_app_tells_the_users_stream() {
     let app = spawn_app().await;
-    app.connect_bank("alice", "Wentworth-Smith", "whislter")
-        .await;
-    stored(&app, "alice", "connection.updated").await;
+    connected(&app).await;
     let consent = app.get("/v1/consents", "alice").await.body["data"][0]["id"]
         .as_str()
         .unwrap()
