@@ -24,5 +24,6 @@ pub mod state;
 pub mod tasks;
 pub mod telemetry;
 pub mod user_cache;
+pub mod views;
 pub mod watcher;
 pub mod webhook_signature;
