@@ -28,6 +28,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("not found")]
     NotFound,
+    /// A sync cursor that no longer applies (or was never issued to the caller).
+    #[error("the sync cursor has expired")]
+    CursorExpired,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
     #[error("too many requests")]
@@ -111,7 +114,7 @@ pub struct Problem {
     /// What went wrong, for a developer; never Basiq's own text.
     pub detail: String,
     /// Stable machine code: `invalid_request`, `unauthorized`, `not_found`, `route_not_found`,
-    /// `method_not_allowed`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
+    /// `method_not_allowed`, `cursor_expired`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
     /// `upstream_token_unavailable`, `upstream_timeout`, `upstream_rate_limited`,
     /// `upstream_error`, `upstream_rejected`, `upstream_malformed`, `internal_error`, …
     pub code: String,
@@ -178,6 +181,18 @@ impl IntoResponse for ApiError {
                 "Not found",
                 "No such resource for this user.".into(),
             ),
+            Self::CursorExpired => {
+                let mut p = problem(
+                    S::BAD_REQUEST,
+                    "cursor_expired",
+                    "Cursor expired",
+                    "cursor: is not one this API can continue from; sync again without a cursor \
+                     and replace your copy"
+                        .into(),
+                );
+                p.field = Some("cursor".into());
+                p
+            }
             Self::Conflict { code, detail } => problem(S::CONFLICT, code, "Conflict", detail),
             Self::TooManyRequests {
                 code,

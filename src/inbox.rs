@@ -13,8 +13,9 @@ use crate::{
     basiq::{BasiqClient, types::Event},
     db,
     domain::ids::is_basiq_id,
-    events::{Change, ConsentChange, ConsentUpdated, DataUpdated, Events, Sources, UserErased},
+    events::{Change, ConsentChange, ConsentUpdated, Events, Sources, UserErased},
     institutions::Institutions,
+    sync::SyncStore,
     tasks::TaskContext,
     user_cache::UserCache,
 };
@@ -71,6 +72,8 @@ pub struct Worker {
     pub events: Events,
     /// Names the institutions of connections in `connection.updated` events.
     pub institutions: Institutions,
+    /// Refreshed when Basiq says a user's data changed.
+    pub sync: SyncStore,
 }
 
 /// Works on deliveries until shutdown, then on those already waiting, and returns.
@@ -341,9 +344,11 @@ async fn publish(
                 .await;
             return;
         }
-        ("transactions.updated" | "account.updated", _) => Change::Data(DataUpdated {
-            connection_id: connection_id.map(str::to_owned),
-        }),
+        ("transactions.updated" | "account.updated", _) => {
+            // `data.updated` follows, once the user's sync store (if any) is refreshed.
+            state.sync.data_changed(app_user_id, connection_id).await;
+            return;
+        }
         ("consent.created", _) => consent(ConsentChange::Created),
         ("consent.updated", _) => consent(ConsentChange::Updated),
         ("consent.revoked", _) => consent(ConsentChange::Revoked),

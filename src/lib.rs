@@ -21,6 +21,7 @@ pub mod recovery;
 pub mod single_flight;
 pub mod startup;
 pub mod state;
+pub mod sync;
 pub mod tasks;
 pub mod telemetry;
 pub mod user_cache;

@@ -21,6 +21,7 @@ use crate::{
     limits::Limits,
     monitoring, outbox, recovery,
     state::{App, AppState, ConsentConfig},
+    sync::{self as sync_store, SyncStore},
     tasks::{TaskContext, Tasks},
     watcher,
     webhook_signature::WebhookKey,
@@ -38,6 +39,8 @@ pub struct Options {
     pub stream_limits: StreamLimits,
     /// How often missed webhooks are looked for in Basiq's `GET /events` (and once on start).
     pub recovery_interval: Duration,
+    /// How often the sync refresher looks for refreshes asked for on other replicas.
+    pub sync_interval: Duration,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             upstream_policy: UpstreamPolicy::default(),
             stream_limits: StreamLimits::default(),
             recovery_interval: Duration::from_secs(300),
+            sync_interval: Duration::from_secs(2),
         }
     }
 }
@@ -58,6 +62,7 @@ pub struct Application {
     state: AppState,
     watch_interval: Duration,
     recovery_interval: Duration,
+    sync_interval: Duration,
     connection_limits: ConnectionLimits,
     deliveries: Deliveries,
     outbox: Option<outbox::Outbox>,
@@ -131,6 +136,13 @@ impl Application {
             None => None,
         };
         let events = Events::new(pool.clone(), sealer.clone(), outbox.is_some());
+        let sync = SyncStore::new(
+            pool.clone(),
+            basiq.clone(),
+            sealer.clone(),
+            MacKey::derive(data_key, "basiq-bff/sync-content/v1"),
+            events.clone(),
+        );
 
         let state = AppState(Arc::new(App {
             pool,
@@ -152,6 +164,7 @@ impl Application {
                 .and_then(|s| WebhookKey::from_secret(s.expose_secret())),
             sealer,
             events,
+            sync,
             hub: Hub::new(options.stream_limits),
             job_polls: Default::default(),
             limits: Limits::new(settings.rate_limit_per_minute),
@@ -165,6 +178,7 @@ impl Application {
             state,
             watch_interval: options.watch_interval,
             recovery_interval: options.recovery_interval,
+            sync_interval: options.sync_interval,
             connection_limits: settings.connection_limits,
             deliveries,
             outbox,
@@ -192,6 +206,7 @@ impl Application {
             state,
             watch_interval,
             recovery_interval,
+            sync_interval,
             connection_limits,
             deliveries,
             outbox,
@@ -202,6 +217,7 @@ impl Application {
             users: state.users.clone(),
             events: state.events.clone(),
             institutions: state.institutions.clone(),
+            sync: state.sync.clone(),
         };
         let tasks = &state.tasks;
         let mut running = vec![
@@ -221,6 +237,9 @@ impl Application {
             tasks.spawn("housekeeping", |task| housekeeping(state.clone(), task)),
             tasks.spawn("event_listener", |task| {
                 state.hub.clone().listen(state.pool.clone(), task)
+            }),
+            tasks.spawn("sync_refresher", |task| {
+                sync_store::run(state.sync.clone(), sync_interval, task)
             }),
             tasks.spawn("event_pruner", |task| {
                 events::prune(state.pool.clone(), task)

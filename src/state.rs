@@ -13,6 +13,7 @@ use crate::{
     institutions::Institutions,
     limits::Limits,
     single_flight::KeyedLocks,
+    sync::SyncStore,
     tasks::Tasks,
     user_cache::UserCache,
     webhook_signature::WebhookKey,
@@ -58,6 +59,8 @@ pub struct App {
     pub events: Events,
     /// This replica's open event streams.
     pub hub: Arc<Hub>,
+    /// The sync store (SPEC.md §8).
+    pub sync: SyncStore,
     /// Polls of one job call Basiq one at a time.
     pub job_polls: KeyedLocks,
     /// Fires on shutdown: background tasks stop and `/readyz` answers 503.

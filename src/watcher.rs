@@ -8,7 +8,6 @@ use std::time::Duration;
 use crate::{
     db,
     domain::jobs::{JobStatus, JobView},
-    events::{Change, DataUpdated},
     monitoring,
     state::AppState,
     tasks::TaskContext,
@@ -94,10 +93,10 @@ async fn check(state: &AppState, due: &db::jobs::DueJob) {
         && let (Some(user), Some(connection_id)) = (job.user(), view.connection_id.as_deref())
     {
         if view.status == JobStatus::Succeeded {
-            let data = Change::Data(DataUpdated {
-                connection_id: Some(connection_id.to_owned()),
-            });
-            state.events.publish_or_log(&due.app_user_id, &data).await;
+            state
+                .sync
+                .data_changed(&due.app_user_id, Some(connection_id))
+                .await;
         }
         state
             .events

@@ -80,6 +80,7 @@ pub async fn forget(
     )
     .execute(&mut *tx)
     .await?;
+    super::sync::forget_connection(&mut tx, app_user_id, connection_id).await?;
     tx.commit().await
 }
 

@@ -7,6 +7,7 @@ pub mod events;
 pub mod jobs;
 pub mod refreshes;
 pub mod server_token;
+pub mod sync;
 pub mod users;
 pub mod webhooks;
 

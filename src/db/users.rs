@@ -107,8 +107,8 @@ pub async fn app_user_of(
 }
 
 /// Removes the user's stored data (jobs, refreshes, connection state, pending consents, events
-/// and their undelivered deliveries, sealed email and mobile) but keeps the link to the Basiq user: what consent revocation or expiry
-/// requires.
+/// and their undelivered deliveries, the sync store and its change log, sealed email and
+/// mobile) but keeps the link to the Basiq user: what consent revocation or expiry requires.
 pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query!("delete from jobs where app_user_id = $1", app_user_id)
@@ -143,6 +143,7 @@ pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Er
     .execute(&mut *tx)
     .await?;
     super::events::erase(&mut tx, app_user_id).await?;
+    super::sync::erase(&mut tx, app_user_id).await?;
     tx.commit().await
 }
 

@@ -15,6 +15,7 @@ pub mod me;
 pub mod metrics;
 pub mod responses;
 pub mod serve;
+pub mod sync;
 pub mod transactions;
 pub mod webhooks;
 
@@ -128,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(connections::router())
         .merge(accounts::router())
+        .merge(sync::router())
         .merge(transactions::router())
         .merge(institutions::router())
         .merge(webhooks::router())

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::helpers::{RETURN_TO, TestApp, spawn_app};
 
 /// Every row of every table of ours, as text: what a database dump would show.
-async fn dump(app: &TestApp) -> String {
+pub async fn dump(app: &TestApp) -> String {
     let tables: Vec<String> = sqlx::query_scalar(
         "select table_name::text from information_schema.tables where table_schema = 'public'",
     )

@@ -20,5 +20,6 @@ mod live;
 mod process;
 mod server_token;
 mod serving;
+mod sync;
 mod users;
 mod webhooks;

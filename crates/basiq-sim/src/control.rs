@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::changes;
 use super::routes::P;
 use super::routes::connections::connection_json;
 use super::routes::users::revoke;
@@ -69,6 +70,57 @@ pub fn router() -> Router<SimState> {
             "/__sim/users/{user_id}/consents/{consent_id}/expiring",
             post(expiring),
         )
+        .route(
+            "/__sim/users/{user_id}/transactions",
+            post(change_transactions),
+        )
+}
+
+/// Changes the user's transactions (see `changes.rs`) and sends `transactions.updated` for
+/// each connection changed, as Basiq does after new data arrives.
+async fn change_transactions(
+    State(sim): State<SimState>,
+    P(user_id): P<String>,
+    body: Bytes,
+) -> Response {
+    let request: changes::ChangeRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad(format!("invalid change: {e}")),
+    };
+    let (applied, changed) = {
+        let mut store = sim.store();
+        let applied = match changes::apply(&mut store, &user_id, &request, sim.config.seed) {
+            Ok(applied) => applied,
+            Err(e) if e == "no such user" => {
+                return (StatusCode::NOT_FOUND, Json(json!({ "error": e }))).into_response();
+            }
+            Err(e) => return bad(e),
+        };
+        let now = Utc::now();
+        let changed: Vec<(String, serde_json::Value)> = applied
+            .connections
+            .iter()
+            .map(|id| {
+                let c = &store.connections[id];
+                (
+                    id.clone(),
+                    connection_json(&store, c, &sim.public_base, now),
+                )
+            })
+            .collect();
+        (applied, changed)
+    };
+    for (connection, data) in changed {
+        webhooks::emit(
+            &sim,
+            "transactions",
+            "updated",
+            &user_id,
+            format!("/users/{user_id}/transactions?filter=connection.id.eq('{connection}')"),
+            data,
+        );
+    }
+    Json(applied).into_response()
 }
 
 /// How close to its end `POST /__sim/users/{u}/consents/{c}/expiring` moves a consent.

@@ -93,7 +93,7 @@ pub struct Loan {
     pub redraw_cents: i64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Transaction {
     pub id: String,
     pub account: usize,
@@ -127,7 +127,7 @@ impl Transaction {
 }
 
 /// What Basiq's classification engine adds to a transaction; any part of it may be unknown.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Enrich {
     pub clean_description: &'static str,
     pub tags: Vec<String>,
@@ -150,7 +150,7 @@ impl Enrich {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Category {
     /// One of Basiq's `merchantFull`, `merchantPartial`, `mcc`, `ml`, `none`.
     pub match_type: &'static str,
@@ -171,7 +171,7 @@ impl Category {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum PaymentDetails {
     Bpay {
         biller_code: &'static str,
@@ -183,7 +183,7 @@ pub enum PaymentDetails {
 }
 
 /// A connection's generated data; transactions sorted newest first, then by id.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ConnectionData {
     pub accounts: Vec<Account>,
     pub transactions: Vec<Transaction>,

@@ -8,6 +8,7 @@ use axum::Router;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+mod changes;
 mod config;
 mod consent_ui;
 mod control;

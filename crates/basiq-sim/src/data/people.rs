@@ -19,7 +19,7 @@ pub struct Known<'a> {
     pub mobile: &'a str,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Profile {
     pub first_name: String,
     pub middle_name: String,

@@ -1,0 +1,619 @@
+//! The sync store (SPEC.md §8): for each user who syncs, the accounts and transactions Basiq
+//! last gave, kept in `db/sync.rs`, and what changed, in order, for
+//! `GET /v1/transactions/sync` (`http/sync.rs`).
+//!
+//! A store is made on a user's first sync. After that, whatever learns that Basiq's data
+//! changed (the job watcher when a job succeeds, the webhook inbox on `transactions.updated` or
+//! `account.updated`) asks for a refresh ([`SyncStore::data_changed`]); the `sync_refresher`
+//! task does it and then publishes `data.updated`, so an app that syncs on that event sees the
+//! change. A user without a store gets `data.updated` at once, as before.
+//!
+//! A refresh reads every account and every page of transactions from Basiq, one page at a
+//! time, holding the user's lock (a Postgres advisory lock, so one refresh at a time across
+//! replicas), and compares each record with the stored one by a keyed MAC of its JSON: new
+//! ones are added, changed ones modified, ones gone from Basiq removed, and a pending
+//! transaction whose posted copy arrived is removed even while Basiq still lists it
+//! (`domain::sync` says when one replaces another). Each change takes the next sequence
+//! number of the user; a sync cursor is a sequence number.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::{
+    basiq::{BasiqClient, BasiqError, types as wire},
+    crypto::{MacKey, Sealer},
+    db::{self, sync::Counts},
+    domain::sync::{Candidate, replacements},
+    events::{Change, DataUpdated, Events},
+    tasks::TaskContext,
+    views::{accounts::AccountView, transactions::TransactionView},
+};
+
+/// Basiq's largest page of transactions.
+const PAGE: u32 = 500;
+/// How many users one pass of the refresher takes.
+const BATCH: i64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Basiq(#[from] BasiqError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Why a refresh runs, which decides when it is not needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// A first sync: not needed once any refresh has read Basiq.
+    FirstSync,
+    /// Asked for: not needed once a refresh began reading Basiq after the request.
+    Requested,
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// Another refresh holds the lock, or has already done what was asked.
+    Skipped,
+    Done(Counts),
+}
+
+/// Keeps the sync store; cheap to clone.
+#[derive(Clone)]
+pub struct SyncStore(Arc<Inner>);
+
+struct Inner {
+    pool: PgPool,
+    basiq: BasiqClient,
+    sealer: Arc<Sealer>,
+    /// Keys the content MACs that tell a changed record without opening it.
+    content_key: MacKey,
+    events: Events,
+    /// Wakes this replica's refresher when a refresh is asked for here.
+    wake: Notify,
+}
+
+/// Associated data of a sealed change: its user and sequence number, so a body moved to
+/// another row does not open.
+pub fn change_ad(app_user_id: &str, seq: i64) -> String {
+    format!("sync/{app_user_id}/{seq}")
+}
+
+/// A record as Basiq now gives it.
+struct Fetched {
+    kind: &'static str,
+    id: String,
+    connection_id: Option<String>,
+    account_id: Option<String>,
+    status: Option<String>,
+    date: Option<NaiveDate>,
+    mac: Vec<u8>,
+    /// Our JSON of it; `None` when it is unchanged.
+    body: Option<Vec<u8>>,
+    /// New in the store (or back after a removal).
+    added: bool,
+    /// What matching needs of a pending, or a newly posted, transaction.
+    candidate: Option<Candidate>,
+    pending: bool,
+}
+
+fn date_of(text: Option<wire::Text<'_>>) -> Option<NaiveDate> {
+    let text = text?.decoded();
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// What matching reads of a transaction, in Basiq's JSON or in our stored view's.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MatchFields<'a> {
+    #[serde(borrow)]
+    id: wire::Text<'a>,
+    #[serde(borrow, default)]
+    status: Option<wire::Text<'a>>,
+    #[serde(borrow, default)]
+    amount: Option<wire::Text<'a>>,
+    #[serde(borrow, default)]
+    description: Option<wire::Text<'a>>,
+    #[serde(borrow, default)]
+    account_id: Option<wire::Text<'a>>,
+    #[serde(borrow, default)]
+    transaction_date: Option<wire::Text<'a>>,
+    #[serde(borrow, default)]
+    post_date: Option<wire::Text<'a>>,
+}
+
+impl<'a> From<&wire::Transaction<'a>> for MatchFields<'a> {
+    fn from(t: &wire::Transaction<'a>) -> Self {
+        Self {
+            id: t.id,
+            status: t.status,
+            amount: t.amount,
+            description: t.description,
+            account_id: t.account.map(|r| r.0),
+            transaction_date: t.transaction_date,
+            post_date: t.post_date,
+        }
+    }
+}
+
+/// What matching looks at in a transaction; `None` without an account, amount or
+/// description.
+fn candidate(t: &MatchFields<'_>, now: DateTime<Utc>) -> Option<Candidate> {
+    let made = date_of(t.transaction_date);
+    let pending = t.status.is_some_and(|s| s == "pending");
+    let posted = date_of(t.post_date).filter(|_| !pending);
+    Candidate::new(
+        &t.id.decoded(),
+        &t.account_id?.decoded(),
+        &t.amount?.decoded(),
+        made,
+        posted.or(made).unwrap_or(now.date_naive()),
+        &t.description?.decoded(),
+    )
+}
+
+impl SyncStore {
+    pub fn new(
+        pool: PgPool,
+        basiq: BasiqClient,
+        sealer: Arc<Sealer>,
+        content_key: MacKey,
+        events: Events,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            pool,
+            basiq,
+            sealer,
+            content_key,
+            events,
+            wake: Notify::new(),
+        }))
+    }
+
+    /// Basiq's data of the user changed (a job succeeded, a webhook said so): the store is
+    /// refreshed and then `data.updated` published, or, for a user who has never synced,
+    /// `data.updated` is published now.
+    pub async fn data_changed(&self, app_user_id: &str, connection_id: Option<&str>) {
+        match db::sync::request(&self.0.pool, app_user_id).await {
+            Ok(true) => self.0.wake.notify_one(),
+            Ok(false) => {
+                let change = Change::Data(DataUpdated {
+                    connection_id: connection_id.map(str::to_owned),
+                });
+                self.0.events.publish_or_log(app_user_id, &change).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not ask for a refresh of the sync store");
+            }
+        }
+    }
+
+    /// Brings the user's store in line with Basiq, unless another refresh holds the lock
+    /// (`wait` false) or already did what `why` needs.
+    #[tracing::instrument(skip_all, fields(why = ?why))]
+    pub async fn refresh(
+        &self,
+        app_user_id: &str,
+        basiq_user_id: &str,
+        why: Why,
+        wait: bool,
+    ) -> Result<Refreshed, SyncError> {
+        let inner = &self.0;
+        let mut tx = inner.pool.begin().await?;
+        if !db::sync::lock(&mut tx, app_user_id, wait).await? {
+            return Ok(Refreshed::Skipped);
+        }
+        let (state, started_at) = db::sync::open(&mut tx, app_user_id).await?;
+        let needed = match (why, state.fetched_at, state.requested_at) {
+            (_, None, _) => true,
+            (Why::FirstSync, Some(_), _) => false,
+            (Why::Requested, Some(fetched), Some(requested)) => requested > fetched,
+            (Why::Requested, Some(_), None) => false,
+        };
+        if !needed {
+            return Ok(Refreshed::Skipped);
+        }
+        let stored: HashMap<(String, String), db::sync::Stored> =
+            db::sync::stored(&mut tx, app_user_id)
+                .await?
+                .into_iter()
+                .map(|s| ((s.kind.clone(), s.record_id.clone()), s))
+                .collect();
+        let mut fetched = Vec::new();
+        let accounts = inner.basiq.accounts(basiq_user_id).await?;
+        for account in accounts.borrow_dependent() {
+            if let Some(f) = self.account(account, &stored) {
+                fetched.push(f);
+            }
+        }
+        let mut query = format!("limit={PAGE}");
+        loop {
+            let page = inner.basiq.transactions(basiq_user_id, &query).await?;
+            let rows = page.borrow_dependent();
+            for t in &rows.rows {
+                if let Some(f) = self.transaction(t, &stored, started_at) {
+                    fetched.push(f);
+                }
+            }
+            match &rows.next_query {
+                Some(next) if *next != query => query = next.clone(),
+                _ => break,
+            }
+        }
+        // On a first refresh there is nothing to tell a posted copy from another purchase by:
+        // every transaction Basiq lists is kept.
+        let matching = !stored.is_empty();
+        let gone = if matching {
+            self.gone_pending(&mut tx, app_user_id, &stored, &fetched)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let plan = plan(
+            fetched,
+            &stored,
+            gone,
+            matching,
+            state.last_seq,
+            |body, seq| inner.sealer.seal(body, &change_ad(app_user_id, seq)),
+        );
+        let (counts, last_seq) = (plan.counts, plan.last_seq);
+        db::sync::append(&mut tx, app_user_id, &plan.entries).await?;
+        db::sync::put(&mut tx, app_user_id, &plan.records).await?;
+        db::sync::finish(
+            &mut tx,
+            app_user_id,
+            started_at,
+            state.last_seq + 1,
+            last_seq,
+            counts,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            added = counts.added,
+            modified = counts.modified,
+            removed = counts.removed,
+            "sync store refreshed"
+        );
+        metrics::counter!("sync_refreshes_total").increment(1);
+        metrics::counter!("sync_changes_total").increment(counts.total() as u64);
+        Ok(Refreshed::Done(counts))
+    }
+
+    /// The stored pending transactions Basiq no longer lists, for matching: one of them is the
+    /// likelier original of a new posted copy than one Basiq still lists.
+    async fn gone_pending(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        app_user_id: &str,
+        stored: &HashMap<(String, String), db::sync::Stored>,
+        fetched: &[Fetched],
+    ) -> Result<Vec<Candidate>, sqlx::Error> {
+        let seen: std::collections::HashSet<&str> = fetched
+            .iter()
+            .filter(|f| f.kind == "transaction")
+            .map(|f| f.id.as_str())
+            .collect();
+        let ids: Vec<String> = stored
+            .values()
+            .filter(|s| {
+                s.kind == "transaction"
+                    && !s.removed
+                    && s.status.as_deref() == Some("pending")
+                    && !seen.contains(s.record_id.as_str())
+            })
+            .map(|s| s.record_id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for (_, seq, sealed) in
+            db::sync::latest_bodies(tx, app_user_id, "transaction", &ids).await?
+        {
+            let Ok(body) = self.0.sealer.open(&sealed, &change_ad(app_user_id, seq)) else {
+                tracing::warn!("a stored transaction does not open; not matched");
+                continue;
+            };
+            if let Ok(t) = serde_json::from_slice::<MatchFields<'_>>(&body)
+                && let Some(mut c) = candidate(&t, Utc::now())
+            {
+                c.gone = true;
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The record of an account, sealed if it changed; `None` if Basiq's is unreadable.
+    fn account(
+        &self,
+        a: &wire::Account<'_>,
+        stored: &HashMap<(String, String), db::sync::Stored>,
+    ) -> Option<Fetched> {
+        let view = AccountView::from(a);
+        let id = a.id.decoded().into_owned();
+        let body = serde_json::to_vec(&view).ok()?;
+        let mut f = Fetched {
+            kind: "account",
+            connection_id: a.connection.map(|r| r.0.decoded().into_owned()),
+            account_id: Some(id.clone()),
+            id,
+            status: None,
+            date: None,
+            mac: Vec::new(),
+            body: None,
+            added: false,
+            candidate: None,
+            pending: false,
+        };
+        self.compare(&mut f, body, stored);
+        Some(f)
+    }
+
+    /// The record of a transaction, sealed if it changed, with what matching needs.
+    fn transaction(
+        &self,
+        t: &wire::Transaction<'_>,
+        stored: &HashMap<(String, String), db::sync::Stored>,
+        now: DateTime<Utc>,
+    ) -> Option<Fetched> {
+        let view = TransactionView::from(t);
+        let body = serde_json::to_vec(&view).ok()?;
+        let id = t.id.decoded().into_owned();
+        let status = t.status.map(|s| s.decoded().into_owned());
+        let pending = status.as_deref() == Some("pending");
+        let account_id = t.account.map(|r| r.0.decoded().into_owned());
+        let date = date_of(t.post_date).or_else(|| date_of(t.transaction_date));
+        let candidate = candidate(&t.into(), now);
+        let mut f = Fetched {
+            kind: "transaction",
+            id,
+            connection_id: t.connection.map(|r| r.0.decoded().into_owned()),
+            account_id,
+            status,
+            date,
+            mac: Vec::new(),
+            body: None,
+            added: false,
+            candidate,
+            pending,
+        };
+        let suppressed = stored
+            .get(&(f.kind.to_owned(), f.id.clone()))
+            .is_some_and(|s| s.removed && s.replaced_by.is_some());
+        if suppressed {
+            // Its posted copy replaced it: it stays removed while Basiq still lists it.
+            return None;
+        }
+        self.compare(&mut f, body, stored);
+        Some(f)
+    }
+
+    /// Fills in the MAC and, when the record is new or changed, its body.
+    fn compare(
+        &self,
+        f: &mut Fetched,
+        body: Vec<u8>,
+        stored: &HashMap<(String, String), db::sync::Stored>,
+    ) {
+        let mac = self
+            .0
+            .content_key
+            .sign(&[f.kind.as_bytes(), f.id.as_bytes(), &body])
+            .to_vec();
+        let before = stored.get(&(f.kind.to_owned(), f.id.clone()));
+        let live = before.filter(|s| !s.removed);
+        f.added = live.is_none();
+        if live.and_then(|s| s.content_mac.as_deref()) != Some(mac.as_slice()) {
+            f.body = Some(body);
+        }
+        f.mac = mac;
+    }
+
+    /// The user's Basiq user, if they still have one.
+    async fn basiq_user(&self, app_user_id: &str) -> Result<Option<String>, sqlx::Error> {
+        db::users::basiq_user_id(&self.0.pool, app_user_id).await
+    }
+}
+
+/// What a refresh writes.
+struct Plan {
+    entries: db::sync::Entries,
+    records: db::sync::Records,
+    counts: Counts,
+    last_seq: i64,
+}
+
+impl Plan {
+    fn record(&mut self, f: &Fetched, seq: i64, removed: bool, replaced_by: Option<String>) {
+        let r = &mut self.records;
+        r.kind.push(f.kind.to_owned());
+        r.record_id.push(f.id.clone());
+        r.connection_id.push(f.connection_id.clone());
+        r.account_id.push(f.account_id.clone());
+        r.status.push(f.status.clone());
+        r.record_date.push(f.date);
+        r.seq.push(seq);
+        r.removed.push(removed);
+        r.replaced_by.push(replaced_by);
+        r.content_mac.push((!removed).then(|| f.mac.clone()));
+    }
+
+    fn entry(
+        &mut self,
+        kind: &str,
+        id: &str,
+        connection: Option<String>,
+        change: &str,
+        body: Option<Vec<u8>>,
+    ) -> i64 {
+        self.last_seq += 1;
+        let e = &mut self.entries;
+        e.seq.push(self.last_seq);
+        e.kind.push(kind.to_owned());
+        e.record_id.push(id.to_owned());
+        e.connection_id.push(connection);
+        e.change.push(change.to_owned());
+        e.body_sealed.push(body);
+        self.last_seq
+    }
+}
+
+/// What to write: each change under the next sequence number after `last_seq`, removals
+/// first (so a client applying a page never holds both a pending transaction and its posted
+/// copy), then changes, then additions; `seal` seals a body for its sequence number.
+fn plan(
+    fetched: Vec<Fetched>,
+    stored: &HashMap<(String, String), db::sync::Stored>,
+    gone_pending: Vec<Candidate>,
+    matching: bool,
+    last_seq: i64,
+    seal: impl Fn(&[u8], i64) -> Vec<u8>,
+) -> Plan {
+    // Pending transactions (those gone from Basiq, then those it lists, oldest first), and
+    // posted ones new in this refresh. Which fetched record each is: `None` for a gone one.
+    let mut pending: Vec<(Option<usize>, Candidate)> =
+        gone_pending.into_iter().map(|c| (None, c)).collect();
+    let mut posted: Vec<Candidate> = Vec::new();
+    for (i, f) in fetched.iter().enumerate() {
+        match &f.candidate {
+            Some(c) if matching && f.pending => pending.push((Some(i), c.clone())),
+            Some(c) if matching && f.added && f.kind == "transaction" => posted.push(c.clone()),
+            _ => {}
+        }
+    }
+    pending.sort_by(|a, b| (a.1.date, &a.1.id).cmp(&(b.1.date, &b.1.id)));
+    let candidates: Vec<Candidate> = pending.iter().map(|(_, c)| c.clone()).collect();
+    // A listed pending transaction replaced by its posted copy: by whom.
+    let mut replaced: HashMap<usize, String> = HashMap::new();
+    for (p, q) in replacements(&candidates, &posted) {
+        if let Some(i) = pending[p].0 {
+            replaced.insert(i, posted[q].id.clone());
+        }
+    }
+
+    let mut plan = Plan {
+        entries: Default::default(),
+        records: Default::default(),
+        counts: Counts::default(),
+        last_seq,
+    };
+    // Gone from Basiq.
+    let seen: std::collections::HashSet<(&str, &str)> =
+        fetched.iter().map(|f| (f.kind, f.id.as_str())).collect();
+    let mut gone: Vec<&db::sync::Stored> = stored
+        .values()
+        .filter(|s| !s.removed && !seen.contains(&(s.kind.as_str(), s.record_id.as_str())))
+        .collect();
+    gone.sort_by(|a, b| (&a.kind, &a.record_id).cmp(&(&b.kind, &b.record_id)));
+    for s in gone {
+        plan.counts.removed += 1;
+        let seq = plan.entry(&s.kind, &s.record_id, None, "removed", None);
+        let r = &mut plan.records;
+        r.kind.push(s.kind.clone());
+        r.record_id.push(s.record_id.clone());
+        r.connection_id.push(None);
+        r.account_id.push(None);
+        r.status.push(None);
+        r.record_date.push(None);
+        r.seq.push(seq);
+        r.removed.push(true);
+        r.replaced_by.push(None);
+        r.content_mac.push(None);
+    }
+    // Replaced by their posted copy: removed if a client may hold them, else only kept out.
+    let mut rest = Vec::new();
+    for (i, f) in fetched.into_iter().enumerate() {
+        match replaced.remove(&i) {
+            Some(by) => {
+                let seq = if f.added {
+                    0
+                } else {
+                    plan.counts.removed += 1;
+                    plan.entry(f.kind, &f.id, f.connection_id.clone(), "removed", None)
+                };
+                plan.record(&f, seq, true, Some(by));
+            }
+            None if f.body.is_some() => rest.push(f),
+            None => {}
+        }
+    }
+    // Changed, then new.
+    rest.sort_by_key(|f| f.added);
+    for mut f in rest {
+        let body = f.body.take().expect("only changed records are written");
+        let change = if f.added { "added" } else { "modified" };
+        if f.added {
+            plan.counts.added += 1;
+        } else {
+            plan.counts.modified += 1;
+        }
+        let seq = plan.last_seq + 1;
+        let sealed = seal(&body, seq);
+        plan.entry(f.kind, &f.id, f.connection_id.clone(), change, Some(sealed));
+        plan.record(&f, seq, false, None);
+    }
+    plan
+}
+
+/// Refreshes the stores that were asked to refresh, on this replica as soon as it is asked
+/// here, and every `interval` for requests made on other replicas; then tells each user.
+pub async fn run(store: SyncStore, interval: Duration, task: TaskContext) {
+    loop {
+        tokio::select! {
+            () = task.shutdown.cancelled() => return,
+            () = store.0.wake.notified() => {}
+            () = tokio::time::sleep(interval) => {}
+        }
+        let users = match db::sync::requested(&store.0.pool, BATCH).await {
+            Ok(users) => users,
+            Err(e) => {
+                tracing::warn!(error = %e, "the sync refresher could not read requests; will retry");
+                continue;
+            }
+        };
+        for user in users {
+            if task.shutdown.is_cancelled() {
+                return;
+            }
+            refresh_requested(&store, &user).await;
+        }
+        task.ran();
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %app_user_id))]
+async fn refresh_requested(store: &SyncStore, app_user_id: &str) {
+    let basiq_user_id = match store.basiq_user(app_user_id).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the user's Basiq user");
+            return;
+        }
+    };
+    match store
+        .refresh(app_user_id, &basiq_user_id, Why::Requested, false)
+        .await
+    {
+        Ok(Refreshed::Done(counts)) if counts.total() > 0 => {
+            let change = Change::Data(DataUpdated {
+                connection_id: None,
+            });
+            store.0.events.publish_or_log(app_user_id, &change).await;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "refreshing the sync store failed; will retry");
+            if let Err(e) = db::sync::failed(&store.0.pool, app_user_id).await {
+                tracing::warn!(error = %e, "could not record the failed refresh");
+            }
+        }
+    }
+}
