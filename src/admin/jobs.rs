@@ -32,7 +32,7 @@ pub async fn run(context: &Context, args: &Args, out: &mut impl Write) -> Result
     }
     writeln!(
         out,
-        "{} stuck jobs (unsettled and older than {threshold}), oldest first:",
+        "stuck jobs (unsettled and older than {threshold}): {}, oldest first",
         jobs.len()
     )?;
     let now = Utc::now();

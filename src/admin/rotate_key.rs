@@ -47,11 +47,7 @@ pub async fn run(context: &Context, args: &Args, out: &mut impl Write) -> Result
         let mut after: Option<String> = None;
         loop {
             if args.max_batches.is_some_and(|max| batches >= max) {
-                writeln!(
-                    out,
-                    "{}: stopped after {batches} batches; run again to go on",
-                    column.name()
-                )?;
+                writeln!(out, "stopped after {batches} batches; run again to go on")?;
                 return Ok(());
             }
             let rows =

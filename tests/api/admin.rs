@@ -280,7 +280,11 @@ async fn jobs_stuck_lists_unsettled_old_jobs_by_id_and_state_only() {
 
     let run = app.run_bff(&["admin", "jobs", "--stuck"], &[]).await;
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert!(run.stdout.starts_with("1 stuck jobs"), "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("stuck jobs (unsettled and older than 15m): 1,"),
+        "{run:?}"
+    );
     let line = run.stdout.lines().nth(1).unwrap();
     assert!(line.starts_with("job-stuck  user=alice  origin=refresh  status=in_progress"));
     assert!(line.contains("age=1h"), "{line}");
