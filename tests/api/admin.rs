@@ -190,6 +190,31 @@ async fn rotate_key_interrupted_half_way_then_rerun_leaves_every_value_opening_w
         .basiq_get(&format!("/users/{}", basiq_user.unwrap()))
         .await;
     assert_eq!(user["email"], "stored-u1@example.org", "{user}");
+    // Alice's stored events, replayed to a stream from the start (one that does not open
+    // would be skipped).
+    let mut stream = app
+        .http
+        .get(format!("{}/v1/events", replica.base))
+        .bearer_auth(crate::helpers::jwt_for("alice"))
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let (events, _) = new["events.payload_sealed"];
+    let mut text = String::new();
+    let replayed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while text.lines().filter(|l| l.starts_with("data:")).count() < events {
+            let chunk = stream
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(replayed.is_ok(), "{events} events in: {text}");
 }
 
 #[tokio::test]
