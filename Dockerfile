@@ -10,6 +10,10 @@
 #
 #   docker run --rm -p 4010:4010 --entrypoint /usr/local/bin/basiq-sim basiq-bff
 #
+# The admin commands (README "Admin commands"), from the same image and configuration:
+#
+#   docker run --rm --env-file .env basiq-bff admin jobs --stuck
+#
 # `docker compose up` (docker-compose.yml) runs Postgres, basiq-sim and basiq-bff wired together.
 #
 # Build arguments (all optional):

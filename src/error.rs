@@ -63,6 +63,15 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<crate::erasure::EraseError> for ApiError {
+    fn from(e: crate::erasure::EraseError) -> Self {
+        match e {
+            crate::erasure::EraseError::Basiq(e) => e.into(),
+            crate::erasure::EraseError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::domain::contact::Invalid> for ApiError {
     fn from(e: crate::domain::contact::Invalid) -> Self {
         Self::validation(e.field, e.detail)

@@ -20,6 +20,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool, postgres::PgListener};
 use tokio::sync::Notify;
 
+pub use crate::db::events::{outbox_ad, payload_ad};
 use crate::{
     basiq::BasiqClient,
     crypto::Sealer,
@@ -127,17 +128,6 @@ pub struct AppWebhookDelivery<'a> {
     pub user_id: &'a str,
     #[schema(value_type = Change)]
     pub data: &'a Change,
-}
-
-/// Associated data of a sealed event payload: its user, so a row moved to another user does
-/// not open.
-pub fn payload_ad(app_user_id: &str) -> String {
-    format!("events/{app_user_id}")
-}
-
-/// Associated data of a sealed outbox body: its event.
-pub fn outbox_ad(event_id: i64) -> String {
-    format!("outbox/{event_id}")
 }
 
 /// Writes events.

@@ -3,12 +3,14 @@
 //! The library holds everything; `main.rs` is thin. The simulator is its own crate,
 //! `crates/basiq-sim`.
 
+pub mod admin;
 pub mod auth;
 pub mod basiq;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod http;

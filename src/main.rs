@@ -4,13 +4,23 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use basiq_bff::{
+    admin::{self, Cli, Command},
     config::Settings,
     startup::{Application, shutdown_signal},
     telemetry,
 };
+use clap::Parser;
 
 #[tokio::main]
 async fn main() {
+    // A command-line error exits 2 with clap's message; `--help` and `--version` exit 0.
+    let cli = Cli::parse();
+    if let Some(Command::Admin { command }) = &cli.command
+        && let Err(e) = command.check()
+    {
+        eprintln!("basiq-bff admin: {e}");
+        std::process::exit(e.exit_code());
+    }
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -18,6 +28,20 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    match cli.command {
+        None => serve(settings).await,
+        Some(Command::Admin { command }) => {
+            telemetry::init_admin(settings.log_format);
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = admin::run(command, &settings, &mut stdout).await {
+                eprintln!("basiq-bff admin: {e:#}");
+                std::process::exit(e.exit_code());
+            }
+        }
+    }
+}
+
+async fn serve(settings: Settings) {
     telemetry::init(settings.log_format);
     let app = match Application::build(settings).await {
         Ok(app) => app,

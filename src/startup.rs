@@ -4,7 +4,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -85,35 +85,15 @@ impl Application {
     ) -> anyhow::Result<Self> {
         // Install the metrics recorder before anything records.
         monitoring::handle();
-        let pool = PgPoolOptions::new()
-            .max_connections(20)
-            // Short: while Postgres is unreachable, requests answer 503 within this instead of
-            // hanging; the pool reconnects by itself once it is back.
-            .acquire_timeout(db::ACQUIRE_TIMEOUT)
-            .connect(settings.database_url.expose_secret())
-            .await
-            .context("DATABASE_URL: cannot connect to Postgres")?;
-        db::MIGRATOR
-            .run(&pool)
-            .await
-            .context("applying database migrations")?;
-
+        let pool = connect_database(&settings).await?;
         let data_keys = settings.data_keys();
         let sealer = Arc::new(Sealer::new(&data_keys));
-        let basiq = BasiqClient::with_proxy(
-            &settings.basiq_api_url,
-            settings.basiq_api_key.clone(),
+        let basiq = basiq_client(
+            &settings,
+            &pool,
+            &sealer,
             options.token_policy,
             options.upstream_policy,
-            Some(Arc::new(db::server_token::PgTokenStore::new(
-                pool.clone(),
-                sealer.clone(),
-            ))),
-            settings.basiq_proxy.as_ref().map(|p| Proxy {
-                var: p.var,
-                url: &p.url,
-                no_proxy: p.no_proxy.as_deref(),
-            }),
         )?;
         let jwt = JwtVerifier::new(
             &settings.jwt,
@@ -271,6 +251,49 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Connects to `DATABASE_URL` and applies the migrations (under sqlx's migration lock, so
+/// replicas and admin commands may start together).
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(20)
+        // Short: while Postgres is unreachable, requests answer 503 within this instead of
+        // hanging; the pool reconnects by itself once it is back.
+        .acquire_timeout(db::ACQUIRE_TIMEOUT)
+        .connect(settings.database_url.expose_secret())
+        .await
+        .context("DATABASE_URL: cannot connect to Postgres")?;
+    db::MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
+    Ok(pool)
+}
+
+/// The Basiq client, sharing the server token with every replica through Postgres.
+pub fn basiq_client(
+    settings: &Settings,
+    pool: &PgPool,
+    sealer: &Arc<Sealer>,
+    token_policy: TokenPolicy,
+    upstream_policy: UpstreamPolicy,
+) -> anyhow::Result<BasiqClient> {
+    BasiqClient::with_proxy(
+        &settings.basiq_api_url,
+        settings.basiq_api_key.clone(),
+        token_policy,
+        upstream_policy,
+        Some(Arc::new(db::server_token::PgTokenStore::new(
+            pool.clone(),
+            sealer.clone(),
+        ))),
+        settings.basiq_proxy.as_ref().map(|p| Proxy {
+            var: p.var,
+            url: &p.url,
+            no_proxy: p.no_proxy.as_deref(),
+        }),
+    )
 }
 
 /// Keeps in-memory state bounded: folds recorded latencies into their histogram buckets every

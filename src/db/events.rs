@@ -7,6 +7,17 @@ use sqlx::{PgConnection, PgPool};
 /// The channel replicas listen on; the payload is the app user whose events changed.
 pub const CHANNEL: &str = "basiq_bff_events";
 
+/// Associated data of a sealed event payload: its user, so a row moved to another user does
+/// not open.
+pub fn payload_ad(app_user_id: &str) -> String {
+    format!("events/{app_user_id}")
+}
+
+/// Associated data of a sealed outbox body: its event.
+pub fn outbox_ad(event_id: i64) -> String {
+    format!("outbox/{event_id}")
+}
+
 /// Writes an event for `app_user_id` and tells every replica's listener, in the caller's
 /// transaction. Events of one user are written one at a time (a per-user lock held to the
 /// end of the transaction), so their ids grow in the order they commit and a stream that
@@ -259,4 +270,19 @@ pub async fn redeem_ticket(
     )
     .fetch_optional(pool)
     .await
+}
+
+/// How many events are stored for the user, and how many deliveries of them to the company's
+/// backend are still pending.
+pub async fn counts(pool: &PgPool, app_user_id: &str) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select (select count(*) from events where app_user_id = $1) as "events!",
+                  (select count(*) from outbox
+                    where app_user_id = $1 and delivered_at is null and dead_at is null)
+                      as "pending!""#,
+        app_user_id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((row.events, row.pending))
 }

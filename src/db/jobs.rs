@@ -214,3 +214,48 @@ pub async fn unwatch(pool: &PgPool, job_id: &str) -> Result<(), sqlx::Error> {
     .await?;
     Ok(())
 }
+
+/// A job as `admin jobs` and `admin user` show it: ids and states only.
+pub struct JobRow {
+    pub job_id: String,
+    pub app_user_id: String,
+    pub connection_id: Option<String>,
+    pub origin: String,
+    pub status: String,
+    pub checks: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub next_check_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Jobs created more than `older_than` ago that have not settled: still followed by the job
+/// watcher, or given up on while pending or in progress (past Basiq's 7-day window). Oldest
+/// first.
+pub async fn stuck(pool: &PgPool, older_than: Duration) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as!(
+        JobRow,
+        "select job_id, app_user_id, connection_id, origin, status, checks, created_at,
+                next_check_at
+           from jobs
+          where created_at < now() - make_interval(secs => $1)
+            and (next_check_at is not null or status in ('pending', 'in_progress'))
+          order by created_at",
+        older_than.as_secs_f64()
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The user's jobs, newest first.
+pub async fn of_user(pool: &PgPool, app_user_id: &str) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as!(
+        JobRow,
+        "select job_id, app_user_id, connection_id, origin, status, checks, created_at,
+                next_check_at
+           from jobs
+          where app_user_id = $1
+          order by created_at desc",
+        app_user_id
+    )
+    .fetch_all(pool)
+    .await
+}

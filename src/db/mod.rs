@@ -6,6 +6,7 @@ pub mod consents;
 pub mod events;
 pub mod jobs;
 pub mod refreshes;
+pub mod sealed;
 pub mod server_token;
 pub mod sync;
 pub mod users;

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// Associated data of the sealed token: its table and row.
-const TOKEN_AD: &str = "server_token/1";
+pub const TOKEN_AD: &str = "server_token/1";
 
 /// [`TokenStore`] in this database.
 pub struct PgTokenStore {

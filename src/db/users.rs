@@ -201,3 +201,19 @@ pub async fn delete(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error>
     super::events::erase(&mut tx, app_user_id).await?;
     tx.commit().await
 }
+
+/// A stored app user: `None` from [`find`] when there is no row.
+pub struct StoredUser {
+    pub basiq_user_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn find(pool: &PgPool, app_user_id: &str) -> Result<Option<StoredUser>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredUser,
+        "select basiq_user_id, created_at from app_users where app_user_id = $1",
+        app_user_id
+    )
+    .fetch_optional(pool)
+    .await
+}

@@ -8,8 +8,8 @@ use crate::{
     auth::AuthUser,
     db,
     domain::contact,
+    erasure::Eraser,
     error::{ApiError, ApiResult},
-    events::{Change, UserErased},
     http::{
         extract::{JsonBody, no_query_params},
         responses,
@@ -199,20 +199,14 @@ async fn update(
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn erase(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
-    if let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? {
-        match state.basiq.delete_user(&basiq_user_id).await {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => tracing::info!("the Basiq user was already gone"),
-            Err(e) => return Err(e.into()),
-        }
+    let basiq_user_id = state.basiq_user_id(&user.sub).await?;
+    Eraser {
+        pool: &state.pool,
+        basiq: &state.basiq,
+        users: &state.users,
+        events: &state.events,
     }
-    db::users::delete(&state.pool, &user.sub).await?;
-    state.users.forget(&user.sub);
-    // Its streams, and the company's backend, learn it last.
-    let erased = Change::Erased(UserErased {
-        user_id: user.sub.clone(),
-    });
-    state.events.publish(&user.sub, &erased).await?;
-    tracing::info!("user erased");
+    .erase(&user.sub, basiq_user_id.as_deref())
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

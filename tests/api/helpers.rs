@@ -543,9 +543,15 @@ impl TestApp {
     }
 
     pub async fn spawn_replica(&self) -> Replica {
+        self.spawn_replica_with(&[]).await
+    }
+
+    /// A replica with `overrides` replacing variables of this app's configuration.
+    pub async fn spawn_replica_with(&self, overrides: &[(&str, &str)]) -> Replica {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let settings = Settings::from_lookup(|k| self.env.get(k).cloned()).unwrap();
+        let env = self.env_with(overrides);
+        let settings = Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
         let app = Application::build_on(settings, listener, Setup::default().options)
             .await
             .expect("replica builds");
@@ -557,6 +563,51 @@ impl TestApp {
             base,
             stop: Some(stop),
         }
+    }
+}
+
+impl TestApp {
+    fn env_with(&self, overrides: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut env: HashMap<String, String> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        for (k, v) in overrides {
+            env.insert(k.to_string(), v.to_string());
+        }
+        env
+    }
+
+    /// Runs the real `basiq-bff` binary with `args`, configured as this app is, with
+    /// `overrides` replacing variables.
+    pub async fn run_bff(&self, args: &[&str], overrides: &[(&str, &str)]) -> Run {
+        run_bff(args, self.env_with(overrides)).await
+    }
+}
+
+/// What a run of the binary printed, and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the real `basiq-bff` binary with `args` and only the variables of `env`.
+pub async fn run_bff(args: &[&str], env: HashMap<String, String>) -> Run {
+    // tokio's, so the in-process simulator keeps answering while the binary calls it.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_basiq-bff"))
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .output()
+        .await
+        .expect("the basiq-bff binary runs");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod at_rest;
 mod auth;
 mod connections;
