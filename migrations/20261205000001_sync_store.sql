@@ -51,6 +51,8 @@ create index sync_records_connection on sync_records (app_user_id, connection_id
 -- client has is exactly what the log says up to it, so nothing is reported twice or lost.
 -- Superseded entries older than 30 days are forgotten (sync_state.floor_seq).
 create table sync_changes (
+    -- Only for `admin rotate-key`, which re-seals in batches by a one-column key.
+    id bigserial primary key,
     app_user_id text not null references app_users (app_user_id) on delete cascade,
     seq bigint not null,
     kind text not null,
@@ -59,7 +61,7 @@ create table sync_changes (
     change text not null check (change in ('added', 'modified', 'removed')),
     body_sealed bytea,
     created_at timestamptz not null default now(),
-    primary key (app_user_id, seq),
+    unique (app_user_id, seq),
     check ((change = 'removed') = (body_sealed is null))
 );
 

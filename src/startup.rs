@@ -120,7 +120,7 @@ impl Application {
             pool.clone(),
             basiq.clone(),
             sealer.clone(),
-            MacKey::derive(data_key, "basiq-bff/sync-content/v1"),
+            data_key,
             events.clone(),
         );
 

@@ -19,6 +19,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use secrecy::SecretBox;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
@@ -77,11 +78,7 @@ struct Inner {
     wake: Notify,
 }
 
-/// Associated data of a sealed change: its user and sequence number, so a body moved to
-/// another row does not open.
-pub fn change_ad(app_user_id: &str, seq: i64) -> String {
-    format!("sync/{app_user_id}/{seq}")
-}
+pub use db::sync::change_ad;
 
 /// A record as Basiq now gives it.
 struct Fetched {
@@ -157,18 +154,19 @@ fn candidate(t: &MatchFields<'_>, now: DateTime<Utc>) -> Option<Candidate> {
 }
 
 impl SyncStore {
+    /// `data_key` is the first `DATA_ENCRYPTION_KEY`; the content MACs are keyed from it.
     pub fn new(
         pool: PgPool,
         basiq: BasiqClient,
         sealer: Arc<Sealer>,
-        content_key: MacKey,
+        data_key: &SecretBox<[u8; 32]>,
         events: Events,
     ) -> Self {
         Self(Arc::new(Inner {
             pool,
             basiq,
             sealer,
-            content_key,
+            content_key: MacKey::derive(data_key, "basiq-bff/sync-content/v1"),
             events,
             wake: Notify::new(),
         }))

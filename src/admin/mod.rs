@@ -23,6 +23,7 @@ use crate::{
     inbox::Worker,
     institutions::{INSTITUTIONS_TTL, Institutions},
     startup,
+    sync::SyncStore,
     user_cache::UserCache,
 };
 
@@ -102,6 +103,9 @@ pub struct Context {
     pub events: Events,
     pub institutions: Institutions,
     pub users: Arc<UserCache>,
+    /// Asked to refresh when a replayed event says a user's data changed (a running replica's
+    /// refresher does it).
+    pub sync: SyncStore,
 }
 
 impl Context {
@@ -117,8 +121,16 @@ impl Context {
             TokenPolicy::default(),
             UpstreamPolicy::default(),
         )?;
+        let events = Events::new(pool.clone(), sealer.clone(), settings.app_webhook.is_some());
         Ok(Self {
-            events: Events::new(pool.clone(), sealer.clone(), settings.app_webhook.is_some()),
+            sync: SyncStore::new(
+                pool.clone(),
+                basiq.clone(),
+                sealer.clone(),
+                &settings.data_keys()[0],
+                events.clone(),
+            ),
+            events,
             institutions: Institutions::new(basiq.clone(), INSTITUTIONS_TTL),
             users: Arc::default(),
             pool,
@@ -135,6 +147,7 @@ impl Context {
             users: self.users.clone(),
             events: self.events.clone(),
             institutions: self.institutions.clone(),
+            sync: self.sync.clone(),
         }
     }
 

@@ -10,7 +10,7 @@
 
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
-use super::{events, server_token, users};
+use super::{events, server_token, sync, users};
 
 /// Where a sealed value lives, and how its associated data is made.
 pub struct SealedColumn {
@@ -74,6 +74,18 @@ pub const SEALED: &[SealedColumn] = &[
         owner: "event_id",
         associated: |id, _| events::outbox_ad(id.parse().expect("a bigint id")),
     },
+    SealedColumn {
+        table: "sync_changes",
+        id: "id",
+        id_type: "bigint",
+        column: "body_sealed",
+        // The associated data names the user and the change's sequence number.
+        owner: "app_user_id || '/' || seq",
+        associated: |_, owner| {
+            let (user, seq) = owner.rsplit_once('/').expect("user/seq");
+            sync::change_ad(user, seq.parse().expect("a bigint seq"))
+        },
+    },
 ];
 
 /// One stored sealed value.
@@ -102,8 +114,8 @@ pub async fn batch(
 ) -> Result<Vec<SealedValue>, sqlx::Error> {
     let sql = format!(
         "select {id}::text as id, {owner}::text as owner, {column} as sealed from {table}
-          where {column} is not null and ($1::text is null or {id} > cast($1 as {ty}))
-          order by {id} limit $2",
+          where {column} is not null and ($1::text is null or {table}.{id} > cast($1 as {ty}))
+          order by {table}.{id} limit $2",
         id = c.id,
         owner = c.owner,
         column = c.column,

@@ -6,6 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+/// Associated data of a sealed change: its user and sequence number, so a body moved to
+/// another row does not open.
+pub fn change_ad(app_user_id: &str, seq: i64) -> String {
+    format!("sync/{app_user_id}/{seq}")
+}
+
 /// Changes are kept at least this long: a cursor unused for longer may expire.
 pub const KEEP_DAYS: i32 = 30;
 

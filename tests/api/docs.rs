@@ -30,6 +30,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/accounts"),
     ("get", "/v1/accounts/{accountId}"),
     ("get", "/v1/transactions"),
+    ("get", "/v1/transactions/sync"),
     ("get", "/v1/transactions/{transactionId}"),
     ("get", "/v1/institutions"),
     ("post", "/webhooks/basiq"),

@@ -101,6 +101,7 @@ async fn every_background_task_shows_running_in_readyz_and_metrics() {
             "institutions",
             "job_watcher",
             "server_token",
+            "sync_refresher",
             "webhook_inbox"
         ]
     );
