@@ -423,6 +423,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/transactions/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changed in the caller's transactions since a cursor.
+         * @description Without a cursor, every transaction is `added`. Answered from the BFF's copy of what Basiq
+         *     last gave (refreshed when a job succeeds or Basiq's webhooks say the data changed, then
+         *     announced by a `data.updated` event), so a sync costs Basiq nothing; only a user's first
+         *     sync reads Basiq. A cursor that no longer applies (the copy was erased, or the cursor is
+         *     too old or not the caller's) is a 400 `cursor_expired`: sync again without one and replace
+         *     your copy.
+         */
+        get: operations["syncTransactions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/transactions/{transactionId}": {
         parameters: {
             query?: never;
@@ -1146,7 +1171,7 @@ export interface components {
             detail: string;
             /**
              * @description Stable machine code: `invalid_request`, `unauthorized`, `not_found`, `route_not_found`,
-             *     `method_not_allowed`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
+             *     `method_not_allowed`, `cursor_expired`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
              *     `upstream_token_unavailable`, `upstream_timeout`, `upstream_rate_limited`,
              *     `upstream_error`, `upstream_rejected`, `upstream_malformed`, `internal_error`, …
              */
@@ -1206,6 +1231,30 @@ export interface components {
             ticket: string;
             /** Format: date-time */
             expiresAt: string;
+        };
+        /**
+         * @description What changed in the caller's transactions since `cursor`. Apply `removed`, then `added`
+         *     and `modified` (both by `id`: add or replace), then keep `nextCursor` for next time. A
+         *     pending transaction that posted is in `removed` once, and its posted copy (a new id) in
+         *     `added` once.
+         */
+        SyncPage: {
+            /**
+             * @description Transactions new since the cursor (without one: every transaction), as
+             *     `GET /v1/transactions` shows them.
+             */
+            added: components["schemas"]["TransactionView"][];
+            /** @description Transactions that changed since the cursor: replace your copy. */
+            modified: components["schemas"]["TransactionView"][];
+            /**
+             * @description Ids of transactions gone since the cursor: gone from Basiq, or pending ones whose
+             *     posted copy arrived.
+             */
+            removed: string[];
+            /** @description Pass as `cursor` next time. Opaque; only for the user it was issued to. */
+            nextCursor: string;
+            /** @description More changes wait: call again with `nextCursor` now. */
+            hasMore: boolean;
         };
         /** @description A task as `/readyz` shows it. */
         TaskStatus: {
@@ -2070,6 +2119,38 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    syncTransactions: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` of the previous sync; none for everything. */
+                cursor?: string;
+                /** @description Changes per page. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes since the cursor. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
