@@ -609,6 +609,7 @@ async fn refresh_requested(store: &SyncStore, app_user_id: &str) {
         Ok(_) => {}
         Err(e) => {
             tracing::warn!(error = %e, "refreshing the sync store failed; will retry");
+            metrics::counter!("sync_refresh_failures_total").increment(1);
             if let Err(e) = db::sync::failed(&store.0.pool, app_user_id).await {
                 tracing::warn!(error = %e, "could not record the failed refresh");
             }

@@ -58,6 +58,25 @@ pub async fn run(context: &Context, args: &Args, out: &mut impl Write) -> Result
     let (events, pending) = db::events::counts(pool, &args.sub).await?;
     writeln!(out, "  stored events: {events}")?;
     writeln!(out, "  pending deliveries to APP_WEBHOOK_URL: {pending}")?;
+    match db::sync::state(pool, &args.sub).await? {
+        None => writeln!(out, "  sync store: none (the user has never synced)")?,
+        Some(state) => {
+            let refreshes = db::sync::refreshes(pool, &args.sub).await?;
+            writeln!(
+                out,
+                "  sync store: {} changes logged, last read from Basiq {}, {} refreshes logged{}",
+                state.last_seq,
+                state
+                    .fetched_at
+                    .map_or("never".to_owned(), |t| format!("{} ago", age(now - t))),
+                refreshes.len(),
+                match state.requested_at {
+                    Some(r) if state.fetched_at.is_none_or(|f| r > f) => ", a refresh is due",
+                    _ => "",
+                }
+            )?;
+        }
+    }
     Ok(())
 }
 

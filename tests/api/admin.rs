@@ -367,6 +367,7 @@ async fn user_shows_ids_and_states_and_never_personal_data() {
         );
     }
     assert!(out.contains("stored events: "), "{out}");
+    assert!(out.contains("sync store: none"), "{out}");
     for personal in ["alice@example.com", "+61400000000", "Wentworth", "whislter"] {
         assert!(!out.contains(personal), "{personal} in {out}");
     }
