@@ -30,6 +30,7 @@ export type Account = Schemas["AccountView"];
 export type AccountDetail = Schemas["AccountDetail"];
 export type Transaction = Schemas["TransactionView"];
 export type TransactionPage = Schemas["TransactionPage"];
+export type SyncPage = Schemas["SyncPage"];
 export type Enrich = Schemas["Enrich"];
 export type Merchant = Schemas["Merchant"];
 export type Category = Schemas["Category"];
@@ -136,6 +137,113 @@ export async function unwrap<T>(request: Promise<{ data?: T; error?: unknown; re
   const { data, error, response } = await request;
   if (!response.ok) throw new ProblemError(toProblem(error, response), response);
   return data as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync: a local copy of the caller's transactions, kept up to date (GET /v1/transactions/sync).
+// ---------------------------------------------------------------------------------------------
+
+/** What one {@link TransactionSync.sync} changed in the local copy, by id. */
+export interface SyncChanges {
+  /** New in the copy (on a reset: every transaction). */
+  added: Transaction[];
+  /** In the copy before, replaced by a newer version. */
+  modified: Transaction[];
+  /** Ids gone from the copy: deleted, or pending ones whose posted copy (a new id) is in `added`. */
+  removed: string[];
+  /** The cursor had expired (`cursor_expired`): the copy was dropped and read again from scratch. */
+  reset: boolean;
+}
+
+export interface TransactionSyncOptions {
+  /** Changes per page, 1 to 500; the BFF's default is 100. */
+  limit?: number;
+  /** A copy saved earlier: its `nextCursor` and its transactions, to carry on from. */
+  cursor?: string;
+  transactions?: Iterable<Transaction>;
+}
+
+/**
+ * The caller's transactions as a `Map` by id, kept in step with `GET /v1/transactions/sync`.
+ * `sync()` reads the changes since the last cursor, a page at a time until `hasMore` is false:
+ * `removed` (unknown ids are ignored), then `added` and `modified` (added or replaced by id).
+ * When the BFF answers `cursor_expired`, the copy is dropped and read again without a cursor.
+ * A call made while one runs waits for it, then runs once more (once for any number of such
+ * calls). Call it on start and on each `data.updated` event:
+ *
+ *   const sync = new TransactionSync(bff);
+ *   await sync.sync();
+ *   subscribe(bff, { onEvent: (e) => { if (e.type === "data.updated") void sync.sync(); } });
+ *   render([...sync.transactions.values()]);
+ */
+export class TransactionSync {
+  /** The local copy, by transaction id. */
+  readonly transactions = new Map<string, Transaction>();
+  /** The `nextCursor` of the last page applied: save it with the transactions to resume later. */
+  cursor: string | undefined;
+  readonly #client: BasiqBffClient;
+  readonly #limit: number | undefined;
+  #running: Promise<unknown> = Promise.resolve();
+  #queued: Promise<SyncChanges> | undefined;
+
+  constructor(client: BasiqBffClient, options: TransactionSyncOptions = {}) {
+    this.#client = client;
+    this.#limit = options.limit;
+    this.cursor = options.cursor;
+    for (const t of options.transactions ?? []) this.transactions.set(t.id, t);
+  }
+
+  /** Brings the copy up to date; answers what changed. Rejects with a {@link ProblemError}. */
+  sync(): Promise<SyncChanges> {
+    if (this.#queued) return this.#queued; // one run waiting already: it will see these changes too
+    const run = this.#running.catch(() => {}).then(() => {
+      this.#queued = undefined;
+      return this.#sync();
+    });
+    this.#queued = run;
+    this.#running = run;
+    return run;
+  }
+
+  async #sync(): Promise<SyncChanges> {
+    // Each id touched, and whether the copy had it before this sync.
+    const before = new Map<string, boolean>();
+    const touch = (id: string) => {
+      if (!before.has(id)) before.set(id, this.transactions.has(id));
+    };
+    let reset = false;
+    for (let resets = 0; ; ) {
+      let page: SyncPage;
+      try {
+        const query = { ...(this.cursor ? { cursor: this.cursor } : {}), ...(this.#limit ? { limit: this.#limit } : {}) };
+        page = await unwrap(this.#client.GET("/v1/transactions/sync", { params: { query } }));
+      } catch (e) {
+        if (!(e instanceof ProblemError && e.code === "cursor_expired" && this.cursor && resets++ < 3)) throw e;
+        for (const id of this.transactions.keys()) touch(id);
+        this.transactions.clear();
+        this.cursor = undefined;
+        reset = true;
+        continue;
+      }
+      for (const id of page.removed) {
+        touch(id);
+        this.transactions.delete(id);
+      }
+      for (const t of [...page.added, ...page.modified]) {
+        touch(t.id);
+        this.transactions.set(t.id, t);
+      }
+      this.cursor = page.nextCursor;
+      if (!page.hasMore) break;
+    }
+    const changes: SyncChanges = { added: [], modified: [], removed: [], reset };
+    for (const [id, had] of before) {
+      const now = this.transactions.get(id);
+      if (now) (had ? changes.modified : changes.added).push(now);
+      else if (had) changes.removed.push(id);
+    }
+    return changes;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

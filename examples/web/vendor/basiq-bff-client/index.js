@@ -87,6 +87,94 @@ export async function unwrap(request) {
         throw new ProblemError(toProblem(error, response), response);
     return data;
 }
+/**
+ * The caller's transactions as a `Map` by id, kept in step with `GET /v1/transactions/sync`.
+ * `sync()` reads the changes since the last cursor, a page at a time until `hasMore` is false:
+ * `removed` (unknown ids are ignored), then `added` and `modified` (added or replaced by id).
+ * When the BFF answers `cursor_expired`, the copy is dropped and read again without a cursor.
+ * A call made while one runs waits for it, then runs once more (once for any number of such
+ * calls). Call it on start and on each `data.updated` event:
+ *
+ *   const sync = new TransactionSync(bff);
+ *   await sync.sync();
+ *   subscribe(bff, { onEvent: (e) => { if (e.type === "data.updated") void sync.sync(); } });
+ *   render([...sync.transactions.values()]);
+ */
+export class TransactionSync {
+    /** The local copy, by transaction id. */
+    transactions = new Map();
+    /** The `nextCursor` of the last page applied: save it with the transactions to resume later. */
+    cursor;
+    #client;
+    #limit;
+    #running = Promise.resolve();
+    #queued;
+    constructor(client, options = {}) {
+        this.#client = client;
+        this.#limit = options.limit;
+        this.cursor = options.cursor;
+        for (const t of options.transactions ?? [])
+            this.transactions.set(t.id, t);
+    }
+    /** Brings the copy up to date; answers what changed. Rejects with a {@link ProblemError}. */
+    sync() {
+        if (this.#queued)
+            return this.#queued; // one run waiting already: it will see these changes too
+        const run = this.#running.catch(() => { }).then(() => {
+            this.#queued = undefined;
+            return this.#sync();
+        });
+        this.#queued = run;
+        this.#running = run;
+        return run;
+    }
+    async #sync() {
+        // Each id touched, and whether the copy had it before this sync.
+        const before = new Map();
+        const touch = (id) => {
+            if (!before.has(id))
+                before.set(id, this.transactions.has(id));
+        };
+        let reset = false;
+        for (let resets = 0;;) {
+            let page;
+            try {
+                const query = { ...(this.cursor ? { cursor: this.cursor } : {}), ...(this.#limit ? { limit: this.#limit } : {}) };
+                page = await unwrap(this.#client.GET("/v1/transactions/sync", { params: { query } }));
+            }
+            catch (e) {
+                if (!(e instanceof ProblemError && e.code === "cursor_expired" && this.cursor && resets++ < 3))
+                    throw e;
+                for (const id of this.transactions.keys())
+                    touch(id);
+                this.transactions.clear();
+                this.cursor = undefined;
+                reset = true;
+                continue;
+            }
+            for (const id of page.removed) {
+                touch(id);
+                this.transactions.delete(id);
+            }
+            for (const t of [...page.added, ...page.modified]) {
+                touch(t.id);
+                this.transactions.set(t.id, t);
+            }
+            this.cursor = page.nextCursor;
+            if (!page.hasMore)
+                break;
+        }
+        const changes = { added: [], modified: [], removed: [], reset };
+        for (const [id, had] of before) {
+            const now = this.transactions.get(id);
+            if (now)
+                (had ? changes.modified : changes.added).push(now);
+            else if (had)
+                changes.removed.push(id);
+        }
+        return changes;
+    }
+}
 /** The event types this client knows; a newer one is skipped. */
 export const EVENT_TYPES = [
     "job.updated",
