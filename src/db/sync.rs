@@ -345,9 +345,9 @@ pub async fn finish(
     .await?;
     if counts.total() > 0 {
         sqlx::query!(
-            "insert into sync_refreshes (app_user_id, started_at, added, modified, removed,
-                                         first_seq, last_seq)
-             values ($1, $2, $3, $4, $5, $6, $7)",
+            "insert into sync_refreshes (app_user_id, started_at, finished_at, added, modified,
+                                         removed, first_seq, last_seq)
+             values ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7)",
             app_user_id,
             started_at,
             counts.added,
