@@ -10,7 +10,7 @@
 // Safety rule used everywhere below: data from the BFF (or the URL) goes into the page only as
 // text (textContent / append(string)), never as HTML, so nothing in it can run as script.
 
-import { createBasiqBffClient, ProblemError, subscribe, unwrap } from 'basiq-bff-client';
+import { createBasiqBffClient, ProblemError, subscribe, TransactionSync, unwrap } from 'basiq-bff-client';
 import { BFF_BASE_URL, DEV_JWT_SECRET } from './config.js';
 
 /** @import { Account, BffEvent, Consent, Job, Merchant, Problem, Subscription, Transaction } from 'basiq-bff-client' */
@@ -158,6 +158,8 @@ async function mintDevJwt(userId) {
 function signOut({ keepMessages = false } = {}) {
   session.jwt = null;
   stopEvents();
+  transactionSync = null; // the next user starts from an empty copy
+  shownCount = PAGE_SIZE;
   for (const id of ['session', 'consents', 'jobs', 'accounts', 'transactions', 'events']) $(id).hidden = true;
   if (!keepMessages) $('problem').hidden = $('notice').hidden = true;
   $('signin').hidden = false;
@@ -254,7 +256,7 @@ function renderConsent(c) {
 //    it reopens with a new ticket and lastEventId, so no event is missed. A job is read once
 //    (GET /v1/jobs/{id}, for where it stands now), then followed by its job.updated events,
 //    step by step; a failed job carries error.userAction, which says what to ask of the user.
-//    data.updated reloads accounts and transactions; a connection.updated saying one was deleted
+//    data.updated reloads the accounts and syncs the transactions; a connection.updated saying one was deleted
 //    takes its accounts off the page; consent.updated reloads the consents.
 // ---------------------------------------------------------------------------------------------
 
@@ -360,8 +362,8 @@ function showJob(job, eventId) {
   if (job.status === 'succeeded' && before?.status !== 'succeeded') reloadData();
 }
 
-// Accounts and transactions read again, a moment after the last reason to (a job's success and
-// its data.updated come together), one load at a time.
+// Accounts read again and transactions synced, a moment after the last reason to (a job's
+// success and its data.updated come together), one load at a time.
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let reloadTimer;
 let loading = Promise.resolve();
@@ -455,15 +457,12 @@ function formatBsb(bsb) {
 
 /** @type {Map<string, string>} accountId → name, for the transactions table */
 const accountNames = new Map();
-/** @type {string | null} */
-let nextCursor = null;
 
 async function showAccounts() {
   const { data: accounts } = await api(bff.GET('/v1/accounts'));
   $('accounts-body').replaceChildren(...accounts.map(renderAccount));
   $('accounts').hidden = false;
-  $('transactions-body').replaceChildren();
-  await loadTransactions(null);
+  await syncTransactions();
 }
 
 /** @param {Account} a */
@@ -479,17 +478,45 @@ function renderAccount(a) {
     el('td', { class: 'num' }, formatMoney(a.availableFunds, a.currency)));
 }
 
-// First page: ?limit=25. Next pages: ?cursor=<nextCursor> (opaque; it remembers the limit).
-/** @param {string | null} cursor */
-async function loadTransactions(cursor) {
-  const query = cursor ? { cursor } : { limit: 25 };
-  const page = await api(bff.GET('/v1/transactions', { params: { query } }));
-  $('transactions-body').append(...page.data.map(renderTransaction));
-  nextCursor = page.nextCursor ?? null;
-  $('load-more').hidden = !nextCursor;
-  const shown = $('transactions-body').childElementCount;
-  $('transactions-count').textContent = `${shown} transactions shown${nextCursor ? '' : ' (all of them)'}.`;
+// The transactions are a local copy kept by the client's TransactionSync: the first sync
+// (GET /v1/transactions/sync, no cursor) reads them all, each later one (on data.updated) only
+// what changed since its cursor: removed ids, then added and modified transactions, by id. The
+// table is drawn from that copy, so a pending transaction that posts (Basiq gives the posted one
+// a new id: the pending id comes as removed, the posted copy as added) replaces its row, never
+// shows twice. "Show more" shows 25 more of the copy; it reads nothing.
+/** @type {TransactionSync | null} */
+let transactionSync = null;
+const PAGE_SIZE = 25;
+let shownCount = PAGE_SIZE;
+
+async function syncTransactions() {
+  transactionSync ??= new TransactionSync(bff, { limit: 500 });
+  await transactionSync.sync();
+  renderTransactions();
+}
+
+// Newest first, as GET /v1/transactions lists them: pending ones (no post date yet) first, then
+// by post date, then by transaction date (the dates are ISO 8601: as text, they sort as dates).
+/** @param {string} a @param {string} b */
+const compare = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+/** @param {Transaction} a @param {Transaction} b */
+const newestFirst = (a, b) => compare(b.postDate ?? '9999', a.postDate ?? '9999')
+  || compare(b.transactionDate ?? '', a.transactionDate ?? '') || compare(a.id, b.id);
+
+function renderTransactions() {
+  const all = [...(transactionSync?.transactions.values() ?? [])].sort(newestFirst);
+  const shown = all.slice(0, shownCount);
+  $('transactions-body').replaceChildren(...shown.map(renderTransaction));
+  $('load-more').hidden = shown.length === all.length;
+  $('transactions-count').textContent = shown.length === all.length
+    ? `${all.length} transactions shown (all of them).`
+    : `${shown.length} of ${all.length} transactions shown.`;
   $('transactions').hidden = false;
+}
+
+function showMoreTransactions() {
+  shownCount += PAGE_SIZE;
+  renderTransactions();
 }
 
 /** @param {Transaction} t */
@@ -573,7 +600,7 @@ async function main() {
   onClick($button('sign-out'), async () => signOut());
   onClick($button('connect-bank'), () => connectBank());
   onClick($button('renew-consent'), () => connectBank({ action: 'extend' }));
-  onClick($button('load-more'), () => loadTransactions(nextCursor));
+  onClick($button('load-more'), async () => showMoreTransactions());
 
   if (!session.jwt) {
     $('signin').hidden = false;
