@@ -463,6 +463,10 @@ async fn real_answers_of_a_journey_validate_against_the_documented_schemas() {
         ("/v1/me".to_owned(), "/v1/me"),
         ("/v1/accounts".to_owned(), "/v1/accounts"),
         ("/v1/transactions?limit=5".to_owned(), "/v1/transactions"),
+        (
+            "/v1/transactions/sync?limit=500".to_owned(),
+            "/v1/transactions/sync",
+        ),
         (format!("/v1/jobs/{}", job_ids[0]), "/v1/jobs/{jobId}"),
         ("/v1/jobs".to_owned(), "/v1/jobs"),
         ("/v1/connections".to_owned(), "/v1/connections"),
@@ -474,6 +478,9 @@ async fn real_answers_of_a_journey_validate_against_the_documented_schemas() {
         assert_documented(&spec, "get", doc_path, 200, &a.body);
         if doc_path == "/v1/transactions" {
             assert!(a.body["nextCursor"].is_string(), "the page is not the last");
+        }
+        if doc_path == "/v1/transactions/sync" {
+            assert_eq!(a.body["added"].as_array().unwrap().len(), 500);
         }
     }
 
