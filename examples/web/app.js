@@ -531,7 +531,7 @@ function renderTransaction(t) {
       t.description && t.description !== name
         ? el('div', { class: 'muted small', 'data-testid': 'transaction-bank-description' }, t.description)
         : ''));
-  return el('tr', { 'data-testid': 'transaction-row', 'data-id': t.id },
+  return el('tr', { 'data-testid': 'transaction-row', 'data-id': t.id, 'data-status': t.status ?? '' },
     el('td', { class: 'nowrap' }, (t.postDate ?? t.transactionDate ?? '').slice(0, 10),
       t.status === 'pending' ? el('div', { class: 'muted small' }, 'pending') : ''),
     el('td', {}, described),

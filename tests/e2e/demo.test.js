@@ -1,6 +1,7 @@
 // The demo page (examples/web) walked through in a real headless Chromium, against a real
 // basiq-bff and basiq-sim: sign in, connect a bank through the simulator's Consent UI, come
-// back, follow the job, see accounts and transactions. Run it with scripts/e2e.
+// back, follow the job, see accounts and transactions, and see a pending transaction that posts
+// replace its row. Run it with scripts/e2e.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -197,8 +198,50 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
     await assertEnrichment(page, { logos: 'initial' });
     await page.click('#load-more');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=transaction-row]').length === 50);
-    assert.match(await page.textContent('#transactions-count'), /^50 transactions shown\.$/);
-    assert.ok(await page.isVisible('#load-more'), 'more pages remain');
+    assert.match(await page.textContent('#transactions-count'), /^50 of \d+ transactions shown\.$/);
+    assert.ok(await page.isVisible('#load-more'), 'more remain');
+  }
+
+  // The transaction rows as shown: their ids and status, and the total the page says it holds.
+  async function shownTransactions(page) {
+    const rows = await page.locator('[data-testid=transaction-row]').evaluateAll((trs) =>
+      trs.map((tr) => ({ id: tr.dataset.id, status: tr.dataset.status })));
+    const total = Number(/ of (\d+) transactions/.exec(await page.textContent('#transactions-count'))?.[1]);
+    return { rows, ids: rows.map((r) => r.id), total };
+  }
+
+  // The bank posts a pending transaction (the simulator's control route; Basiq gives the posted
+  // copy a new id) and says so with its transactions.updated webhook; the BFF refreshes its copy
+  // and publishes data.updated; the page syncs: the posted copy replaces the pending row, with
+  // no duplicate and as many transactions as before.
+  async function assertPendingTurnsPosted(page) {
+    const before = await shownTransactions(page);
+    const pending = before.rows.find((r) => r.status === 'pending');
+    assert.ok(pending, 'a pending transaction is shown');
+    assert.ok(before.total > before.rows.length, `the page holds all ${before.total} transactions`);
+    const dataEvents = await page.locator('[data-testid=event][data-type="data.updated"]').count();
+    const { basiqUserId } = await bffAnswer(page, '/v1/me');
+    const response = await fetch(`${stack.sim}/__sim/users/${basiqUserId}/transactions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ post: [{ id: pending.id, keepPending: false }] }),
+    });
+    assert.equal(response.status, 200, 'the simulator posted it');
+    const { posted: [posted] } = await response.json();
+    assert.equal(posted.pendingId, pending.id);
+    assert.notEqual(posted.postedId, pending.id, 'the posted copy has its own id');
+
+    await page.waitForFunction(({ pendingId, postedId }) => {
+      const ids = [...document.querySelectorAll('[data-testid=transaction-row]')].map((tr) => tr.dataset.id);
+      return ids.includes(postedId) && !ids.includes(pendingId);
+    }, { pendingId: pending.id, postedId: posted.postedId });
+    const after = await shownTransactions(page);
+    assert.ok(await page.locator('[data-testid=event][data-type="data.updated"]').count() > dataEvents,
+      'a data.updated event brought it');
+    assert.equal(after.rows.length, before.rows.length, 'as many rows as before');
+    assert.equal(after.total, before.total, 'as many transactions as before: the posted one replaced the pending one');
+    assert.equal(new Set(after.ids).size, after.ids.length, 'no row twice');
+    assert.equal(after.rows.find((r) => r.id === posted.postedId)?.status, 'posted');
   }
 
   it('connects Wentworth-Smith, follows the job to success and lists accounts and transactions', async () => {
@@ -216,14 +259,19 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
       assert.deepEqual(steps, ['succeeded', 'succeeded', 'succeeded']);
       assert.equal(await page.locator('[data-testid=job-action]').count(), 0, 'no user action');
       assert.ok(await page.isHidden('#problem'), 'no problem shown');
-      // The data follows the job: data.updated (then connection.updated) come after it.
-      await page.locator('[data-testid=event][data-type="data.updated"]').waitFor({ state: 'attached' });
+      // The data comes with the job: a data.updated once the BFF's copy has it, after the job's
+      // success or sooner, from Basiq's webhooks (transactions.updated, connection.activated)
+      // that come as the job's last step ends; no second one when the copy did not change.
+      await page.locator('[data-testid=event][data-type="data.updated"]').first().waitFor({ state: 'attached' });
       const log = await assertJobFollowedOnTheStream(page, 'succeeded');
       const types = log.map((e) => e.type);
-      assert.ok(types.lastIndexOf('job.updated') < types.indexOf('data.updated'), `job, then data: ${types}`);
+      assert.ok(types.indexOf('job.updated') < types.indexOf('data.updated'), `the job ran, then data: ${types}`);
 
       await assertAccountsAndTransactions(page);
       await page.screenshot({ path: path.join(OUT_DIR, 'transactions-logo-stand-ins.png'), fullPage: true });
+      await assertPendingTurnsPosted(page);
+      await assertEnrichment(page, { logos: 'initial' }); // still the BFF's first page, in its order
+      await page.screenshot({ path: path.join(OUT_DIR, 'transactions-pending-posted.png'), fullPage: true });
 
       // Where the logos load (here, served by the test), they replace the stand-ins, alt text
       // and all. A reload finds the user's connection and shows the data again.
@@ -250,7 +298,7 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
       await signInAndOpenConsent(page, `e2e-restart-${randomBytes(4).toString('hex')}`);
       await logInAtBank(page, 'Wentworth-Smith', 'whislter');
       await jobStatus(page, 'succeeded');
-      await page.locator('[data-testid=event][data-type="data.updated"]').waitFor({ state: 'attached' });
+      await page.locator('[data-testid=event][data-type="data.updated"]').first().waitFor({ state: 'attached' });
       await page.locator('[data-testid=account-row]').first().waitFor();
       await page.waitForTimeout(1000); // the connection.updated that follows the data.updated
       // One stream per page load so far (before the Consent UI, and since coming back).

@@ -17,6 +17,9 @@ const WEB_DIR = path.join(ROOT, 'examples', 'web');
 // The public dev-only values of docker-compose.yml / .env.example.
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production-0123456789';
 const TEST_DATA_KEY = Buffer.from('e2e-test-data-key-32-bytes-long!').toString('base64');
+// Basiq's webhooks, signed by the simulator and checked by the BFF with the same secret: the
+// simulator's control routes (a pending transaction posts, …) reach the BFF as Basiq's would.
+const WEBHOOK_SECRET = `whsec_${Buffer.from('e2e-only-sim-webhook-signing-key').toString('base64')}`;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -169,6 +172,8 @@ export async function startStack() {
       // Slow enough that the page's event stream is open before a job ends, so the test sees
       // the job's steps arrive as job.updated events (the BFF looks at a job every 2 s).
       BASIQ_SIM_JOB_STEP_MS: '1000',
+      BASIQ_SIM_WEBHOOK_URL: `${bff}/webhooks/basiq`,
+      BASIQ_SIM_WEBHOOK_SECRET: WEBHOOK_SECRET,
       RUST_LOG: 'info',
     });
     stack.processes.push(simProcess);
@@ -186,6 +191,7 @@ export async function startStack() {
       ALLOWED_RETURN_URLS: web,
       CORS_ALLOWED_ORIGINS: web,
       DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
+      BASIQ_WEBHOOK_SECRET: WEBHOOK_SECRET,
       LOG_FORMAT: 'json',
       RUST_LOG: 'info,sqlx=warn,hyper=warn,reqwest=warn',
     };
