@@ -15,7 +15,7 @@ use crate::{error::Problem, state::AppState};
 
 use super::responses::{
     BadGateway, BadRequest, Conflict, GatewayTimeout, InternalError, NotFound, ServiceUnavailable,
-    TooManyRequests, Unauthorized,
+    TooManyRequests, Unauthorized, UriTooLong,
 };
 
 #[derive(OpenApi)]
@@ -43,7 +43,8 @@ exactly like a missing one."
             InternalError,
             BadGateway,
             ServiceUnavailable,
-            GatewayTimeout
+            GatewayTimeout,
+            UriTooLong
         )
     ),
     modifiers(&Security),

@@ -20,12 +20,14 @@ pub struct Unauthorized(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct NotFound(pub Problem);
 
-/// The failures every authenticated route can answer: a bad token, a rate limit, our own fault,
-/// and Basiq's (502, 503, 504).
+/// The failures every authenticated route can answer: a bad token, a request line too long, a
+/// rate limit, our own fault, and Basiq's (502, 503, 504).
 #[derive(utoipa::IntoResponses)]
 pub enum CommonErrors {
     #[response(status = 401)]
     Unauthorized(#[ref_response] Unauthorized),
+    #[response(status = 414)]
+    UriTooLong(#[ref_response] UriTooLong),
     #[response(status = 429)]
     TooManyRequests(#[ref_response] TooManyRequests),
     #[response(status = 500)]
@@ -37,6 +39,12 @@ pub enum CommonErrors {
     #[response(status = 504)]
     GatewayTimeout(#[ref_response] GatewayTimeout),
 }
+
+/// The path and query are longer than this API accepts (`uri_too_long`), e.g. a query value
+/// that is long once percent-encoded.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct UriTooLong(pub Problem);
 
 /// The user was erased while this request ran (`user_erased`); start again.
 #[derive(ToResponse)]
