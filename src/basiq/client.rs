@@ -349,7 +349,11 @@ impl BasiqClient {
         .await;
         match &result {
             Ok(answer) => {
-                span.record("http.response.status_code", answer.status.as_u16());
+                // As an integer: tracing records a u16 as text.
+                span.record(
+                    "http.response.status_code",
+                    i64::from(answer.status.as_u16()),
+                );
             }
             Err(e) => {
                 span.record("otel.status_code", "error");
@@ -359,7 +363,7 @@ impl BasiqClient {
                         correlation_id,
                         ..
                     } => {
-                        span.record("http.response.status_code", status);
+                        span.record("http.response.status_code", i64::from(*status));
                         if let Some(id) = correlation_id {
                             span.record("basiq.correlation_id", id.as_str());
                         }

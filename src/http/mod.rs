@@ -205,7 +205,10 @@ pub fn router(state: AppState) -> Router {
                     .on_request(())
                     .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
                         if telemetry::traces_on() {
-                            span.record("http.response.status_code", res.status().as_u16());
+                            span.record(
+                                "http.response.status_code",
+                                i64::from(res.status().as_u16()),
+                            );
                             if res.status().is_server_error() {
                                 span.record("otel.status_code", "error");
                             }
