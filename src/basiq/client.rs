@@ -347,37 +347,35 @@ impl BasiqClient {
         }
         .instrument(span.clone())
         .await;
+        // Statuses as integers: tracing records a u16 as text.
         match &result {
             Ok(answer) => {
-                // As an integer: tracing records a u16 as text.
                 span.record(
                     "http.response.status_code",
                     i64::from(answer.status.as_u16()),
                 );
             }
+            Err(BasiqError::Status {
+                status,
+                correlation_id,
+                ..
+            }) => {
+                span.record("otel.status_code", "error");
+                span.record("http.response.status_code", i64::from(*status));
+                if let Some(id) = correlation_id {
+                    span.record("basiq.correlation_id", id.as_str());
+                }
+            }
             Err(e) => {
                 span.record("otel.status_code", "error");
-                match e {
-                    BasiqError::Status {
-                        status,
-                        correlation_id,
-                        ..
-                    } => {
-                        span.record("http.response.status_code", i64::from(*status));
-                        if let Some(id) = correlation_id {
-                            span.record("basiq.correlation_id", id.as_str());
-                        }
-                    }
-                    BasiqError::Timeout { .. } => {
-                        span.record("error.type", "timeout");
-                    }
-                    BasiqError::Malformed { .. } => {
-                        span.record("error.type", "malformed");
-                    }
-                    _ => {
-                        span.record("error.type", "unreachable");
-                    }
-                }
+                span.record(
+                    "error.type",
+                    match e {
+                        BasiqError::Timeout { .. } => "timeout",
+                        BasiqError::Malformed { .. } => "too_large",
+                        _ => "unreachable",
+                    },
+                );
             }
         }
         result
