@@ -81,6 +81,11 @@ pub struct Settings {
     /// The egress proxy for calls to an https Basiq, if one is configured.
     pub basiq_proxy: Option<EgressProxy>,
     pub connection_limits: ConnectionLimits,
+    /// Spans go out over OTLP/HTTP: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set (and `OTEL_SDK_DISABLED` is not `true`). The
+    /// OpenTelemetry SDK reads those and the other `OTEL_*` variables itself; they are
+    /// checked here so that a bad one stops start-up with its name.
+    pub traces: bool,
 }
 
 /// Where events go for the company's backend, and the `whsec_…` secret they are signed with.
@@ -181,6 +186,41 @@ impl EgressProxy {
             no_proxy: get("NO_PROXY").or_else(|| get("no_proxy")),
         }))
     }
+}
+
+/// Whether traces go out over OTLP, with the variables the SDK will read checked first.
+fn traces(get: impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
+    for var in [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ] {
+        if let Some(v) = get(var) {
+            Url::parse(v.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or_else(|| bad(var, "must be an http:// or https:// URL"))?;
+        }
+    }
+    for var in [
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ] {
+        if get(var).is_some_and(|v| v.trim() != "http/protobuf") {
+            return Err(bad(
+                var,
+                "only http/protobuf is supported (OTLP over HTTP, port 4318 on a collector)",
+            ));
+        }
+    }
+    let disabled = match get("OTEL_SDK_DISABLED").as_deref().map(str::trim) {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(_) => return Err(bad("OTEL_SDK_DISABLED", "must be true or false")),
+    };
+    let endpoint = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+        || get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+    Ok(endpoint && !disabled)
 }
 
 /// A PEM public key and the one algorithm its tokens are verified with.
@@ -411,6 +451,7 @@ impl Settings {
             )? as usize,
         };
 
+        let traces = traces(get)?;
         let basiq_proxy = EgressProxy::from_lookup(get, &basiq_api_url)?;
         Ok(Self {
             database_url,
@@ -431,6 +472,7 @@ impl Settings {
             log_format,
             basiq_proxy,
             connection_limits,
+            traces,
         })
     }
 
@@ -595,6 +637,47 @@ mod tests {
             assert_eq!(err.var, "HTTPS_PROXY", "{value}");
             assert!(err.problem.starts_with(problem), "{value}: {}", err.problem);
         }
+    }
+
+    #[test]
+    fn traces_are_on_with_an_otlp_endpoint_and_its_variables_are_checked() {
+        assert!(!settings(BASE).unwrap().traces);
+        for var in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ] {
+            assert!(
+                settings(&with(&[(var, "http://otel-collector:4318")]))
+                    .unwrap()
+                    .traces
+            );
+            let err = settings(&with(&[(var, "otel-collector:4318")])).unwrap_err();
+            assert_eq!(err.var, var);
+        }
+        let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318");
+        assert!(
+            !settings(&with(&[endpoint, ("OTEL_SDK_DISABLED", "true")]))
+                .unwrap()
+                .traces
+        );
+        for (var, value) in [
+            ("OTEL_SDK_DISABLED", "yes"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+        ] {
+            assert_eq!(
+                settings(&with(&[endpoint, (var, value)])).unwrap_err().var,
+                var
+            );
+        }
+        assert!(
+            settings(&with(&[
+                endpoint,
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            ]))
+            .unwrap()
+            .traces
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use basiq_bff::{
     admin::{self, Cli, Command},
     config::Settings,
-    startup::{Application, shutdown_signal},
+    startup::{self, Application, shutdown_signal},
     telemetry,
 };
 use clap::Parser;
@@ -42,7 +42,13 @@ async fn main() {
 }
 
 async fn serve(settings: Settings) {
-    telemetry::init(settings.log_format);
+    let telemetry = match startup::telemetry(&settings) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("basiq-bff: telemetry: {e:#}");
+            std::process::exit(1);
+        }
+    };
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -51,7 +57,9 @@ async fn serve(settings: Settings) {
             std::process::exit(1);
         }
     };
-    if let Err(e) = app.run_until(shutdown_signal()).await {
+    let stopped = app.run_until(shutdown_signal()).await;
+    telemetry.shutdown().await;
+    if let Err(e) = stopped {
         tracing::error!(error = format!("{e:#}"), "basiq-bff stopped with an error");
         std::process::exit(1);
     }

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::JwtVerifier,
-    basiq::{BasiqClient, Proxy, TokenPolicy, UpstreamPolicy},
+    basiq::{self, BasiqClient, Proxy, TokenPolicy, UpstreamPolicy},
     config::{ConnectionLimits, Settings},
     crypto::{MacKey, Sealer},
     db,
@@ -23,6 +23,7 @@ use crate::{
     state::{App, AppState, ConsentConfig},
     sync::{self as sync_store, SyncStore},
     tasks::{TaskContext, Tasks},
+    telemetry::{self, Telemetry},
     watcher,
     webhook_signature::WebhookKey,
 };
@@ -271,6 +272,29 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
+/// The service's logs, and its traces while `Settings::traces`: the exporter's client is built
+/// as Basiq's is (reqwest, the egress proxy for https, no redirects, no hidden retries),
+/// before the app, so that start-up's own spans go out too.
+pub fn telemetry(settings: &Settings) -> anyhow::Result<Telemetry> {
+    let exporter = match settings.traces {
+        true => Some(basiq::egress_client(
+            UpstreamPolicy::default().connect_timeout,
+            settings.basiq_api_url.scheme() == "https",
+            proxy(settings),
+        )?),
+        false => None,
+    };
+    telemetry::init(settings.log_format, exporter)
+}
+
+fn proxy(settings: &Settings) -> Option<Proxy<'_>> {
+    settings.basiq_proxy.as_ref().map(|p| Proxy {
+        var: p.var,
+        url: &p.url,
+        no_proxy: p.no_proxy.as_deref(),
+    })
+}
+
 /// The Basiq client, sharing the server token with every replica through Postgres.
 pub fn basiq_client(
     settings: &Settings,
@@ -288,11 +312,7 @@ pub fn basiq_client(
             pool.clone(),
             sealer.clone(),
         ))),
-        settings.basiq_proxy.as_ref().map(|p| Proxy {
-            var: p.var,
-            url: &p.url,
-            no_proxy: p.no_proxy.as_deref(),
-        }),
+        proxy(settings),
     )
 }
 

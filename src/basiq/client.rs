@@ -8,7 +8,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::domain::ids::is_basiq_id;
+use tracing::Instrument as _;
+
+use crate::{domain::ids::is_basiq_id, telemetry};
 
 use super::{
     egress::{self, Answer, Budget},
@@ -200,14 +202,10 @@ impl BasiqClient {
             .header(header::AUTHORIZATION, key)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form);
-        let answer = egress::send(
-            &self.inner.budget,
-            EP,
-            req,
-            self.inner.upstream.attempt_timeout,
-        )
-        .await?;
-        parse(EP, &check(EP, answer)?.body)
+        let answer = self
+            .attempt(EP, req, self.inner.upstream.attempt_timeout)
+            .await?;
+        parse(EP, &answer.body)
     }
 
     /// A `CLIENT_ACCESS` token bound to `user_id`: it can open the Consent UI for that user only.
@@ -280,14 +278,9 @@ impl BasiqClient {
                     .body(body.clone()),
                 None => req,
             };
-            let result = egress::send(
-                &self.inner.budget,
-                endpoint,
-                req,
-                policy.attempt_timeout.min(remaining),
-            )
-            .await
-            .and_then(|answer| check(endpoint, answer));
+            let result = self
+                .attempt(endpoint, req, policy.attempt_timeout.min(remaining))
+                .await;
             match result {
                 Err(e) if !token_refreshed && token_expired(&e) => {
                     tracing::info!(
@@ -317,6 +310,75 @@ impl BasiqClient {
                 other => return other,
             }
         }
+    }
+
+    /// One attempt, sent and its answer checked. While traces are on it is a span of its own
+    /// (a child of the caller's), which the request names in its `traceparent` and which
+    /// records Basiq's status and `correlationId`.
+    async fn attempt(
+        &self,
+        endpoint: &'static str,
+        req: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<Answer, BasiqError> {
+        if !telemetry::traces_on() {
+            return egress::send(&self.inner.budget, endpoint, req, timeout)
+                .await
+                .and_then(|answer| check(endpoint, answer));
+        }
+        let span = tracing::info_span!(
+            "basiq.request",
+            otel.name = endpoint,
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            endpoint,
+            http.response.status_code = tracing::field::Empty,
+            basiq.correlation_id = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        let req = match telemetry::trace_headers(&span) {
+            Some(headers) => req.headers(headers),
+            None => req,
+        };
+        let result = async {
+            egress::send(&self.inner.budget, endpoint, req, timeout)
+                .await
+                .and_then(|answer| check(endpoint, answer))
+        }
+        .instrument(span.clone())
+        .await;
+        // Statuses as integers: tracing records a u16 as text.
+        match &result {
+            Ok(answer) => {
+                span.record(
+                    "http.response.status_code",
+                    i64::from(answer.status.as_u16()),
+                );
+            }
+            Err(BasiqError::Status {
+                status,
+                correlation_id,
+                ..
+            }) => {
+                span.record("otel.status_code", "error");
+                span.record("http.response.status_code", i64::from(*status));
+                if let Some(id) = correlation_id {
+                    span.record("basiq.correlation_id", id.as_str());
+                }
+            }
+            Err(e) => {
+                span.record("otel.status_code", "error");
+                span.record(
+                    "error.type",
+                    match e {
+                        BasiqError::Timeout { .. } => "timeout",
+                        BasiqError::Malformed { .. } => "too_large",
+                        _ => "unreachable",
+                    },
+                );
+            }
+        }
+        result
     }
 
     async fn get<T: DeserializeOwned>(

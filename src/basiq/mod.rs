@@ -10,7 +10,7 @@ pub use client::{
     AccountList, Accounts, BasiqClient, ClientToken, OneAccount, OneTransaction, PageRows,
     TransactionPage, UpstreamPolicy,
 };
-pub use egress::Proxy;
+pub use egress::{Proxy, client as egress_client};
 pub use error::BasiqError;
 pub use token::{
     BoxFuture, LockedStore, SharedToken, StoreError, TokenPolicy, TokenStatus, TokenStore,

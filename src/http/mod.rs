@@ -38,7 +38,7 @@ use tower_http::{
     sensitive_headers::SetSensitiveRequestHeadersLayer,
     set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
-    trace::TraceLayer,
+    trace::{OnResponse as _, TraceLayer},
 };
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -47,6 +47,7 @@ use crate::{
     error::{REQUEST_ID, problem},
     monitoring,
     state::AppState,
+    telemetry,
 };
 
 /// Longer than any single Basiq call with its retry, so upstream errors answer first.
@@ -174,19 +175,48 @@ pub fn router(state: AppState) -> Router {
                             .unwrap_or("-");
                         // The path is not logged: ids are recorded as fields where known,
                         // and the query may hold a consent state.
-                        tracing::info_span!(
+                        if !telemetry::traces_on() {
+                            return tracing::info_span!(
+                                "request",
+                                request_id,
+                                method = %req.method(),
+                                route,
+                                user_id = tracing::field::Empty,
+                                basiq_user_id = tracing::field::Empty,
+                            );
+                        }
+                        // Traces on: a server span named as OpenTelemetry names them, in the
+                        // caller's trace if it sent one.
+                        let span = tracing::info_span!(
                             "request",
+                            otel.name = format!("{} {route}", req.method()),
+                            otel.kind = "server",
+                            otel.status_code = tracing::field::Empty,
+                            http.response.status_code = tracing::field::Empty,
                             request_id,
                             method = %req.method(),
                             route,
                             user_id = tracing::field::Empty,
                             basiq_user_id = tracing::field::Empty,
-                        )
+                        );
+                        telemetry::continue_trace(&span, req.headers());
+                        span
                     })
                     .on_request(())
-                    .on_response(
-                        tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
-                    ),
+                    .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
+                        if telemetry::traces_on() {
+                            span.record(
+                                "http.response.status_code",
+                                i64::from(res.status().as_u16()),
+                            );
+                            if res.status().is_server_error() {
+                                span.record("otel.status_code", "error");
+                            }
+                        }
+                        tower_http::trace::DefaultOnResponse::new()
+                            .level(tracing::Level::INFO)
+                            .on_response(res, latency, span)
+                    }),
             )
             .layer(PropagateRequestIdLayer::new(x_request_id))
             .layer(middleware::from_fn(monitoring::track))

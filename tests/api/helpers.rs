@@ -586,6 +586,93 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Starts the real `basiq-bff` binary as a server, configured as this app is (same
+    /// database and simulator) with `overrides` replacing variables, and waits until it is
+    /// ready.
+    pub async fn start_bff(&self, overrides: &[(&str, &str)]) -> Bff {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut env = self.env_with(overrides);
+        env.insert("BIND_ADDR".into(), format!("127.0.0.1:{port}"));
+        env.insert("LOG_FORMAT".into(), "json".into());
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_basiq-bff"))
+            .env_clear()
+            .envs(env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the basiq-bff binary starts");
+        // Read as it comes, so that a full pipe never stops the process.
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut logs = String::new();
+            let _ = std::io::Read::read_to_string(&mut out, &mut logs);
+            logs
+        });
+        let mut bff = Bff {
+            base,
+            child,
+            stdout: Some(stdout),
+        };
+        for _ in 0..400 {
+            if let Ok(r) = self.http.get(format!("{}/readyz", bff.base)).send().await
+                && r.status() == 200
+            {
+                return bff;
+            }
+            if let Some(status) = bff.child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(bff.child.stderr.as_mut().unwrap(), &mut stderr)
+                    .unwrap();
+                panic!("basiq-bff exited with {status}: {stderr}");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("basiq-bff never became ready");
+    }
+}
+
+/// The real binary serving, from [`TestApp::start_bff`]; killed if dropped unstopped.
+pub struct Bff {
+    pub base: String,
+    child: std::process::Child,
+    stdout: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Bff {
+    /// SIGTERM, as an orchestrator stops a pod; waits for a clean exit and returns what the
+    /// process printed on stdout (its logs).
+    pub async fn stop(mut self) -> String {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        for _ in 0..400 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                return self.stdout.take().unwrap().join().unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("basiq-bff did not exit after SIGTERM");
+    }
+}
+
+impl Drop for Bff {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// What a run of the binary printed, and how it exited.
 #[derive(Debug)]
 pub struct Run {

@@ -22,5 +22,6 @@ mod process;
 mod server_token;
 mod serving;
 mod sync;
+mod traces;
 mod users;
 mod webhooks;

@@ -24,6 +24,9 @@ pub struct RecordedRequest {
     pub path: String,
     pub query: Option<String>,
     pub status: u16,
+    /// The W3C trace context the caller sent, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 #[derive(Clone, Debug)]

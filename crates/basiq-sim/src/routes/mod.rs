@@ -52,6 +52,11 @@ async fn api_layer(State(sim): State<SimState>, req: Request, next: Next) -> Res
             path: path.clone(),
             query: req.uri().query().map(str::to_owned),
             status: 0,
+            traceparent: req
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         });
         requests.len() - 1
     };
