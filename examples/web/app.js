@@ -159,6 +159,7 @@ function signOut({ keepMessages = false } = {}) {
   session.jwt = null;
   stopEvents();
   transactionSync = null; // the next user starts from an empty copy
+  withdrawn = false;
   shownCount = PAGE_SIZE;
   for (const id of ['session', 'consents', 'jobs', 'accounts', 'transactions', 'events']) $(id).hidden = true;
   if (!keepMessages) $('problem').hidden = $('notice').hidden = true;
@@ -235,6 +236,10 @@ function renderConsent(c) {
     onClick(withdraw, async () => {
       if (!confirm('Stop sharing your bank data? Your accounts will no longer be shown.')) return;
       await api(bff.DELETE('/v1/consents/{consentId}', { params: { path: { consentId } } }));
+      // Nothing shows the data again (a data.updated still on its way, a load already due)
+      // until a new consent's job succeeds.
+      withdrawn = true;
+      clearTimeout(reloadTimer);
       for (const id of ['accounts', 'transactions', 'jobs']) $(id).hidden = true;
       showNotice('Consent withdrawn: your bank data is no longer shared.');
       await showConsents();
@@ -359,7 +364,10 @@ function showJob(job, eventId) {
   const before = jobs.get(job.id)?.job;
   jobs.set(job.id, { job, eventId });
   $('job-list').replaceChildren(...[...jobs.values()].map((shown) => renderJob(shown.job, shown.eventId)));
-  if (job.status === 'succeeded' && before?.status !== 'succeeded') reloadData();
+  if (job.status === 'succeeded' && before?.status !== 'succeeded') {
+    withdrawn = false;
+    reloadData();
+  }
 }
 
 // Accounts read again and transactions synced, a moment after the last reason to (a job's
@@ -367,7 +375,10 @@ function showJob(job, eventId) {
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let reloadTimer;
 let loading = Promise.resolve();
+/** The user withdrew their consent on this page: their data stays off it. */
+let withdrawn = false;
 function reloadData() {
+  if (withdrawn) return;
   clearTimeout(reloadTimer);
   reloadTimer = setTimeout(() => loadData().catch(showProblem), 300);
 }
@@ -460,6 +471,7 @@ const accountNames = new Map();
 
 async function showAccounts() {
   const { data: accounts } = await api(bff.GET('/v1/accounts'));
+  if (withdrawn) return; // withdrawn while this load ran
   $('accounts-body').replaceChildren(...accounts.map(renderAccount));
   $('accounts').hidden = false;
   await syncTransactions();
@@ -492,6 +504,7 @@ let shownCount = PAGE_SIZE;
 async function syncTransactions() {
   transactionSync ??= new TransactionSync(bff, { limit: 500 });
   await transactionSync.sync();
+  if (withdrawn) return;
   renderTransactions();
 }
 
