@@ -334,9 +334,9 @@ impl SyncStore {
         a: &wire::Account<'_>,
         stored: &HashMap<(String, String), db::sync::Stored>,
     ) -> Option<Fetched> {
-        let view = AccountView::from(a);
         let id = a.id.decoded().into_owned();
-        let body = serde_json::to_vec(&view).ok()?;
+        let before = stored.get(&("account".to_owned(), id.clone()));
+        let body = serde_json::to_vec(&AccountView::from(a)).ok()?;
         let mut f = Fetched {
             kind: "account",
             connection_id: a.connection.map(|r| r.0.decoded().into_owned()),
@@ -350,7 +350,7 @@ impl SyncStore {
             candidate: None,
             pending: false,
         };
-        self.compare(&mut f, body, stored);
+        self.compare(&mut f, body, before);
         Some(f)
     }
 
@@ -361,9 +361,13 @@ impl SyncStore {
         stored: &HashMap<(String, String), db::sync::Stored>,
         now: DateTime<Utc>,
     ) -> Option<Fetched> {
-        let view = TransactionView::from(t);
-        let body = serde_json::to_vec(&view).ok()?;
         let id = t.id.decoded().into_owned();
+        let before = stored.get(&("transaction".to_owned(), id.clone()));
+        if before.is_some_and(|s| s.removed && s.replaced_by.is_some()) {
+            // Its posted copy replaced it: it stays removed while Basiq still lists it.
+            return None;
+        }
+        let body = serde_json::to_vec(&TransactionView::from(t)).ok()?;
         let status = t.status.map(|s| s.decoded().into_owned());
         let pending = status.as_deref() == Some("pending");
         let account_id = t.account.map(|r| r.0.decoded().into_owned());
@@ -382,30 +386,18 @@ impl SyncStore {
             candidate,
             pending,
         };
-        let suppressed = stored
-            .get(&(f.kind.to_owned(), f.id.clone()))
-            .is_some_and(|s| s.removed && s.replaced_by.is_some());
-        if suppressed {
-            // Its posted copy replaced it: it stays removed while Basiq still lists it.
-            return None;
-        }
-        self.compare(&mut f, body, stored);
+        self.compare(&mut f, body, before);
         Some(f)
     }
 
-    /// Fills in the MAC and, when the record is new or changed, its body.
-    fn compare(
-        &self,
-        f: &mut Fetched,
-        body: Vec<u8>,
-        stored: &HashMap<(String, String), db::sync::Stored>,
-    ) {
+    /// Fills in the MAC and, when the record is new or changed (from what is stored of it,
+    /// `before`), its body.
+    fn compare(&self, f: &mut Fetched, body: Vec<u8>, before: Option<&db::sync::Stored>) {
         let mac = self
             .0
             .content_key
             .sign(&[f.kind.as_bytes(), f.id.as_bytes(), &body])
             .to_vec();
-        let before = stored.get(&(f.kind.to_owned(), f.id.clone()));
         let live = before.filter(|s| !s.removed);
         f.added = live.is_none();
         if live.and_then(|s| s.content_mac.as_deref()) != Some(mac.as_slice()) {
@@ -430,17 +422,18 @@ struct Plan {
 
 impl Plan {
     fn record(&mut self, f: &Fetched, seq: i64, removed: bool, replaced_by: Option<String>) {
-        let r = &mut self.records;
-        r.kind.push(f.kind.to_owned());
-        r.record_id.push(f.id.clone());
-        r.connection_id.push(f.connection_id.clone());
-        r.account_id.push(f.account_id.clone());
-        r.status.push(f.status.clone());
-        r.record_date.push(f.date);
-        r.seq.push(seq);
-        r.removed.push(removed);
-        r.replaced_by.push(replaced_by);
-        r.content_mac.push((!removed).then(|| f.mac.clone()));
+        self.records.push(db::sync::Record {
+            kind: f.kind.to_owned(),
+            record_id: f.id.clone(),
+            connection_id: f.connection_id.clone(),
+            account_id: f.account_id.clone(),
+            status: f.status.clone(),
+            record_date: f.date,
+            seq,
+            removed,
+            replaced_by,
+            content_mac: (!removed).then(|| f.mac.clone()),
+        });
     }
 
     fn entry(
@@ -513,17 +506,19 @@ fn plan(
     for s in gone {
         plan.counts.removed += 1;
         let seq = plan.entry(&s.kind, &s.record_id, None, "removed", None);
-        let r = &mut plan.records;
-        r.kind.push(s.kind.clone());
-        r.record_id.push(s.record_id.clone());
-        r.connection_id.push(None);
-        r.account_id.push(None);
-        r.status.push(None);
-        r.record_date.push(None);
-        r.seq.push(seq);
-        r.removed.push(true);
-        r.replaced_by.push(None);
-        r.content_mac.push(None);
+        // What is not given keeps its stored value.
+        plan.records.push(db::sync::Record {
+            kind: s.kind.clone(),
+            record_id: s.record_id.clone(),
+            connection_id: None,
+            account_id: None,
+            status: None,
+            record_date: None,
+            seq,
+            removed: true,
+            replaced_by: None,
+            content_mac: None,
+        });
     }
     // Replaced by their posted copy: removed if a client may hold them, else only kept out.
     let mut rest = Vec::new();

@@ -222,6 +222,35 @@ pub struct Records {
     pub content_mac: Vec<Option<Vec<u8>>>,
 }
 
+/// One record's row, as [`Records`] takes it.
+pub struct Record {
+    pub kind: String,
+    pub record_id: String,
+    pub connection_id: Option<String>,
+    pub account_id: Option<String>,
+    pub status: Option<String>,
+    pub record_date: Option<NaiveDate>,
+    pub seq: i64,
+    pub removed: bool,
+    pub replaced_by: Option<String>,
+    pub content_mac: Option<Vec<u8>>,
+}
+
+impl Records {
+    pub fn push(&mut self, r: Record) {
+        self.kind.push(r.kind);
+        self.record_id.push(r.record_id);
+        self.connection_id.push(r.connection_id);
+        self.account_id.push(r.account_id);
+        self.status.push(r.status);
+        self.record_date.push(r.record_date);
+        self.seq.push(r.seq);
+        self.removed.push(r.removed);
+        self.replaced_by.push(r.replaced_by);
+        self.content_mac.push(r.content_mac);
+    }
+}
+
 pub async fn put(
     tx: &mut PgConnection,
     app_user_id: &str,

@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// A request body must arrive within this (it is at most a few KiB): a client that sends its
 /// headers and then drips the body holds a connection for seconds, not the request timeout.
@@ -121,6 +121,17 @@ pub fn query_params(
         }
     }
     Ok(out)
+}
+
+/// A page size: a whole number from 1 to `max`, else a 400 naming `limit`.
+pub fn limit(value: &str, max: u32) -> ApiResult<u32> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| {
+            ApiError::validation("limit", format!("must be a whole number from 1 to {max}"))
+        })
 }
 
 /// For the routes that take no query parameters (a `route_layer`): any parameter is refused

@@ -20,14 +20,18 @@ use crate::{
     db,
     domain::sync::SyncCursor,
     error::{ApiError, ApiResult},
-    http::{extract::query_params, json::json, responses},
+    http::{
+        extract::{limit, query_params},
+        json::json,
+        responses,
+    },
     state::AppState,
     sync::{SyncError, Why, change_ad},
     views::transactions::TransactionView,
 };
 
 pub const DEFAULT_LIMIT: usize = 100;
-pub const MAX_LIMIT: usize = 500;
+pub const MAX_LIMIT: u32 = 500;
 const PARAMS: &[&str] = &["cursor", "limit"];
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -74,17 +78,7 @@ impl SyncQuery {
         let mut params = query_params(raw, PARAMS)?;
         let limit = params
             .remove("limit")
-            .map(|v| {
-                v.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT as u32).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::validation(
-                            "limit",
-                            format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                        )
-                    })
-            })
+            .map(|v| limit(&v, MAX_LIMIT))
             .transpose()?;
         let cursor = params.remove("cursor");
         if cursor.as_ref().is_some_and(|c| c.len() > 512) {

@@ -18,7 +18,7 @@ use crate::{
     domain::cursor::Cursor,
     error::{ApiError, ApiResult},
     http::{
-        extract::{check_id, no_query_params, query_params},
+        extract::{check_id, limit, no_query_params, query_params},
         json::json,
         responses,
     },
@@ -194,19 +194,7 @@ impl TransactionQuery {
                 .transpose()?,
             from: take("from").map(|v| date("from", &v)).transpose()?,
             to: take("to").map(|v| date("to", &v)).transpose()?,
-            limit: take("limit")
-                .map(|v| {
-                    v.parse::<u32>()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| {
-                            ApiError::validation(
-                                "limit",
-                                format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                            )
-                        })
-                })
-                .transpose()?,
+            limit: take("limit").map(|v| limit(&v, MAX_LIMIT)).transpose()?,
             cursor: take("cursor"),
         };
         if let (Some(from), Some(to)) = (q.from, q.to)
