@@ -23,7 +23,8 @@
 #                  --build-arg REVISION="$(git rev-parse HEAD)" -t basiq-bff .
 #
 # The repository is a cargo workspace: the service at the root, the simulator in
-# crates/basiq-sim; one build makes both binaries. The build needs no database: sqlx's query
+# crates/basiq-sim (and the stop signal both share, crates/shutdown); one build makes both
+# binaries. The build needs no database: sqlx's query
 # macros read the committed `.sqlx/` data (SQLX_OFFLINE=true), and `migrations/` is embedded
 # into the binary at compile time, so both directories must be in the build context
 # (.dockerignore keeps them).

@@ -6,7 +6,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use basiq_bff::{
     admin::{self, Cli, Command},
     config::Settings,
-    startup::{self, Application, shutdown_signal},
+    startup::{self, Application},
     telemetry,
 };
 use clap::Parser;
@@ -57,7 +57,7 @@ async fn serve(settings: Settings) {
             std::process::exit(1);
         }
     };
-    let stopped = app.run_until(shutdown_signal()).await;
+    let stopped = app.run_until(shutdown::signal()).await;
     telemetry.shutdown().await;
     if let Err(e) = stopped {
         tracing::error!(error = format!("{e:#}"), "basiq-bff stopped with an error");

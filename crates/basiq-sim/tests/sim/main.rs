@@ -10,6 +10,7 @@ mod connections;
 mod consent;
 mod control;
 mod jobs;
+mod process;
 mod transactions;
 mod users;
 mod webhooks;
