@@ -1,12 +1,12 @@
 //! Erasing an app user: `DELETE /v1/me` and `basiq-bff admin erase` both come here, so the two
 //! can never drift apart.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::{
-    basiq::{BasiqClient, BasiqError},
+    basiq::{BasiqClient, BasiqError, types::Consent},
     db,
-    events::{Change, Events, UserErased},
+    events::{Change, ConsentChange, ConsentUpdated, Events, UserErased},
     user_cache::UserCache,
 };
 
@@ -29,8 +29,9 @@ pub enum EraseError {
 
 impl Eraser<'_> {
     /// Deletes the Basiq user `basiq_user_id` (its connections and data go with it; one
-    /// already gone is fine), then every local row of `app_user_id`, then publishes
-    /// `user.erased` (its streams, and the company's backend, learn it last). Safe to repeat.
+    /// already gone is fine), then, in one transaction, every local row of `app_user_id` and
+    /// the `user.erased` event (its streams, and the company's backend, learn it last; a crash
+    /// leaves both or neither). Safe to repeat.
     #[tracing::instrument(skip_all, fields(user_id = app_user_id, basiq_user_id))]
     pub async fn erase(
         &self,
@@ -45,13 +46,47 @@ impl Eraser<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
-        db::users::delete(self.pool, app_user_id).await?;
-        self.users.forget(app_user_id);
         let erased = Change::Erased(UserErased {
             user_id: app_user_id.to_owned(),
         });
-        self.events.publish(app_user_id, &erased).await?;
+        let mut tx = self.pool.begin().await?;
+        db::users::delete(&mut tx, app_user_id).await?;
+        self.events
+            .publish_in(&mut tx, app_user_id, &erased)
+            .await?;
+        tx.commit().await?;
+        self.users.forget(app_user_id);
         tracing::info!("user erased");
         Ok(())
     }
+}
+
+/// Whether a consent that ended (`ended`, when the event names it) takes the user's stored
+/// data with it: only when none of the user's consents at Basiq is still active. A late event
+/// about an old consent, after the user consented again, erases nothing current.
+pub fn consent_end_erases(consents: &[Consent], ended: Option<&str>) -> bool {
+    !consents
+        .iter()
+        .any(|c| c.status.as_deref() == Some("active") && c.id.as_deref() != ended)
+}
+
+/// A consent of the user ended (revoked or expired), in the caller's transaction: their stored
+/// data is erased when `erase` (see [`consent_end_erases`]), and `consent.updated` published
+/// after it, so that the erasure and its news are one outcome.
+pub async fn consent_ended(
+    tx: &mut PgConnection,
+    events: &Events,
+    app_user_id: &str,
+    consent_id: Option<&str>,
+    change: ConsentChange,
+    erase: bool,
+) -> Result<(), sqlx::Error> {
+    if erase {
+        db::users::erase_data(&mut *tx, app_user_id).await?;
+    }
+    let ended = Change::Consent(ConsentUpdated {
+        change,
+        consent_id: consent_id.map(str::to_owned),
+    });
+    events.publish_in(tx, app_user_id, &ended).await.map(drop)
 }

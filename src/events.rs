@@ -22,12 +22,16 @@ use tokio::sync::Notify;
 
 pub use crate::db::events::{outbox_ad, payload_ad};
 use crate::{
-    basiq::BasiqClient,
+    basiq::{BasiqClient, BasiqError, types::Connection},
     crypto::Sealer,
     db,
-    domain::{connections::ConnectionView, jobs::JobView},
+    domain::{
+        connections::{ConnectionView, Names},
+        jobs::JobView,
+    },
     institutions::Institutions,
     tasks::TaskContext,
+    user_cache::UserCache,
 };
 
 /// Events are kept at least this long, for streams that reconnect with `Last-Event-ID`.
@@ -50,6 +54,9 @@ pub enum ConsentChange {
     Expired,
     /// It expires soon: renew it through the Consent UI.
     Warning,
+    /// It has run 90 days since it was last updated (Basiq's `consent.reminder`): a moment to
+    /// show the user what they share.
+    Reminder,
 }
 
 /// A consent changed.
@@ -203,56 +210,63 @@ impl Events {
         if db::jobs::record(&mut tx, app_user_id, origin, view).await? {
             self.publish_in(&mut tx, app_user_id, &Change::Job(view.clone()))
                 .await?;
+            count_unknown_code(view);
         }
         tx.commit().await
     }
 
     /// Stores what the job watcher saw (`db::jobs::watched`) and, when the job moved,
-    /// publishes `job.updated`, in one transaction.
-    pub async fn job_watched(
+    /// publishes `job.updated`, in the caller's transaction; `false` when the job is no longer
+    /// stored (its user was erased).
+    pub async fn job_watched_in(
         &self,
+        tx: &mut PgConnection,
         app_user_id: &str,
         view: &JobView,
         next_check_in_secs: f64,
-    ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if db::jobs::watched(&mut tx, view, next_check_in_secs).await? {
-            self.publish_in(&mut tx, app_user_id, &Change::Job(view.clone()))
+    ) -> Result<bool, sqlx::Error> {
+        let Some(moved) = db::jobs::watched(&mut *tx, view, next_check_in_secs).await? else {
+            return Ok(false);
+        };
+        if moved {
+            self.publish_in(tx, app_user_id, &Change::Job(view.clone()))
                 .await?;
+            count_unknown_code(view);
         }
-        tx.commit().await
+        Ok(true)
     }
 
-    /// Publishes `connection.updated` with the connection as `GET /v1/connections` shows it
-    /// now (`deleted` once Basiq no longer knows it). From background work: a failure is
-    /// logged.
-    pub async fn connection_changed(
+    /// Publishes `connection.updated` in the caller's transaction: the connection as Basiq had
+    /// it (`seen`, read before the transaction began), with what the transaction now knows of
+    /// it (`status: deleted` once Basiq no longer knows it).
+    pub async fn connection_updated_in(
         &self,
-        sources: Sources<'_>,
+        tx: &mut PgConnection,
         app_user_id: &str,
-        basiq_user_id: &str,
-        connection_id: &str,
-    ) {
-        let view = match sources.basiq.connection(basiq_user_id, connection_id).await {
-            Ok(connection) => {
-                let known = match db::connections::known(&self.pool, app_user_id).await {
-                    Ok(mut known) => known.take(connection_id),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not read the connection's state; no event");
-                        return;
-                    }
-                };
-                let names = sources.institutions.names().await;
-                connection.view(&known, &names, Utc::now())
+        seen: SeenConnection,
+    ) -> Result<(), sqlx::Error> {
+        let view = match seen.connection {
+            Some(connection) => {
+                let known = db::connections::known(&mut *tx, app_user_id)
+                    .await?
+                    .take(&seen.id);
+                connection.view(&known, &seen.names, Utc::now())
             }
-            Err(e) if e.is_not_found() => ConnectionView::deleted(connection_id),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the connection from Basiq; no event");
-                return;
-            }
+            None => ConnectionView::deleted(&seen.id),
         };
-        self.publish_or_log(app_user_id, &Change::Connection(view))
-            .await;
+        self.publish_in(tx, app_user_id, &Change::Connection(view))
+            .await
+            .map(drop)
+    }
+}
+
+/// A job that moved to a failure code the outcome table does not know is counted, once per
+/// move.
+fn count_unknown_code(view: &JobView) {
+    if let Some(error) = &view.error
+        && crate::domain::jobs::row(&error.code).is_none()
+    {
+        crate::monitoring::unknown_job_code(&error.code);
     }
 }
 
@@ -261,6 +275,38 @@ impl Events {
 pub struct Sources<'a> {
     pub basiq: &'a BasiqClient,
     pub institutions: &'a Institutions,
+}
+
+/// A connection as Basiq had it when last read: `None` once Basiq no longer knows it.
+pub struct SeenConnection {
+    pub id: String,
+    pub connection: Option<Connection>,
+    pub names: Names,
+}
+
+impl Sources<'_> {
+    /// Reads the user's connection from Basiq (and the institutions' names), to tell the user
+    /// about it.
+    pub async fn connection(
+        &self,
+        basiq_user_id: &str,
+        connection_id: &str,
+    ) -> Result<SeenConnection, BasiqError> {
+        let connection = match self.basiq.connection(basiq_user_id, connection_id).await {
+            Ok(connection) => Some(connection),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        let names = match connection {
+            Some(_) => self.institutions.names().await,
+            None => Names::default(),
+        };
+        Ok(SeenConnection {
+            id: connection_id.to_owned(),
+            connection,
+            names,
+        })
+    }
 }
 
 /// Why a stream could not be opened.
@@ -296,6 +342,9 @@ pub struct Hub {
     users: Mutex<HashMap<String, UserStreams>>,
     open: AtomicUsize,
     limits: StreamLimits,
+    /// What this replica remembers of users, forgotten for a user whenever anything is
+    /// published for them (a deleted connection, an erasure), wherever it was published.
+    known: Arc<UserCache>,
     /// Woken on every new event, for the delivery to the company's backend.
     pub deliveries: Notify,
 }
@@ -322,11 +371,12 @@ impl Drop for StreamSlot {
 }
 
 impl Hub {
-    pub fn new(limits: StreamLimits) -> Arc<Self> {
+    pub fn new(limits: StreamLimits, known: Arc<UserCache>) -> Arc<Self> {
         Arc::new(Self {
             users: Mutex::default(),
             open: AtomicUsize::new(0),
             limits,
+            known,
             deliveries: Notify::new(),
         })
     }
@@ -355,6 +405,7 @@ impl Hub {
     }
 
     fn wake(&self, user: &str) {
+        self.known.forget(user);
         self.deliveries.notify_one();
         if let Some(streams) = self.users.lock().expect("hub lock").get(user) {
             streams.wake.notify_waiters();
@@ -362,6 +413,7 @@ impl Hub {
     }
 
     fn wake_all(&self) {
+        self.known.clear();
         self.deliveries.notify_one();
         for streams in self.users.lock().expect("hub lock").values() {
             streams.wake.notify_waiters();

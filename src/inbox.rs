@@ -6,14 +6,18 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::{sync::mpsc, task::JoinSet};
 
 use crate::{
-    basiq::{BasiqClient, types::Event},
+    basiq::{BasiqClient, BasiqError, types::Event},
     db,
     domain::ids::is_basiq_id,
-    events::{Change, ConsentChange, ConsentUpdated, Events, Sources, UserErased},
+    erasure::{consent_end_erases, consent_ended},
+    events::{
+        Change, ConsentChange, ConsentUpdated, DataUpdated, Events, SeenConnection, Sources,
+        UserErased,
+    },
     institutions::Institutions,
     sync::SyncStore,
     tasks::TaskContext,
@@ -74,6 +78,15 @@ pub struct Worker {
     pub institutions: Institutions,
     /// Refreshed when Basiq says a user's data changed.
     pub sync: SyncStore,
+}
+
+impl Worker {
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            basiq: &self.basiq,
+            institutions: &self.institutions,
+        }
+    }
 }
 
 /// Works on deliveries until shutdown, then on those already waiting, and returns.
@@ -200,7 +213,13 @@ pub enum Handled {
 }
 
 /// Processes Basiq's event `event_id` once: the webhook route's inbox, event recovery and
-/// `admin replay-events` all come here, and whichever claims the event id first acts on it.
+/// `admin replay-events` all come here.
+///
+/// What acting on it needs from Basiq is read first; then, in one transaction, the event is
+/// recorded as processed, acted on, and told to the user. Either all of it happens or none
+/// of it does: a crash before the commit leaves the event unprocessed, for recovery to find
+/// in Basiq's `GET /events`; a concurrent delivery of the same event waits on the first's
+/// record and then finds it processed.
 #[tracing::instrument(skip_all, fields(event_id, source = source.as_str(), event_type, basiq_user_id, user_id))]
 pub async fn handle(state: &Worker, event_id: &str, event: &Event, source: Source) -> Handled {
     tracing::Span::current().record("event_id", event_id);
@@ -209,31 +228,82 @@ pub async fn handle(state: &Worker, event_id: &str, event: &Event, source: Sourc
         return Handled::Processed;
     };
     tracing::Span::current().record("event_type", event_type.as_str());
-    match db::webhooks::claim_event(&state.pool, event_id, &event_type, source.as_str()).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::info!("event already processed");
-            return Handled::AlreadyProcessed;
-        }
+    match process_once(state, event_id, event, &event_type, source).await {
+        Ok(handled) => handled,
         Err(e) => {
-            tracing::error!(error = %e, "database unavailable while processing an event");
-            return Handled::Failed;
-        }
-    }
-    match act(state, event, &event_type).await {
-        Ok(()) => Handled::Processed,
-        Err(e) => {
-            tracing::error!(error = %e, "event processing failed");
-            if let Err(e) = db::webhooks::unclaim_event(&state.pool, event_id).await {
-                tracing::error!(error = %e, "could not give back the event's claim");
-            }
+            tracing::error!(error = %e, "event processing failed; recovery tries again");
             Handled::Failed
         }
     }
 }
 
-/// Acts on an event of `event_type`.
-async fn act(state: &Worker, event: &Event, event_type: &str) -> Result<(), sqlx::Error> {
+#[derive(Debug, thiserror::Error)]
+enum ProcessError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("Basiq: {0}")]
+    Basiq(#[from] BasiqError),
+}
+
+/// Who an event is about.
+struct Target {
+    basiq_user_id: String,
+    app_user_id: String,
+    connection_id: Option<String>,
+    consent_id: Option<String>,
+}
+
+/// What acting on an event needs from Basiq, read before its transaction.
+enum Prepared {
+    /// The connection the event is about, as Basiq now has it.
+    Connection(Box<SeenConnection>),
+    /// A consent ended: erase the user's data unless another of their consents is active at
+    /// Basiq (a late event about an old consent erases nothing current).
+    ConsentEnded {
+        erase: bool,
+    },
+    Nothing,
+}
+
+async fn process_once(
+    state: &Worker,
+    event_id: &str,
+    event: &Event,
+    event_type: &str,
+    source: Source,
+) -> Result<Handled, ProcessError> {
+    if db::webhooks::processed(&state.pool, event_id).await? {
+        tracing::info!("event already processed");
+        return Ok(Handled::AlreadyProcessed);
+    }
+    let target = target(state, event).await?;
+    let prepared = match &target {
+        Some(target) => prepare(state, event_type, target).await?,
+        None => Prepared::Nothing,
+    };
+    let mut tx = state.pool.begin().await?;
+    if !db::webhooks::claim_event(&mut *tx, event_id, event_type, source.as_str()).await? {
+        tracing::info!("event already processed");
+        return Ok(Handled::AlreadyProcessed);
+    }
+    let wake = match &target {
+        Some(target) => act(state, &mut tx, event_type, event, target, prepared).await?,
+        None => false,
+    };
+    crate::faults::crash_point("event.acted");
+    tx.commit().await?;
+    if wake {
+        state.sync.wake();
+    }
+    if let Some(target) = &target {
+        tracing::info!(connection_id = ?target.connection_id, consent_id = ?target.consent_id, "event processed");
+    }
+    Ok(Handled::Processed)
+}
+
+/// The app user an event is about, or `None` when it names no user we know (it is then
+/// recorded as processed, with nothing to do).
+async fn target(state: &Worker, event: &Event) -> Result<Option<Target>, sqlx::Error> {
     let data_ref = event.data_ref.as_deref().unwrap_or_default();
     let Some(basiq_user_id) = event
         .user_id
@@ -242,124 +312,160 @@ async fn act(state: &Worker, event: &Event, event_type: &str) -> Result<(), sqlx
         .filter(|id| is_basiq_id(id))
     else {
         tracing::warn!("the event names no user; ignored");
-        return Ok(());
+        return Ok(None);
     };
     tracing::Span::current().record("basiq_user_id", basiq_user_id.as_str());
     let Some(app_user_id) = db::users::app_user_of(&state.pool, &basiq_user_id).await? else {
         tracing::info!("the event is for a Basiq user we do not know; ignored");
-        return Ok(());
+        return Ok(None);
     };
     tracing::Span::current().record("user_id", app_user_id.as_str());
-    let connection_id = entity_id(event, "connection", "connections");
-    let consent_id = entity_id(event, "consent", "consents");
-
-    let pool = &state.pool;
-    let result = match (event_type, connection_id.as_deref()) {
-        ("connection.invalidated", Some(c)) => {
-            db::connections::mark_invalidated(pool, &app_user_id, c).await
-        }
-        ("connection.activated" | "connection.created", Some(c)) => {
-            db::connections::clear_invalidated(pool, c, chrono::Utc::now()).await
-        }
-        ("connection.deleted", Some(c)) => db::connections::forget(pool, &app_user_id, c).await,
-        // Basiq requires the app to delete or de-identify the user's data.
-        ("consent.revoked" | "consent.expired", _) => {
-            db::users::erase_data(pool, &app_user_id).await
-        }
-        ("consent.warning", _) => match &consent_id {
-            Some(id) => {
-                let expires_at = event
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get("expiryDate"))
-                    .and_then(|v| v.as_str())
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| t.to_utc());
-                db::consents::warn(pool, &app_user_id, id, expires_at).await
-            }
-            None => {
-                tracing::warn!("the consent warning names no consent; ignored");
-                Ok(())
-            }
-        },
-        // A new or extended consent: the warning no longer stands.
-        ("consent.created" | "consent.updated", _) => db::consents::clear(pool, &app_user_id).await,
-        ("user.deleted", _) => {
-            state.users.forget(&app_user_id);
-            db::users::delete(pool, &app_user_id).await
-        }
-        ("transactions.updated" | "account.updated" | "user.created" | "user.updated", _) => Ok(()),
-        (other, _) => {
-            tracing::warn!(
-                event_type = other,
-                "webhook event not handled; acknowledged"
-            );
-            Ok(())
-        }
-    };
-    result?;
-    tracing::info!(connection_id = ?connection_id, consent_id = ?consent_id, "event processed");
-    publish(
-        state,
-        event_type,
-        &app_user_id,
-        &basiq_user_id,
-        connection_id.as_deref(),
-        consent_id.as_deref(),
-    )
-    .await;
-    Ok(())
+    Ok(Some(Target {
+        connection_id: entity_id(event, "connection", "connections"),
+        consent_id: entity_id(event, "consent", "consents"),
+        basiq_user_id,
+        app_user_id,
+    }))
 }
 
-/// Tells the user what a processed webhook changed.
-async fn publish(
+/// Reads from Basiq what acting on the event needs.
+async fn prepare(
     state: &Worker,
     event_type: &str,
-    app_user_id: &str,
-    basiq_user_id: &str,
-    connection_id: Option<&str>,
-    consent_id: Option<&str>,
-) {
-    let consent = |change| {
-        Change::Consent(ConsentUpdated {
-            change,
-            consent_id: consent_id.map(str::to_owned),
-        })
-    };
-    let change = match (event_type, connection_id) {
+    target: &Target,
+) -> Result<Prepared, BasiqError> {
+    Ok(match (event_type, target.connection_id.as_deref()) {
         (
             "connection.invalidated"
             | "connection.activated"
             | "connection.created"
             | "connection.deleted",
             Some(c),
-        ) => {
-            let sources = Sources {
-                basiq: &state.basiq,
-                institutions: &state.institutions,
-            };
-            state
-                .events
-                .connection_changed(sources, app_user_id, basiq_user_id, c)
-                .await;
-            return;
+        ) => Prepared::Connection(Box::new(
+            state.sources().connection(&target.basiq_user_id, c).await?,
+        )),
+        ("consent.revoked" | "consent.expired", _) => {
+            let consents = state.basiq.consents(&target.basiq_user_id).await?;
+            let erase = consent_end_erases(&consents, target.consent_id.as_deref());
+            if !erase {
+                tracing::info!(
+                    "a consent ended that is not the user's active one; nothing current is erased"
+                );
+            }
+            Prepared::ConsentEnded { erase }
         }
-        ("transactions.updated" | "account.updated", _) => {
-            // `data.updated` follows, once the user's sync store (if any) is refreshed.
-            state.sync.data_changed(app_user_id, connection_id).await;
-            return;
-        }
-        ("consent.created", _) => consent(ConsentChange::Created),
-        ("consent.updated", _) => consent(ConsentChange::Updated),
-        ("consent.revoked", _) => consent(ConsentChange::Revoked),
-        ("consent.expired", _) => consent(ConsentChange::Expired),
-        ("consent.warning", _) => consent(ConsentChange::Warning),
-        ("user.deleted", _) => Change::Erased(UserErased {
-            user_id: app_user_id.to_owned(),
-        }),
-        _ => return,
+        _ => Prepared::Nothing,
+    })
+}
+
+/// Acts on an event of `event_type` and tells the user, in the event's transaction; `true`
+/// when a sync refresh was asked for (wake the refresher once it commits).
+async fn act(
+    state: &Worker,
+    tx: &mut PgConnection,
+    event_type: &str,
+    event: &Event,
+    target: &Target,
+    prepared: Prepared,
+) -> Result<bool, sqlx::Error> {
+    let user = target.app_user_id.as_str();
+    let consent = |change| {
+        Change::Consent(ConsentUpdated {
+            change,
+            consent_id: target.consent_id.clone(),
+        })
     };
-    state.events.publish_or_log(app_user_id, &change).await;
+    let change = match (event_type, target.connection_id.as_deref(), prepared) {
+        ("connection.invalidated", Some(c), Prepared::Connection(seen)) => {
+            db::connections::mark_invalidated(&mut *tx, user, c).await?;
+            return connection_updated(state, tx, user, seen).await;
+        }
+        ("connection.activated" | "connection.created", Some(c), Prepared::Connection(seen)) => {
+            db::connections::clear_invalidated(&mut *tx, c, chrono::Utc::now()).await?;
+            return connection_updated(state, tx, user, seen).await;
+        }
+        ("connection.deleted", Some(c), Prepared::Connection(seen)) => {
+            db::connections::delete(&mut *tx, user, c).await?;
+            connection_updated(state, tx, user, seen).await?;
+            Change::Data(DataUpdated {
+                connection_id: Some(c.to_owned()),
+            })
+        }
+        ("transactions.updated" | "account.updated", connection, _) => {
+            if let Some(c) = connection
+                && db::connections::deleted(&mut *tx, user).await?.contains(c)
+            {
+                tracing::info!("data of a deleted connection changed at Basiq; not told");
+                return Ok(false);
+            }
+            // `data.updated` follows, once the user's sync store (if any) is refreshed.
+            return state.sync.data_changed_in(tx, user, connection).await;
+        }
+        ("consent.revoked" | "consent.expired", _, Prepared::ConsentEnded { erase }) => {
+            // Basiq requires the app to delete or de-identify the user's data.
+            let change = match event_type {
+                "consent.revoked" => ConsentChange::Revoked,
+                _ => ConsentChange::Expired,
+            };
+            let consent_id = target.consent_id.as_deref();
+            consent_ended(&mut *tx, &state.events, user, consent_id, change, erase).await?;
+            return Ok(false);
+        }
+        ("consent.warning", _, _) => {
+            let Some(id) = &target.consent_id else {
+                tracing::warn!("the consent warning names no consent; ignored");
+                return Ok(false);
+            };
+            let expires_at = event
+                .data
+                .as_ref()
+                .and_then(|d| d.get("expiryDate"))
+                .and_then(|v| v.as_str())
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.to_utc());
+            db::consents::warn(&mut *tx, user, id, expires_at).await?;
+            consent(ConsentChange::Warning)
+        }
+        // A new or extended consent: the warning no longer stands.
+        ("consent.created", _, _) => {
+            db::consents::clear(&mut *tx, user).await?;
+            consent(ConsentChange::Created)
+        }
+        ("consent.updated", _, _) => {
+            db::consents::clear(&mut *tx, user).await?;
+            consent(ConsentChange::Updated)
+        }
+        // Basiq reminds that the consent has run 90 days since it was last updated.
+        ("consent.reminder", _, _) => consent(ConsentChange::Reminder),
+        ("user.deleted", _, _) => {
+            state.users.forget(user);
+            db::users::delete(&mut *tx, user).await?;
+            Change::Erased(UserErased {
+                user_id: user.to_owned(),
+            })
+        }
+        ("user.created" | "user.updated", _, _) => return Ok(false),
+        (other, _, _) => {
+            tracing::warn!(
+                event_type = other,
+                "webhook event not handled; acknowledged"
+            );
+            return Ok(false);
+        }
+    };
+    state.events.publish_in(tx, user, &change).await?;
+    Ok(false)
+}
+
+/// `connection.updated`, in the event's transaction.
+async fn connection_updated(
+    state: &Worker,
+    tx: &mut PgConnection,
+    user: &str,
+    seen: Box<SeenConnection>,
+) -> Result<bool, sqlx::Error> {
+    state.events.connection_updated_in(tx, user, *seen).await?;
+    Ok(false)
 }
 
 #[cfg(test)]

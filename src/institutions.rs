@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use crate::{
     basiq::{BasiqClient, BasiqError, types::Connector},
+    domain::connections::{InstitutionInfo, Names},
     tasks::TaskContext,
 };
 
@@ -91,15 +92,30 @@ impl Institutions {
         }
     }
 
-    /// Institution names by id, best effort (empty if Basiq cannot be reached).
-    pub async fn names(&self) -> HashMap<String, String> {
+    /// Institution names and statuses by id, best effort (empty if Basiq cannot be reached).
+    pub async fn names(&self) -> Names {
         match self.get().await {
             Ok(list) => list
                 .iter()
-                .filter_map(|c| Some((c.id.clone(), c.institution.as_ref()?.name.clone()?)))
+                .map(|c| {
+                    let info = InstitutionInfo {
+                        name: c.institution.as_ref().and_then(|i| i.name.clone()),
+                        status: c.status.clone(),
+                    };
+                    (c.id.clone(), info)
+                })
                 .collect(),
             Err(_) => HashMap::new(),
         }
+    }
+
+    /// The bank's status in the connectors list (`operational`, `major-outage`, …), best
+    /// effort.
+    pub async fn status(&self, institution_id: &str) -> Option<String> {
+        let list = self.get().await.ok()?;
+        list.iter()
+            .find(|c| c.id == institution_id)
+            .and_then(|c| c.status.clone())
     }
 
     /// The refresher: once the list is first fetched, refetches it whenever it is older than

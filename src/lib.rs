@@ -13,6 +13,7 @@ pub mod domain;
 pub mod erasure;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod http;
 pub mod inbox;
 pub mod institutions;

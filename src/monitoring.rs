@@ -108,3 +108,29 @@ pub fn webhook(outcome: &'static str, event_type: &str) {
 pub fn event_recovered(source: &'static str) {
     metrics::counter!("basiq_events_recovered_total", "source" => source).increment(1);
 }
+
+/// A job failed with a code Basiq does not document (not in `domain::jobs::OUTCOMES`): counted
+/// by code, so that a new Basiq code is noticed, and logged the first time this process sees
+/// it. Codes are Basiq's words, not a client's, but are still bounded: at most 64 characters
+/// of `a-z`, `0-9` and `-`, else counted as `other`.
+pub fn unknown_job_code(code: &str) {
+    static LOGGED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let label = if code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        code.to_owned()
+    } else {
+        "other".to_owned()
+    };
+    metrics::counter!("basiq_unknown_job_codes_total", "code" => label.clone()).increment(1);
+    let mut logged = LOGGED.lock().unwrap_or_else(|e| e.into_inner());
+    if !logged.contains(&label) && logged.len() < 256 {
+        tracing::warn!(
+            code = label,
+            "a job failed with a code Basiq does not document; it is shown as `wait`: add it to the outcome table"
+        );
+        logged.push(label);
+    }
+}

@@ -125,7 +125,9 @@ impl Application {
             events.clone(),
         );
 
+        let users = Arc::new(crate::user_cache::UserCache::default());
         let state = AppState(Arc::new(App {
+            health_pool: db::health_pool(&pool),
             pool,
             institutions: Institutions::new(basiq.clone(), options.institutions_ttl),
             tasks: Tasks::new(shutdown.clone()),
@@ -146,10 +148,10 @@ impl Application {
             sealer,
             events,
             sync,
-            hub: Hub::new(options.stream_limits),
+            hub: Hub::new(options.stream_limits, users.clone()),
             job_polls: Default::default(),
             limits: Limits::new(settings.rate_limit_per_minute),
-            users: Arc::default(),
+            users,
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
             hsts: settings.public_base_url.scheme() == "https",
             shutdown,
@@ -249,6 +251,7 @@ impl Application {
             let _ = task.await;
         }
         state.pool.close().await;
+        state.health_pool.close().await;
         tracing::info!("stopped");
         Ok(())
     }

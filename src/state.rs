@@ -15,7 +15,7 @@ use crate::{
     single_flight::KeyedLocks,
     sync::SyncStore,
     tasks::Tasks,
-    user_cache::UserCache,
+    user_cache::{Link, UserCache},
     webhook_signature::WebhookKey,
 };
 
@@ -32,6 +32,8 @@ impl Deref for AppState {
 
 pub struct App {
     pub pool: PgPool,
+    /// One connection of its own for `/readyz` (`db::health_pool`).
+    pub health_pool: PgPool,
     pub basiq: BasiqClient,
     pub jwt: JwtVerifier,
     pub consent: ConsentConfig,
@@ -92,22 +94,37 @@ impl App {
         }
     }
 
+    /// A Basiq job as the API shows it, with its bank's status from the cached connectors
+    /// list (which decides how long to wait before retrying a bank that is down).
+    pub async fn job_view(&self, job: &crate::basiq::types::Job) -> crate::domain::jobs::JobView {
+        let status = match job.institution_id() {
+            Some(id) => self.institutions.status(id).await,
+            None => None,
+        };
+        job.view().with_institution_status(status)
+    }
+
     /// The Basiq user of an app user, if one has been created.
     pub async fn basiq_user_id(&self, app_user_id: &str) -> Result<Option<String>, sqlx::Error> {
-        let id = match self.users.get(app_user_id) {
-            Some(id) => Some(id),
+        Ok(self.user_link(app_user_id).await?.map(|l| l.basiq_user_id))
+    }
+
+    /// The app user's Basiq user and deleted connections, if a Basiq user has been created.
+    pub async fn user_link(&self, app_user_id: &str) -> Result<Option<Link>, sqlx::Error> {
+        let link = match self.users.get(app_user_id) {
+            Some(link) => Some(link),
             None => {
                 // Boxed: the known-user path stays a small future.
-                let id = Box::pin(crate::db::users::basiq_user_id(&self.pool, app_user_id)).await?;
-                if let Some(id) = &id {
-                    self.users.put(app_user_id, id);
+                let link = Box::pin(crate::db::users::link(&self.pool, app_user_id)).await?;
+                if let Some(link) = &link {
+                    self.users.put(app_user_id, link.clone());
                 }
-                id
+                link
             }
         };
-        if let Some(id) = &id {
-            tracing::Span::current().record("basiq_user_id", id.as_str());
+        if let Some(link) = &link {
+            tracing::Span::current().record("basiq_user_id", link.basiq_user_id.as_str());
         }
-        Ok(id)
+        Ok(link)
     }
 }

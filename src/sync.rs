@@ -20,7 +20,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretBox;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 
 use crate::{
@@ -29,12 +29,15 @@ use crate::{
     db::{self, sync::Counts},
     domain::sync::{Candidate, replacements},
     events::{Change, DataUpdated, Events},
+    single_flight::KeyedLocks,
     tasks::TaskContext,
     views::{accounts::AccountView, transactions::TransactionView},
 };
 
 /// Basiq's largest page of transactions.
 const PAGE: u32 = 500;
+/// How often a first sync looks whether another replica's refresh of the user has finished.
+const LEASE_POLL: Duration = Duration::from_millis(100);
 /// How many users one pass of the refresher takes.
 const BATCH: i64 = 10;
 
@@ -76,6 +79,8 @@ struct Inner {
     events: Events,
     /// Wakes this replica's refresher when a refresh is asked for here.
     wake: Notify,
+    /// One refresh of a user at a time in this process.
+    flights: KeyedLocks,
 }
 
 pub use db::sync::change_ad;
@@ -89,7 +94,7 @@ struct Fetched {
     status: Option<String>,
     date: Option<NaiveDate>,
     mac: Vec<u8>,
-    /// Our JSON of it; `None` when it is unchanged.
+    /// Our JSON of it; `None` once [`compare`] found it unchanged.
     body: Option<Vec<u8>>,
     /// New in the store (or back after a removal).
     added: bool,
@@ -169,79 +174,127 @@ impl SyncStore {
             content_key: MacKey::derive(data_key, "basiq-bff/sync-content/v1"),
             events,
             wake: Notify::new(),
+            flights: KeyedLocks::default(),
         }))
     }
 
-    /// Basiq's data of the user changed (a job succeeded, a webhook said so): the store is
-    /// refreshed and then `data.updated` published, or, for a user who has never synced,
-    /// `data.updated` is published now.
-    pub async fn data_changed(&self, app_user_id: &str, connection_id: Option<&str>) {
-        match db::sync::request(&self.0.pool, app_user_id).await {
-            Ok(true) => self.0.wake.notify_one(),
-            Ok(false) => {
-                let change = Change::Data(DataUpdated {
-                    connection_id: connection_id.map(str::to_owned),
-                });
-                self.0.events.publish_or_log(app_user_id, &change).await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "could not ask for a refresh of the sync store");
-            }
+    /// Basiq's data of the user changed (a job succeeded, a webhook said so), in the caller's
+    /// transaction: for a user with a store, a refresh is asked for (`data.updated` follows
+    /// it; call [`SyncStore::wake`] once the transaction commits, when this answers `true`);
+    /// for a user who has never synced, `data.updated` is published now.
+    pub async fn data_changed_in(
+        &self,
+        tx: &mut PgConnection,
+        app_user_id: &str,
+        connection_id: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        if db::sync::request(&mut *tx, app_user_id).await? {
+            return Ok(true);
         }
+        let change = Change::Data(DataUpdated {
+            connection_id: connection_id.map(str::to_owned),
+        });
+        self.0.events.publish_in(tx, app_user_id, &change).await?;
+        Ok(false)
     }
 
-    /// Brings the user's store in line with Basiq, unless another refresh holds the lock
-    /// (`wait` false) or already did what `why` needs.
+    /// Wakes this replica's refresher: a refresh was asked for here.
+    pub fn wake(&self) {
+        self.0.wake.notify_one();
+    }
+
+    /// Brings the user's store in line with Basiq, unless another refresh is doing so or already
+    /// did what `why` needs. A first sync waits for another replica's refresh of the same user
+    /// (and reads what it stored); a requested refresh leaves it to that one, or to the next pass.
+    ///
+    /// No database connection is held while Basiq is read or while waiting on another refresh:
+    /// one refresh of a user runs at a time in this process (the others wait in memory), and a
+    /// lease in `sync_state` keeps other replicas from reading Basiq for the same user at once.
+    /// What was read is then written in one short transaction under the user's lock, which
+    /// erasure takes too: a store erased meanwhile is not written again.
     #[tracing::instrument(skip_all, fields(why = ?why))]
     pub async fn refresh(
         &self,
         app_user_id: &str,
         basiq_user_id: &str,
         why: Why,
-        wait: bool,
     ) -> Result<Refreshed, SyncError> {
         let inner = &self.0;
-        let mut tx = inner.pool.begin().await?;
-        if !db::sync::lock(&mut tx, app_user_id, wait).await? {
-            return Ok(Refreshed::Skipped);
-        }
-        let (state, started_at) = db::sync::open(&mut tx, app_user_id).await?;
-        let needed = match (why, state.fetched_at, state.requested_at) {
-            (_, None, _) => true,
-            (Why::FirstSync, Some(_), _) => false,
-            (Why::Requested, Some(fetched), Some(requested)) => requested > fetched,
-            (Why::Requested, Some(_), None) => false,
+        let _one_at_a_time = inner.flights.lock(app_user_id).await;
+        let lease = loop {
+            match db::sync::begin(&inner.pool, app_user_id, why == Why::FirstSync).await? {
+                db::sync::Begin::Leased(lease) => break lease,
+                db::sync::Begin::NotNeeded => return Ok(Refreshed::Skipped),
+                db::sync::Begin::Busy if why == Why::FirstSync => {
+                    // Another replica reads Basiq for this user: its store will answer.
+                    tokio::time::sleep(LEASE_POLL).await;
+                }
+                db::sync::Begin::Busy => return Ok(Refreshed::Skipped),
+            }
         };
-        if !needed {
-            return Ok(Refreshed::Skipped);
+        let result = self
+            .read_and_write(app_user_id, basiq_user_id, &lease)
+            .await;
+        if result.is_err()
+            && let Err(e) = db::sync::release(&inner.pool, app_user_id).await
+        {
+            tracing::warn!(error = %e, "could not give back the refresh lease; it lapses by itself");
         }
+        result
+    }
+
+    /// Reads everything Basiq has of the user, then writes what changed.
+    async fn read_and_write(
+        &self,
+        app_user_id: &str,
+        basiq_user_id: &str,
+        lease: &db::sync::Lease,
+    ) -> Result<Refreshed, SyncError> {
+        let inner = &self.0;
+        let mut fetched = Vec::new();
+        let accounts = inner.basiq.accounts(basiq_user_id).await?;
+        fetched.extend(
+            accounts
+                .borrow_dependent()
+                .iter()
+                .filter_map(|a| self.account(a)),
+        );
+        drop(accounts);
+        let mut query = format!("limit={PAGE}");
+        loop {
+            let page = inner.basiq.transactions(basiq_user_id, &query).await?;
+            let rows = page.borrow_dependent();
+            fetched.extend(
+                rows.rows
+                    .iter()
+                    .filter_map(|t| self.transaction(t, lease.started_at)),
+            );
+            match &rows.next_query {
+                Some(next) if *next != query => query = next.clone(),
+                _ => break,
+            }
+        }
+
+        let mut tx = inner.pool.begin().await?;
+        let Some(last_seq) = db::sync::lock_for_write(&mut tx, app_user_id, lease).await? else {
+            tracing::info!("the sync store was erased or remade during the refresh; not written");
+            return Ok(Refreshed::Skipped);
+        };
+        // What Basiq still lists of a deleted connection is left out: read under the lock,
+        // so a deletion while Basiq was read is seen.
+        let deleted = db::connections::deleted(&mut *tx, app_user_id).await?;
+        fetched.retain(|f| {
+            f.connection_id
+                .as_deref()
+                .is_none_or(|c| !deleted.contains(c))
+        });
         let stored: HashMap<(String, String), db::sync::Stored> =
             db::sync::stored(&mut tx, app_user_id)
                 .await?
                 .into_iter()
                 .map(|s| ((s.kind.clone(), s.record_id.clone()), s))
                 .collect();
-        let mut fetched = Vec::new();
-        let accounts = inner.basiq.accounts(basiq_user_id).await?;
-        for account in accounts.borrow_dependent() {
-            if let Some(f) = self.account(account, &stored) {
-                fetched.push(f);
-            }
-        }
-        let mut query = format!("limit={PAGE}");
-        loop {
-            let page = inner.basiq.transactions(basiq_user_id, &query).await?;
-            let rows = page.borrow_dependent();
-            for t in &rows.rows {
-                if let Some(f) = self.transaction(t, &stored, started_at) {
-                    fetched.push(f);
-                }
-            }
-            match &rows.next_query {
-                Some(next) if *next != query => query = next.clone(),
-                _ => break,
-            }
-        }
+        let fetched = compare(fetched, &stored);
         // On a first refresh there is nothing to tell a posted copy from another purchase by:
         // every transaction Basiq lists is kept.
         let matching = !stored.is_empty();
@@ -251,23 +304,18 @@ impl SyncStore {
         } else {
             Vec::new()
         };
-        let plan = plan(
-            fetched,
-            &stored,
-            gone,
-            matching,
-            state.last_seq,
-            |body, seq| inner.sealer.seal(body, &change_ad(app_user_id, seq)),
-        );
-        let (counts, last_seq) = (plan.counts, plan.last_seq);
+        let plan = plan(fetched, &stored, gone, matching, last_seq, |body, seq| {
+            inner.sealer.seal(body, &change_ad(app_user_id, seq))
+        });
+        let (counts, new_last_seq) = (plan.counts, plan.last_seq);
         db::sync::append(&mut tx, app_user_id, &plan.entries).await?;
         db::sync::put(&mut tx, app_user_id, &plan.records).await?;
         db::sync::finish(
             &mut tx,
             app_user_id,
-            started_at,
-            state.last_seq + 1,
-            last_seq,
+            lease.started_at,
+            last_seq + 1,
+            new_last_seq,
             counts,
         )
         .await?;
@@ -328,88 +376,83 @@ impl SyncStore {
         Ok(out)
     }
 
-    /// The record of an account, sealed if it changed; `None` if Basiq's is unreadable.
-    fn account(
-        &self,
-        a: &wire::Account<'_>,
-        stored: &HashMap<(String, String), db::sync::Stored>,
-    ) -> Option<Fetched> {
+    /// The record of an account; `None` if Basiq's is unreadable.
+    fn account(&self, a: &wire::Account<'_>) -> Option<Fetched> {
         let id = a.id.decoded().into_owned();
-        let before = stored.get(&("account".to_owned(), id.clone()));
         let body = serde_json::to_vec(&AccountView::from(a)).ok()?;
-        let mut f = Fetched {
+        Some(Fetched {
             kind: "account",
             connection_id: a.connection.map(|r| r.0.decoded().into_owned()),
             account_id: Some(id.clone()),
+            mac: self.mac("account", &id, &body),
             id,
             status: None,
             date: None,
-            mac: Vec::new(),
-            body: None,
+            body: Some(body),
             added: false,
             candidate: None,
             pending: false,
-        };
-        self.compare(&mut f, body, before);
-        Some(f)
+        })
     }
 
-    /// The record of a transaction, sealed if it changed, with what matching needs.
-    fn transaction(
-        &self,
-        t: &wire::Transaction<'_>,
-        stored: &HashMap<(String, String), db::sync::Stored>,
-        now: DateTime<Utc>,
-    ) -> Option<Fetched> {
+    /// The record of a transaction, with what matching needs.
+    fn transaction(&self, t: &wire::Transaction<'_>, now: DateTime<Utc>) -> Option<Fetched> {
         let id = t.id.decoded().into_owned();
-        let before = stored.get(&("transaction".to_owned(), id.clone()));
-        if before.is_some_and(|s| s.removed && s.replaced_by.is_some()) {
-            // Its posted copy replaced it: it stays removed while Basiq still lists it.
-            return None;
-        }
         let body = serde_json::to_vec(&TransactionView::from(t)).ok()?;
         let status = t.status.map(|s| s.decoded().into_owned());
         let pending = status.as_deref() == Some("pending");
-        let account_id = t.account.map(|r| r.0.decoded().into_owned());
-        let date = date_of(t.post_date).or_else(|| date_of(t.transaction_date));
-        let candidate = candidate(&t.into(), now);
-        let mut f = Fetched {
+        Some(Fetched {
             kind: "transaction",
-            id,
             connection_id: t.connection.map(|r| r.0.decoded().into_owned()),
-            account_id,
+            account_id: t.account.map(|r| r.0.decoded().into_owned()),
+            date: date_of(t.post_date).or_else(|| date_of(t.transaction_date)),
+            candidate: candidate(&t.into(), now),
+            mac: self.mac("transaction", &id, &body),
+            id,
             status,
-            date,
-            mac: Vec::new(),
-            body: None,
+            body: Some(body),
             added: false,
-            candidate,
             pending,
-        };
-        self.compare(&mut f, body, before);
-        Some(f)
+        })
     }
 
-    /// Fills in the MAC and, when the record is new or changed (from what is stored of it,
-    /// `before`), its body.
-    fn compare(&self, f: &mut Fetched, body: Vec<u8>, before: Option<&db::sync::Stored>) {
-        let mac = self
-            .0
+    /// The keyed MAC of a record's JSON, which tells a changed record without opening the
+    /// stored one.
+    fn mac(&self, kind: &str, id: &str, body: &[u8]) -> Vec<u8> {
+        self.0
             .content_key
-            .sign(&[f.kind.as_bytes(), f.id.as_bytes(), &body])
-            .to_vec();
-        let live = before.filter(|s| !s.removed);
-        f.added = live.is_none();
-        if live.and_then(|s| s.content_mac.as_deref()) != Some(mac.as_slice()) {
-            f.body = Some(body);
-        }
-        f.mac = mac;
+            .sign(&[kind.as_bytes(), id.as_bytes(), body])
+            .to_vec()
     }
 
     /// The user's Basiq user, if they still have one.
     async fn basiq_user(&self, app_user_id: &str) -> Result<Option<String>, sqlx::Error> {
         db::users::basiq_user_id(&self.0.pool, app_user_id).await
     }
+}
+
+/// The records Basiq listed, against what the store holds (`stored`): each marked new (or back
+/// after a removal), its body kept only when it is new or changed, and a pending transaction
+/// its posted copy replaced left out (it stays removed while Basiq still lists it).
+fn compare(
+    fetched: Vec<Fetched>,
+    stored: &HashMap<(String, String), db::sync::Stored>,
+) -> Vec<Fetched> {
+    fetched
+        .into_iter()
+        .filter_map(|mut f| {
+            let before = stored.get(&(f.kind.to_owned(), f.id.clone()));
+            if before.is_some_and(|s| s.removed && s.replaced_by.is_some()) {
+                return None;
+            }
+            let live = before.filter(|s| !s.removed);
+            f.added = live.is_none();
+            if live.and_then(|s| s.content_mac.as_deref()) == Some(f.mac.as_slice()) {
+                f.body = None;
+            }
+            Some(f)
+        })
+        .collect()
 }
 
 /// What a refresh writes.
@@ -592,7 +635,7 @@ async fn refresh_requested(store: &SyncStore, app_user_id: &str) {
         }
     };
     match store
-        .refresh(app_user_id, &basiq_user_id, Why::Requested, false)
+        .refresh(app_user_id, &basiq_user_id, Why::Requested)
         .await
     {
         Ok(Refreshed::Done(counts)) if counts.total() > 0 => {

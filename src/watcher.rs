@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::{
     db,
     domain::jobs::{JobStatus, JobView},
+    events::SeenConnection,
     monitoring,
     state::AppState,
     tasks::TaskContext,
@@ -71,77 +72,92 @@ async fn check(state: &AppState, due: &db::jobs::DueJob) {
             return;
         }
     };
-    let view = job.view();
+    let view = state.job_view(&job).await;
     let next = match (view.settled(), view.status) {
         (true, _) => 0.0,
         (false, JobStatus::Failed) => BASIQ_RETRY_SECS,
         (false, _) => next_check_secs(due.checks),
     };
-    if let Err(e) = state
-        .events
-        .job_watched(&due.app_user_id, &view, next)
-        .await
-    {
-        tracing::warn!(error = %e, "could not store the job's state");
-        return;
-    }
-    after_job(state, &view).await;
-    // A job that ended changed its connection (created, refreshed, or in need of its user),
-    // and, when it succeeded, the connection's data. Said once: the watcher sees a job settled
-    // once, and stops watching it.
-    if view.settled()
-        && let (Some(user), Some(connection_id)) = (job.user(), view.connection_id.as_deref())
-    {
-        if view.status == JobStatus::Succeeded {
-            state
-                .sync
-                .data_changed(&due.app_user_id, Some(connection_id))
-                .await;
+    // A job that ended changed its connection (created, refreshed, or in need of its user):
+    // the connection is read now, to be told with the job's end.
+    let seen = match (view.settled(), job.user(), view.connection_id.as_deref()) {
+        (true, Some(user), Some(connection_id)) => {
+            match state.sources().connection(&user, connection_id).await {
+                Ok(seen) => Some(seen),
+                Err(e) => {
+                    // The claim's lease brings it back later.
+                    tracing::warn!(error = %e, "could not read the job's connection");
+                    return;
+                }
+            }
         }
-        state
-            .events
-            .connection_changed(state.sources(), &due.app_user_id, &user, connection_id)
-            .await;
+        _ => None,
+    };
+    match settle(state, &due.app_user_id, &view, next, seen).await {
+        Ok(true) => state.sync.wake(),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store the job's state");
+            return;
+        }
     }
     if view.settled() {
-        let institution = institution_of(state, &job, &view).await;
-        monitoring::job_outcome(view.status.as_str(), &institution);
+        // Basiq names the job's bank; a job that does not is counted as `unknown`.
+        let institution = job.institution_id().unwrap_or("unknown");
+        monitoring::job_outcome(view.status.as_str(), institution);
         tracing::info!(status = view.status.as_str(), connection_id = ?view.connection_id, institution, "job finished");
     }
 }
 
-/// The institution a job's connection is with, for the outcome metric.
-async fn institution_of(
+/// Stores what the watcher saw of the job (`job.updated` when it moved) and, once it ended,
+/// what follows from that, in one transaction: a success clears an earlier invalidation of its
+/// connection and changes the connection's data (a sync refresh, or `data.updated`), and the
+/// connection is told (`connection.updated`, from `seen`). Said once: the watcher sees a job
+/// settled once, and stops watching it. `true` when a sync refresh was asked for.
+async fn settle(
     state: &AppState,
-    job: &crate::basiq::types::Job,
+    app_user_id: &str,
     view: &JobView,
-) -> String {
-    let (Some(user), Some(connection)) = (job.user(), view.connection_id.as_deref()) else {
-        return "unknown".to_owned();
-    };
-    match state.basiq.connection(&user, connection).await {
-        Ok(c) => c
-            .institution
-            .map(|i| i.id)
-            .unwrap_or_else(|| "unknown".to_owned()),
-        Err(_) => "unknown".to_owned(),
+    next_check_in_secs: f64,
+    seen: Option<SeenConnection>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = state.pool.begin().await?;
+    if !state
+        .events
+        .job_watched_in(&mut tx, app_user_id, view, next_check_in_secs)
+        .await?
+    {
+        // Its user was erased meanwhile.
+        return Ok(false);
     }
-}
-
-/// A successful job clears an invalidation of its connection that happened before the job
-/// finished.
-pub async fn after_job(state: &AppState, view: &JobView) {
     let finished = view
         .updated_at
         .as_deref()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let mut wake = false;
     if view.status == JobStatus::Succeeded
-        && let (Some(connection_id), Some(finished)) = (&view.connection_id, finished)
-        && let Err(e) =
-            db::connections::clear_invalidated(&state.pool, connection_id, finished.into()).await
+        && let Some(connection_id) = &view.connection_id
     {
-        tracing::warn!(error = %e, "could not clear the connection's invalidation");
+        if let Some(finished) = finished {
+            // An invalidation before the job finished no longer stands.
+            db::connections::clear_invalidated(&mut *tx, connection_id, finished.into()).await?;
+        }
+        if seen.is_some() {
+            wake = state
+                .sync
+                .data_changed_in(&mut tx, app_user_id, Some(connection_id))
+                .await?;
+        }
     }
+    if let Some(seen) = seen {
+        state
+            .events
+            .connection_updated_in(&mut tx, app_user_id, seen)
+            .await?;
+    }
+    crate::faults::crash_point("job.settled");
+    tx.commit().await?;
+    Ok(wake)
 }
 
 #[cfg(test)]

@@ -536,6 +536,23 @@ impl BasiqClient {
         .map(drop)
     }
 
+    /// Removes the connection's accounts and transactions at Basiq, keeping the connection for
+    /// a later refresh. Basiq purges active connections only (data.json, purgeConnectionData).
+    pub async fn purge_connection(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+    ) -> Result<(), BasiqError> {
+        self.call(
+            "POST /users/{id}/connections/{id}/purge",
+            &[user_id, connection_id],
+            None,
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
     pub async fn event(&self, event_id: &str) -> Result<Event, BasiqError> {
         self.get("GET /events/{id}", &[event_id]).await
     }

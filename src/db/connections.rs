@@ -1,13 +1,13 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::connections::KnownAll;
 
 /// Basiq said the connection was invalidated: it needs the user until a job succeeds again.
 pub async fn mark_invalidated(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     app_user_id: &str,
     connection_id: &str,
 ) -> Result<(), sqlx::Error> {
@@ -19,7 +19,7 @@ pub async fn mark_invalidated(
         connection_id,
         app_user_id
     )
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
@@ -27,7 +27,7 @@ pub async fn mark_invalidated(
 /// The connection works again as of `as_of`: an invalidation older than that is cleared (a
 /// newer one stands: the success predates it).
 pub async fn clear_invalidated(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     connection_id: &str,
     as_of: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
@@ -37,28 +37,42 @@ pub async fn clear_invalidated(
         connection_id,
         as_of
     )
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
 
-pub async fn invalidated(pool: &PgPool, app_user_id: &str) -> Result<HashSet<String>, sqlx::Error> {
+pub async fn invalidated(
+    db: impl PgExecutor<'_>,
+    app_user_id: &str,
+) -> Result<HashSet<String>, sqlx::Error> {
     let ids = sqlx::query_scalar!(
         "select connection_id from connections where app_user_id = $1 and invalidated_at is not null",
         app_user_id
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(ids.into_iter().collect())
 }
 
-/// Forgets everything stored about a connection.
-pub async fn forget(
-    pool: &PgPool,
+/// The connection was deleted (through us, Basiq's dashboard, or its `connection.deleted`
+/// event), in the caller's transaction: it is remembered as deleted, so that what Basiq still
+/// lists of it is never answered again; what we stored about it goes; and the sync store reports
+/// its records removed once and erases what it held of them. Answers how many records the
+/// store removed.
+pub async fn delete(
+    tx: &mut PgConnection,
     app_user_id: &str,
     connection_id: &str,
-) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+) -> Result<i64, sqlx::Error> {
+    sqlx::query!(
+        "insert into deleted_connections (app_user_id, connection_id) values ($1, $2)
+         on conflict do nothing",
+        app_user_id,
+        connection_id
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "delete from connections where connection_id = $1 and app_user_id = $2",
         connection_id,
@@ -80,20 +94,33 @@ pub async fn forget(
     )
     .execute(&mut *tx)
     .await?;
-    super::sync::forget_connection(&mut tx, app_user_id, connection_id).await?;
-    tx.commit().await
+    super::sync::remove_connection(tx, app_user_id, connection_id).await
+}
+
+/// The connections the user deleted.
+pub async fn deleted(
+    db: impl PgExecutor<'_>,
+    app_user_id: &str,
+) -> Result<HashSet<String>, sqlx::Error> {
+    let ids = sqlx::query_scalar!(
+        "select connection_id from deleted_connections where app_user_id = $1",
+        app_user_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(ids.into_iter().collect())
 }
 
 /// What we know locally about each of the user's connections: invalidated by a webhook, their
 /// newest job's error code, and a warning that their consent expires soon.
-pub async fn known(pool: &PgPool, app_user_id: &str) -> Result<KnownAll, sqlx::Error> {
+pub async fn known(db: &mut PgConnection, app_user_id: &str) -> Result<KnownAll, sqlx::Error> {
     let mut known = KnownAll::default();
-    for id in invalidated(pool, app_user_id).await? {
+    for id in invalidated(&mut *db, app_user_id).await? {
         known.connections.entry(id).or_default().invalidated = true;
     }
-    for (id, _status, error) in super::jobs::latest_by_connection(pool, app_user_id).await? {
+    for (id, _status, error) in super::jobs::latest_by_connection(&mut *db, app_user_id).await? {
         known.connections.entry(id).or_default().last_job_error = error;
     }
-    known.consent_expiring = super::consents::expiring(pool, app_user_id).await?;
+    known.consent_expiring = super::consents::expiring(&mut *db, app_user_id).await?;
     Ok(known)
 }

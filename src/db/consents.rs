@@ -1,11 +1,11 @@
 //! Consents Basiq warned are about to expire.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::PgExecutor;
 
 /// Basiq warned that the user's consent expires at `expires_at` (if it said when).
 pub async fn warn(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     app_user_id: &str,
     consent_id: &str,
     expires_at: Option<DateTime<Utc>>,
@@ -19,18 +19,18 @@ pub async fn warn(
         app_user_id,
         expires_at
     )
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
 
 /// The user's consent was renewed (or replaced): no warning stands.
-pub async fn clear(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
+pub async fn clear(db: impl PgExecutor<'_>, app_user_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "delete from consent_warnings where app_user_id = $1",
         app_user_id
     )
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
@@ -38,7 +38,7 @@ pub async fn clear(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> 
 /// The earliest expiry among the user's warned consents: `Some(None)` when warned without a
 /// date, `None` when no warning stands.
 pub async fn expiring(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     app_user_id: &str,
 ) -> Result<Option<Option<DateTime<Utc>>>, sqlx::Error> {
     let row = sqlx::query_scalar!(
@@ -46,7 +46,7 @@ pub async fn expiring(
           order by expires_at asc nulls last limit 1",
         app_user_id
     )
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(row)
 }

@@ -108,17 +108,16 @@ pub async fn prune(pool: &PgPool, keep: std::time::Duration) -> Result<u64, sqlx
     Ok(events)
 }
 
-/// Removes the user's events and their undelivered deliveries (erasure).
+/// Removes the user's events and their deliveries to the company's backend, delivered or not
+/// (erasure). What concerns the erasure itself is published after it, in the same transaction,
+/// and delivered.
 pub async fn erase(tx: &mut PgConnection, app_user_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query!("delete from events where app_user_id = $1", app_user_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query!(
-        "delete from outbox where app_user_id = $1 and delivered_at is null",
-        app_user_id
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query!("delete from outbox where app_user_id = $1", app_user_id)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 

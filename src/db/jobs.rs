@@ -119,7 +119,7 @@ pub async fn latest_for_connection(
 
 /// The newest job's status and error code for each of a user's connections.
 pub async fn latest_by_connection(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     app_user_id: &str,
 ) -> Result<Vec<(String, String, Option<String>)>, sqlx::Error> {
     let rows = sqlx::query!(
@@ -129,7 +129,7 @@ pub async fn latest_by_connection(
             order by connection_id, created_at desc"#,
         app_user_id
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
@@ -163,12 +163,13 @@ pub async fn claim_due(pool: &PgPool, limit: i64) -> Result<Vec<DueJob>, sqlx::E
 }
 
 /// Stores what a watcher check saw and when to look again (never, once final or past the
-/// 7-day window); `true` when it shows progress over what was stored.
+/// 7-day window): `Some(true)` when it shows progress over what was stored, `None` when the
+/// job is no longer stored (its user was erased).
 pub async fn watched(
     tx: &mut PgConnection,
     view: &JobView,
     next_check_in_secs: f64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<bool>, sqlx::Error> {
     let json = serde_json::to_value(view).expect("a job view serialises");
     let previous = sqlx::query_scalar!(
         "select view from jobs where job_id = $1 for update",
@@ -200,8 +201,7 @@ pub async fn watched(
     )
     .execute(&mut *tx)
     .await?;
-    // A job erased meanwhile (its user was) moved nowhere.
-    Ok(stored.rows_affected() == 1 && progressed(previous.as_ref(), &json))
+    Ok((stored.rows_affected() == 1).then(|| progressed(previous.as_ref(), &json)))
 }
 
 /// Stops watching a job (Basiq no longer knows it).

@@ -23,7 +23,17 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// `/readyz` answers within this even when Postgres does not.
 const PING_TIMEOUT: Duration = Duration::from_millis(800);
 
-/// Postgres answers, within [`PING_TIMEOUT`].
+/// A pool of one connection beside `pool`, for `/readyz` alone: readiness says whether
+/// Postgres answers, which a busy main pool (every connection lent out) does not change.
+pub fn health_pool(pool: &PgPool) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(PING_TIMEOUT)
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
+/// Postgres answers, within [`PING_TIMEOUT`] (on the [`health_pool`]).
 pub async fn ping(pool: &PgPool) -> bool {
     let query = sqlx::query_scalar!("select 1 as \"one!\"").fetch_one(pool);
     matches!(tokio::time::timeout(PING_TIMEOUT, query).await, Ok(Ok(_)))

@@ -18,6 +18,8 @@ pub const KEEP_DAYS: i32 = 30;
 #[derive(Debug, Clone)]
 pub struct State {
     pub epoch: Uuid,
+    /// How many times a connection's deletion erased changes from the log.
+    pub version: i64,
     pub last_seq: i64,
     pub floor_seq: i64,
     pub fetched_at: Option<DateTime<Utc>>,
@@ -27,7 +29,7 @@ pub struct State {
 pub async fn state(pool: &PgPool, app_user_id: &str) -> Result<Option<State>, sqlx::Error> {
     sqlx::query_as!(
         State,
-        "select epoch, last_seq, floor_seq, fetched_at, requested_at
+        "select epoch, version, last_seq, floor_seq, fetched_at, requested_at
            from sync_state where app_user_id = $1",
         app_user_id
     )
@@ -36,12 +38,15 @@ pub async fn state(pool: &PgPool, app_user_id: &str) -> Result<Option<State>, sq
 }
 
 /// Asks for a refresh of the user's store; `false` when the user has none (has never synced).
-pub async fn request(pool: &PgPool, app_user_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn request(
+    db: impl sqlx::PgExecutor<'_>,
+    app_user_id: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "update sync_state set requested_at = clock_timestamp() where app_user_id = $1",
         app_user_id
     )
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(done.rows_affected() > 0)
 }
@@ -61,60 +66,116 @@ pub async fn requested(pool: &PgPool, limit: i64) -> Result<Vec<String>, sqlx::E
     .await
 }
 
-/// Takes the user's refresh lock for the rest of the transaction: waiting for it, or (with
-/// `wait` false) `false` at once when another refresh holds it.
-pub async fn lock(
-    tx: &mut PgConnection,
-    app_user_id: &str,
-    wait: bool,
-) -> Result<bool, sqlx::Error> {
-    if wait {
-        sqlx::query!(
-            "select pg_advisory_xact_lock(hashtext('sync/' || $1))",
-            app_user_id
-        )
-        .execute(&mut *tx)
-        .await?;
-        Ok(true)
-    } else {
-        sqlx::query_scalar!(
-            "select pg_try_advisory_xact_lock(hashtext('sync/' || $1)) as \"taken!\"",
-            app_user_id
-        )
-        .fetch_one(&mut *tx)
-        .await
-    }
-}
-
-/// The user's store state, made if there is none (the user must exist), and the time now.
-pub async fn open(
-    tx: &mut PgConnection,
-    app_user_id: &str,
-) -> Result<(State, DateTime<Utc>), sqlx::Error> {
+/// Takes the user's store lock for the rest of the transaction, waiting for it: a refresh
+/// writes under it, and erasure and connection deletion take it, so neither happens in the
+/// middle of the other.
+pub async fn lock(tx: &mut PgConnection, app_user_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into sync_state (app_user_id) values ($1) on conflict do nothing",
+        "select pg_advisory_xact_lock(hashtext('sync/' || $1))",
         app_user_id
     )
     .execute(&mut *tx)
     .await?;
-    let row = sqlx::query!(
-        "select epoch, last_seq, floor_seq, fetched_at, requested_at,
-                clock_timestamp() as \"now!\"
+    Ok(())
+}
+
+/// How long a replica may read Basiq for a user before another may take over.
+const LEASE_SECS: f64 = 120.0;
+
+/// A refresh that may read Basiq: the store it began with, and when it began reading.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub epoch: Uuid,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Whether a refresh may begin.
+#[derive(Debug)]
+pub enum Begin {
+    Leased(Lease),
+    /// Another replica is reading Basiq for the user.
+    Busy,
+    /// Nothing to do: a refresh already read Basiq since it was asked for, or (without
+    /// `create`) the user has no store.
+    NotNeeded,
+}
+
+/// Takes the user's refresh lease if a refresh is needed: for a first sync (`create`, which
+/// makes the store if there is none; the user's row must exist) until any refresh has read
+/// Basiq, else while a request is newer than the last read.
+pub async fn begin(pool: &PgPool, app_user_id: &str, create: bool) -> Result<Begin, sqlx::Error> {
+    if create {
+        sqlx::query!(
+            "insert into sync_state (app_user_id) values ($1) on conflict do nothing",
+            app_user_id
+        )
+        .execute(pool)
+        .await?;
+    }
+    let leased = sqlx::query!(
+        "update sync_state
+            set refreshing_until = clock_timestamp() + make_interval(secs => $3)
+          where app_user_id = $1
+            and (refreshing_until is null or refreshing_until < clock_timestamp())
+            and case when $2 then fetched_at is null
+                     else requested_at > coalesce(fetched_at, '-infinity') end
+         returning epoch, clock_timestamp() as \"started_at!\"",
+        app_user_id,
+        create,
+        LEASE_SECS
+    )
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = leased {
+        return Ok(Begin::Leased(Lease {
+            epoch: row.epoch,
+            started_at: row.started_at,
+        }));
+    }
+    let needed = sqlx::query_scalar!(
+        "select case when $2 then fetched_at is null
+                     else requested_at > coalesce(fetched_at, '-infinity') end as needed
            from sync_state where app_user_id = $1",
+        app_user_id,
+        create
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(match needed {
+        Some(true) => Begin::Busy,
+        _ => Begin::NotNeeded,
+    })
+}
+
+/// Gives the lease back after a refresh that failed.
+pub async fn release(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update sync_state set refreshing_until = null where app_user_id = $1",
         app_user_id
     )
-    .fetch_one(&mut *tx)
+    .execute(pool)
     .await?;
-    Ok((
-        State {
-            epoch: row.epoch,
-            last_seq: row.last_seq,
-            floor_seq: row.floor_seq,
-            fetched_at: row.fetched_at,
-            requested_at: row.requested_at,
-        },
-        row.now,
-    ))
+    Ok(())
+}
+
+/// Takes the user's store lock to write what a refresh under `lease` read: the store's last
+/// sequence number, or `None` when the store was erased (or erased and made again) since the
+/// refresh began, which must then write nothing.
+pub async fn lock_for_write(
+    tx: &mut PgConnection,
+    app_user_id: &str,
+    lease: &Lease,
+) -> Result<Option<i64>, sqlx::Error> {
+    lock(tx, app_user_id).await?;
+    let last_seq = sqlx::query_scalar!(
+        "select last_seq from sync_state where app_user_id = $1 and epoch = $2 for update",
+        app_user_id,
+        lease.epoch
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(last_seq)
 }
 
 /// What is stored of a record, without its body.
@@ -362,7 +423,7 @@ pub async fn finish(
     };
     sqlx::query!(
         "update sync_state
-            set last_seq = $2, fetched_at = $3, failed_at = null,
+            set last_seq = $2, fetched_at = $3, failed_at = null, refreshing_until = null,
                 floor_seq = greatest(floor_seq, $4)
           where app_user_id = $1",
         app_user_id,
@@ -402,7 +463,7 @@ pub async fn finish(
 /// A refresh failed: the background refresher waits before trying the user again.
 pub async fn failed(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "update sync_state set failed_at = now() where app_user_id = $1",
+        "update sync_state set failed_at = now(), refreshing_until = null where app_user_id = $1",
         app_user_id
     )
     .execute(pool)
@@ -431,6 +492,7 @@ pub async fn changes(
         Change,
         "select seq, record_id, change, body_sealed from sync_changes
           where app_user_id = $1 and kind = 'transaction' and seq > $2 and seq <= $3
+            and change <> 'erased'
           order by seq limit $4",
         app_user_id,
         after,
@@ -441,8 +503,8 @@ pub async fn changes(
     .await
 }
 
-/// Which of `ids` a client at `after` holds: those whose last change up to `after` was not a
-/// removal.
+/// Which of `ids` a client at `after` holds: those whose last change up to `after` added or
+/// modified them. (What an erasure took from a client is reported by [`erased_since`].)
 pub async fn held_at(
     pool: &PgPool,
     app_user_id: &str,
@@ -455,10 +517,37 @@ pub async fn held_at(
             where app_user_id = $1 and kind = 'transaction' and record_id = any($2)
               and seq <= $3
             order by record_id, seq desc) last
-          where change <> 'removed'",
+          where change in ('added', 'modified')",
         app_user_id,
         ids,
         after
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The transactions a client at `after`, whose cursor was issued at store `version`, held
+/// when a later erasure (a connection's deletion) took them from the log: their last change up
+/// to `after` is one that erasure erased. The client is told they are gone now, since its
+/// next cursor is past that erasure.
+pub async fn erased_since(
+    pool: &PgPool,
+    app_user_id: &str,
+    after: i64,
+    version: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select record_id as \"record_id!\" from (
+           select distinct on (record_id) record_id, change, erased_in from sync_changes
+            where app_user_id = $1 and kind = 'transaction' and seq <= $2
+              and record_id in (select record_id from sync_changes
+                                 where app_user_id = $1 and kind = 'transaction'
+                                   and erased_in > $3)
+            order by record_id, seq desc) last
+          where change = 'erased' and erased_in > $3",
+        app_user_id,
+        after,
+        version
     )
     .fetch_all(pool)
     .await
@@ -476,66 +565,79 @@ pub async fn refreshes(pool: &PgPool, app_user_id: &str) -> Result<Vec<Counts>, 
     .await
 }
 
-/// Removes the user's store and its change log (consent revoked or expired).
+/// Removes the user's store and its change log (consent revoked or expired), after any refresh
+/// of it now writing (its lock): the records, changes and refreshes go with the state.
 pub async fn erase(tx: &mut PgConnection, app_user_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "delete from sync_changes where app_user_id = $1",
-        app_user_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "delete from sync_records where app_user_id = $1",
-        app_user_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "delete from sync_refreshes where app_user_id = $1",
-        app_user_id
-    )
-    .execute(&mut *tx)
-    .await?;
+    lock(tx, app_user_id).await?;
     sqlx::query!("delete from sync_state where app_user_id = $1", app_user_id)
         .execute(&mut *tx)
         .await?;
     Ok(())
 }
 
-/// Removes what is stored of one connection and starts a new epoch: a client's cursor expires,
-/// so it starts over and drops the connection's transactions from its copy too.
-pub async fn forget_connection(
+/// The connection was deleted: each of its records a client may hold is reported removed
+/// once (a new change each), and what the log held of them is erased (their changes keep their
+/// sequence numbers, without bodies). Answers how many were removed.
+pub async fn remove_connection(
     tx: &mut PgConnection,
     app_user_id: &str,
     connection_id: &str,
-) -> Result<(), sqlx::Error> {
-    let gone = sqlx::query!(
-        "delete from sync_records where app_user_id = $1 and connection_id = $2",
+) -> Result<i64, sqlx::Error> {
+    lock(tx, app_user_id).await?;
+    let Some(last_seq) = sqlx::query_scalar!(
+        "select last_seq from sync_state where app_user_id = $1 for update",
+        app_user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(0);
+    };
+    let version = sqlx::query_scalar!(
+        "update sync_state set version = version + 1 where app_user_id = $1 returning version",
+        app_user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update sync_changes c set change = 'erased', body_sealed = null, erased_in = $3
+          where c.app_user_id = $1 and c.change in ('added', 'modified')
+            and exists (select 1 from sync_records r
+                         where r.app_user_id = c.app_user_id and r.kind = c.kind
+                           and r.record_id = c.record_id and r.connection_id = $2)",
         app_user_id,
-        connection_id
+        connection_id,
+        version
     )
     .execute(&mut *tx)
     .await?;
-    let log = sqlx::query!(
-        "delete from sync_changes where app_user_id = $1 and connection_id = $2",
+    let removed = sqlx::query_scalar!(
+        "with live as (
+             select kind, record_id,
+                    $3::bigint + row_number() over (order by kind, record_id) as seq
+               from sync_records
+              where app_user_id = $1 and connection_id = $2 and removed_at is null),
+         logged as (
+             insert into sync_changes (app_user_id, seq, kind, record_id, connection_id, change)
+             select $1, seq, kind, record_id, $2, 'removed' from live),
+         marked as (
+             update sync_records r
+                set removed_at = now(), content_mac = null, seq = live.seq, replaced_by = null
+               from live
+              where r.app_user_id = $1 and r.kind = live.kind and r.record_id = live.record_id)
+         select count(*) as \"removed!\" from live",
         app_user_id,
-        connection_id
+        connection_id,
+        last_seq
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update sync_state set last_seq = last_seq + $2 where app_user_id = $1",
+        app_user_id,
+        removed
     )
     .execute(&mut *tx)
     .await?;
-    if gone.rows_affected() + log.rows_affected() > 0 {
-        sqlx::query!(
-            "update sync_state set epoch = gen_random_uuid() where app_user_id = $1",
-            app_user_id
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "delete from sync_refreshes where app_user_id = $1",
-            app_user_id
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
+    Ok(removed)
 }

@@ -1,6 +1,6 @@
 use std::future::Future;
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 pub async fn basiq_user_id(
     pool: &PgPool,
@@ -13,6 +13,27 @@ pub async fn basiq_user_id(
     .fetch_optional(pool)
     .await?
     .flatten())
+}
+
+/// The user's Basiq user and the connections they deleted, once a Basiq user exists.
+pub async fn link(
+    pool: &PgPool,
+    app_user_id: &str,
+) -> Result<Option<crate::user_cache::Link>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select basiq_user_id as "basiq_user_id!",
+                  array(select connection_id from deleted_connections d
+                         where d.app_user_id = u.app_user_id) as "deleted!"
+             from app_users u
+            where app_user_id = $1 and basiq_user_id is not null"#,
+        app_user_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| crate::user_cache::Link {
+        basiq_user_id: r.basiq_user_id,
+        deleted_connections: std::sync::Arc::new(r.deleted.into_iter().collect()),
+    }))
 }
 
 pub async fn ensure_row(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
@@ -107,10 +128,10 @@ pub async fn app_user_of(
 }
 
 /// Removes the user's stored data (jobs, refreshes, connection state, pending consents, events
-/// and their undelivered deliveries, the sync store and its change log, sealed email and
-/// mobile) but keeps the link to the Basiq user: what consent revocation or expiry requires.
-pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+/// and their deliveries, the sync store and its change log, sealed email and mobile) but keeps
+/// the link to the Basiq user: what consent revocation or expiry requires. In the caller's
+/// transaction, which publishes what concerns the erasure itself after it.
+pub async fn erase_data(tx: &mut PgConnection, app_user_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query!("delete from jobs where app_user_id = $1", app_user_id)
         .execute(&mut *tx)
         .await?;
@@ -142,9 +163,8 @@ pub async fn erase_data(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Er
     )
     .execute(&mut *tx)
     .await?;
-    super::events::erase(&mut tx, app_user_id).await?;
-    super::sync::erase(&mut tx, app_user_id).await?;
-    tx.commit().await
+    super::events::erase(&mut *tx, app_user_id).await?;
+    super::sync::erase(&mut *tx, app_user_id).await
 }
 
 /// The user's sealed email and mobile, as stored.
@@ -192,14 +212,14 @@ pub async fn set_contact(
     Ok(())
 }
 
-/// Removes the user and, by cascade, every row that refers to them, and their events.
-pub async fn delete(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+/// Removes the user and, by cascade, every row that refers to them, and their events and
+/// deliveries, in the caller's transaction (after any refresh of their sync store now writing).
+pub async fn delete(tx: &mut PgConnection, app_user_id: &str) -> Result<(), sqlx::Error> {
+    super::sync::lock(&mut *tx, app_user_id).await?;
     sqlx::query!("delete from app_users where app_user_id = $1", app_user_id)
         .execute(&mut *tx)
         .await?;
-    super::events::erase(&mut tx, app_user_id).await?;
-    tx.commit().await
+    super::events::erase(tx, app_user_id).await
 }
 
 /// A stored app user: `None` from [`find`] when there is no row.

@@ -16,10 +16,21 @@ pub async fn first_delivery(
     Ok(done.rows_affected() == 1)
 }
 
-/// Claims Basiq's event `event_id` for processing: true the first time, false once it was
-/// claimed (by the webhook route's inbox, event recovery or `admin replay-events`).
+/// Whether Basiq's event `event_id` was processed (by the webhook route's inbox, event
+/// recovery or `admin replay-events`).
+pub async fn processed(pool: &PgPool, event_id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select exists (select 1 from processed_events where event_id = $1) as \"processed!\"",
+        event_id
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Records Basiq's event `event_id` as processed, in the transaction that acts on it: true the
+/// first time; false once it was recorded (a concurrent recorder's transaction is waited for).
 pub async fn claim_event(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     event_id: &str,
     event_type: &str,
     source: &str,
@@ -30,17 +41,9 @@ pub async fn claim_event(
         event_type,
         source
     )
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Gives a claim back after processing failed, so that recovery tries the event again.
-pub async fn unclaim_event(pool: &PgPool, event_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!("delete from processed_events where event_id = $1", event_id)
-        .execute(pool)
-        .await?;
-    Ok(())
 }
 
 /// Of `event_ids`, those already processed.

@@ -29,9 +29,11 @@ pub struct ConnectionView {
     pub expiry_date: Option<String>,
     pub needs_attention: bool,
     /// When `needsAttention`: `invalid` (reconnect through the Consent UI with this
-    /// `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
-    /// its `error.userAction`), or `consent_expiring` (within 7 days, or Basiq warned that the
-    /// consent expires: renew it with `POST /v1/consent` and `action: extend`).
+    /// `connectionId`), `reenter_credentials`, `visit_bank`, `answer_mfa` or
+    /// `choose_another_bank` (the last job needs the user, see its `error.userAction`), or
+    /// `consent_expiring` (within 7 days, or Basiq warned that the consent expires: renew it
+    /// with `POST /v1/consent` and `action: extend`). A bank that is down is not the user's to
+    /// fix: `institution.status` says so.
     #[schema(value_type = Option<String>)]
     pub attention_reason: Option<&'static str>,
 }
@@ -46,6 +48,7 @@ impl ConnectionView {
             institution: InstitutionRef {
                 id: None,
                 name: None,
+                status: None,
             },
             created_at: None,
             last_used: None,
@@ -61,6 +64,10 @@ impl ConnectionView {
 pub struct InstitutionRef {
     pub id: Option<String>,
     pub name: Option<String>,
+    /// The bank's status in Basiq's connectors list: `operational`, `degraded-performance`,
+    /// `partial-outage`, `major-outage` (refreshing will fail: wait) or `under-maintenance`;
+    /// `null` when unknown.
+    pub status: Option<String>,
 }
 
 /// What we know locally about a connection: a webhook invalidated it, and its newest job's
@@ -102,9 +109,11 @@ pub fn attention(
     }
     if let Some(code) = &known.last_job_error {
         match jobs::user_action(code) {
-            UserAction::ReenterCredentials => return Some("reenter_credentials"),
-            UserAction::VisitBank => return Some("visit_bank"),
-            _ => {}
+            action @ (UserAction::ReenterCredentials
+            | UserAction::VisitBank
+            | UserAction::AnswerMfa
+            | UserAction::ChooseAnotherBank) => return Some(action.as_str()),
+            UserAction::RetryLater | UserAction::Wait => {}
         }
     }
     if known.consent_expiring.is_some() {
@@ -138,8 +147,15 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-/// Institution names by id (from the institutions cache).
-pub type Names = HashMap<String, String>;
+/// What the institutions cache knows of a bank.
+#[derive(Debug, Clone, Default)]
+pub struct InstitutionInfo {
+    pub name: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Institutions by id (from the institutions cache).
+pub type Names = HashMap<String, InstitutionInfo>;
 
 #[cfg(test)]
 mod tests {
@@ -180,6 +196,10 @@ mod tests {
         for (code, reason) in [
             ("invalid-credentials", Some("reenter_credentials")),
             ("user-action-required", Some("visit_bank")),
+            ("locked-account", Some("visit_bank")),
+            ("mfa-challenge", Some("answer_mfa")),
+            ("institution-disabled", Some("choose_another_bank")),
+            ("maintenance", None),
             ("connector-error", None),
         ] {
             let known = Known {

@@ -173,35 +173,44 @@ pub fn replacements(pending: &[Candidate], posted: &[Candidate]) -> Vec<(usize, 
     out
 }
 
-/// Where a client's copy is: the store it synced from (its epoch) and the last change it has.
+/// Where a client's copy is: the store it synced from (its epoch), the last change it has,
+/// and the store's version when the cursor was issued (which erasures of the log it has seen).
 /// Opaque to the client (`<payload>.<mac>`), bound to the app user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncCursor {
     pub epoch: Uuid,
     pub seq: i64,
+    pub version: i64,
 }
 
 impl SyncCursor {
     pub fn encode(&self, key: &MacKey, app_user_id: &str) -> String {
         let mut payload = self.epoch.as_bytes().to_vec();
         payload.extend_from_slice(&self.seq.to_be_bytes());
+        payload.extend_from_slice(&self.version.to_be_bytes());
         let tag = key.sign(&[b"sync-cursor-v1", app_user_id.as_bytes(), &payload]);
         format!("{}.{}", B64.encode(payload), B64.encode(tag))
     }
 
-    /// The cursor, if `value` is one issued to `app_user_id` with `key`.
+    /// The cursor, if `value` is one issued to `app_user_id` with `key`. Cursors issued before
+    /// stores had versions (24 bytes, without one) are at version 0.
     pub fn decode(key: &MacKey, app_user_id: &str, value: &str) -> Option<Self> {
         let (payload, tag) = value.split_once('.')?;
         let payload = B64.decode(payload).ok()?;
         let tag = B64.decode(tag).ok()?;
-        if payload.len() != 24
+        if !matches!(payload.len(), 24 | 32)
             || !key.verify(&[b"sync-cursor-v1", app_user_id.as_bytes(), &payload], &tag)
         {
             return None;
         }
+        let version = match payload.get(24..) {
+            Some(v) if !v.is_empty() => i64::from_be_bytes(v.try_into().ok()?),
+            _ => 0,
+        };
         Some(Self {
             epoch: Uuid::from_slice(&payload[..16]).ok()?,
-            seq: i64::from_be_bytes(payload[16..].try_into().ok()?),
+            seq: i64::from_be_bytes(payload[16..24].try_into().ok()?),
+            version,
         })
     }
 }
@@ -330,9 +339,22 @@ mod tests {
         let cursor = SyncCursor {
             epoch: Uuid::new_v4(),
             seq: 1234,
+            version: 2,
         };
         let value = cursor.encode(&key, "alice");
         assert_eq!(SyncCursor::decode(&key, "alice", &value), Some(cursor));
+        // One issued before cursors carried a version is at version 0.
+        let mut old = cursor.epoch.as_bytes().to_vec();
+        old.extend_from_slice(&1234i64.to_be_bytes());
+        let tag = key.sign(&[b"sync-cursor-v1", b"alice", &old]);
+        let old = format!("{}.{}", B64.encode(old), B64.encode(tag));
+        assert_eq!(
+            SyncCursor::decode(&key, "alice", &old),
+            Some(SyncCursor {
+                version: 0,
+                ..cursor
+            })
+        );
         assert_eq!(SyncCursor::decode(&key, "bob", &value), None);
         let edited = SyncCursor { seq: 1, ..cursor }.encode(&key, "bob");
         assert_eq!(SyncCursor::decode(&key, "alice", &edited), None);

@@ -45,14 +45,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 #[tracing::instrument(skip_all, fields(basiq_user_id))]
 async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Response> {
-    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+    let Some(link) = state.user_link(&user.sub).await? else {
         return Ok(Json(DataList::<AccountView>::new(Vec::new())).into_response());
     };
-    let accounts = state.basiq.accounts(&basiq_user_id).await?;
+    let accounts = state.basiq.accounts(&link.basiq_user_id).await?;
     let size = accounts.borrow_owner().body.len();
+    // What Basiq still lists of a deleted connection is never answered.
     let views = accounts
         .borrow_dependent()
         .iter()
+        .filter(|a| link.shows(a.connection.map(|c| c.0.decoded()).as_deref()))
         .map(AccountView::from)
         .collect();
     Ok(json(&DataList::new(views), size))
@@ -80,14 +82,18 @@ async fn one(
     Path(account_id): Path<String>,
 ) -> ApiResult<Response> {
     check_id("accountId", &account_id)?;
-    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+    let Some(link) = state.user_link(&user.sub).await? else {
         return Err(ApiError::NotFound);
     };
     let account = state
         .basiq
-        .account(&basiq_user_id, &account_id)
+        .account(&link.basiq_user_id, &account_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
+    let connection = account.borrow_dependent().connection.map(|c| c.0.decoded());
+    if !link.shows(connection.as_deref()) {
+        return Err(ApiError::NotFound);
+    }
     let size = account.borrow_owner().body.len();
     Ok(json(&AccountDetail::from(account.borrow_dependent()), size))
 }

@@ -16,7 +16,7 @@ use crate::{
     db,
     domain::{connections::ConnectionView, jobs::JobView},
     error::{ApiError, ApiResult},
-    events::Change,
+    events::{Change, DataUpdated},
     http::{
         DataList,
         extract::{check_id, no_query_params},
@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh_all))
         .routes(routes!(one, remove))
         .routes(routes!(refresh_one))
+        .routes(routes!(purge))
         .route_layer(middleware::from_fn(no_query_params))
 }
 
@@ -130,7 +131,7 @@ async fn list(
     };
     let connections = state.basiq.connections(&basiq_user_id).await?;
     let names = state.institutions.names().await;
-    let mut known = db::connections::known(&state.pool, &user.sub).await?;
+    let mut known = db::connections::known(&mut *state.pool.acquire().await?, &user.sub).await?;
     let now = Utc::now();
     let views = connections
         .into_iter()
@@ -172,7 +173,7 @@ async fn one(
         .map_err(ApiError::not_found_if_missing)?;
     let profile = connection.profile.take().map(ProfileView::from);
     let names = state.institutions.names().await;
-    let known = db::connections::known(&state.pool, &user.sub)
+    let known = db::connections::known(&mut *state.pool.acquire().await?, &user.sub)
         .await?
         .take(&connection.id);
     Ok(Json(ConnectionDetail {
@@ -202,7 +203,7 @@ async fn refresh(
         db::jobs::latest_for_connection(&state.pool, app_user_id, &connection.id).await?
         && matches!(status.as_str(), "pending" | "in_progress")
     {
-        let view = state.basiq.job(&job_id).await?.view();
+        let view = state.job_view(&state.basiq.job(&job_id).await?).await;
         if !view.status.is_final() {
             return Ok(view);
         }
@@ -237,7 +238,7 @@ async fn refresh(
     }
     tx.commit().await?;
     tracing::info!(job_id = %stub.id, connection_id = %connection.id, created, "connection refresh");
-    let mut view = state.basiq.job(&stub.id).await?.view();
+    let mut view = state.job_view(&state.basiq.job(&stub.id).await?).await;
     view.connection_id
         .get_or_insert_with(|| connection.id.clone());
     state.events.job_seen(app_user_id, "refresh", &view).await?;
@@ -320,9 +321,15 @@ async fn refresh_all(
     }
 }
 
-/// Deletes a connection.
+/// Deletes a connection, and its data.
 ///
-/// At Basiq first, then what we stored about it.
+/// Basiq keeps a deleted connection's accounts and transactions, so they are purged at Basiq
+/// first (Basiq purges only active connections: an inactive one's data stays at Basiq, and is
+/// never answered again); if the purge fails, nothing is deleted and the upstream problem is
+/// answered. Then the connection is deleted at Basiq, and what the BFF stored of it: its
+/// accounts and transactions are never answered again (not by the accounts and transactions
+/// routes, nor by sync, whose next page reports them removed once). `connection.updated`
+/// (`status: deleted`) and `data.updated` follow.
 #[utoipa::path(
     delete,
     operation_id = "deleteConnection",
@@ -331,7 +338,7 @@ async fn refresh_all(
     security(("appJwt" = [])),
     params(("connectionId" = String, Path, description = "A connection id from `GET /v1/connections`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
-        (status = 204, description = "The connection is deleted."),
+        (status = 204, description = "The connection and its data are deleted."),
         (status = 400, response = responses::BadRequest),
         (status = 404, response = responses::NotFound),
         responses::CommonErrors,
@@ -345,14 +352,97 @@ async fn remove(
 ) -> ApiResult<StatusCode> {
     check_id("connectionId", &connection_id)?;
     let basiq_user_id = basiq_user(&state, &user).await?;
-    state
+    let connection = state
+        .basiq
+        .connection(&basiq_user_id, &connection_id)
+        .await
+        .map_err(ApiError::not_found_if_missing)?;
+    if connection.status.as_deref() == Some("active") {
+        state
+            .basiq
+            .purge_connection(&basiq_user_id, &connection_id)
+            .await?;
+    } else {
+        tracing::info!(status = ?connection.status, "not active: Basiq cannot purge it; its data is hidden instead");
+    }
+    match state
         .basiq
         .delete_connection(&basiq_user_id, &connection_id)
         .await
-        .map_err(ApiError::not_found_if_missing)?;
-    db::connections::forget(&state.pool, &user.sub, &connection_id).await?;
+    {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => tracing::info!("the connection was already gone at Basiq"),
+        Err(e) => return Err(e.into()),
+    }
+    let mut tx = state.pool.begin().await?;
+    let removed = db::connections::delete(&mut tx, &user.sub, &connection_id).await?;
     let gone = Change::Connection(ConnectionView::deleted(&connection_id));
-    state.events.publish(&user.sub, &gone).await?;
-    tracing::info!("connection deleted");
+    state.events.publish_in(&mut tx, &user.sub, &gone).await?;
+    let data = Change::Data(DataUpdated {
+        connection_id: Some(connection_id.clone()),
+    });
+    state.events.publish_in(&mut tx, &user.sub, &data).await?;
+    tx.commit().await?;
+    state.users.forget(&user.sub);
+    tracing::info!(sync_removed = removed, "connection deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Purges a connection's data.
+///
+/// Basiq removes the connection's accounts and transactions and keeps the connection, for a
+/// later refresh to fetch its data again (Basiq's advice, for example to get the latest
+/// enrichment). Basiq purges only active connections: an inactive one is `409
+/// connection_not_active`. `data.updated` follows (after the sync copy drops the data, for a
+/// user who syncs).
+#[utoipa::path(
+    post,
+    operation_id = "purgeConnection",
+    path = "/v1/connections/{connectionId}/purge",
+    tag = "connections",
+    security(("appJwt" = [])),
+    params(("connectionId" = String, Path, description = "A connection id from `GET /v1/connections`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses(
+        (status = 204, description = "The connection's data is purged; the connection stays."),
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        responses::CommonErrors,
+    )
+)]
+#[tracing::instrument(skip_all, fields(basiq_user_id, connection_id = %connection_id))]
+async fn purge(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(connection_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    check_id("connectionId", &connection_id)?;
+    let basiq_user_id = basiq_user(&state, &user).await?;
+    let connection = state
+        .basiq
+        .connection(&basiq_user_id, &connection_id)
+        .await
+        .map_err(ApiError::not_found_if_missing)?;
+    if connection.status.as_deref() != Some("active") {
+        return Err(ApiError::Conflict {
+            code: "connection_not_active",
+            detail: "Basiq purges the data of active connections only; refresh or reconnect it first, or delete it.".into(),
+        });
+    }
+    state
+        .basiq
+        .purge_connection(&basiq_user_id, &connection_id)
+        .await
+        .map_err(ApiError::not_found_if_missing)?;
+    let mut tx = state.pool.begin().await?;
+    let wake = state
+        .sync
+        .data_changed_in(&mut tx, &user.sub, Some(&connection_id))
+        .await?;
+    tx.commit().await?;
+    if wake {
+        state.sync.wake();
+    }
+    tracing::info!("connection data purged");
     Ok(StatusCode::NO_CONTENT)
 }

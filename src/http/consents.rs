@@ -13,9 +13,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::AuthUser,
     basiq::types::{Consent, ConsentPermission, PurposeText},
-    db,
+    erasure::{consent_end_erases, consent_ended},
     error::{ApiError, ApiResult},
-    events::{Change, ConsentChange, ConsentUpdated},
+    events::ConsentChange,
     http::{
         DataList,
         extract::{check_id, no_query_params},
@@ -200,12 +200,20 @@ async fn revoke(
         .revoke_consent(&basiq_user_id, &consent_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
-    db::users::erase_data(&state.pool, &user.sub).await?;
-    let revoked = Change::Consent(ConsentUpdated {
-        change: ConsentChange::Revoked,
-        consent_id: Some(consent_id.clone()),
-    });
-    state.events.publish(&user.sub, &revoked).await?;
-    tracing::info!("consent revoked");
+    // As a `consent.revoked` webhook would: the data goes unless another consent is active.
+    let consents = state.basiq.consents(&basiq_user_id).await?;
+    let erase = consent_end_erases(&consents, Some(&consent_id));
+    let mut tx = state.pool.begin().await?;
+    consent_ended(
+        &mut tx,
+        &state.events,
+        &user.sub,
+        Some(&consent_id),
+        ConsentChange::Revoked,
+        erase,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(erased = erase, "consent revoked");
     Ok(StatusCode::NO_CONTENT)
 }

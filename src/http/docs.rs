@@ -7,7 +7,10 @@
 use axum::Router;
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        RefOr, Schema,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -84,9 +87,26 @@ impl Modify for Security {
     }
 }
 
+/// The outcome table (`domain::jobs::OUTCOMES`) as `UserAction`'s description, so that the
+/// document says what each Basiq code means for the user exactly as the code decides it. Run
+/// on the whole document, once every route has added its schemas.
+fn describe_outcomes(openapi: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(action))) = components.schemas.get_mut("UserAction") {
+        action.description = Some(format!(
+            "What the app should ask of its user about a job that failed or waits on them, \
+             by Basiq's failure code:\n\n{}",
+            crate::domain::jobs::outcome_table()
+        ));
+    }
+}
+
 /// `GET /openapi.json` (the document `openapi`) and the Swagger UI at `/docs` (which
 /// redirects to `/docs/`).
-pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+pub fn router(mut openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+    describe_outcomes(&mut openapi);
     let docs: Router<AppState> = SwaggerUi::new("/docs")
         .url("/openapi.json", openapi)
         // The default would make the browser fetch a badge from swagger.io.

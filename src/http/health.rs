@@ -65,7 +65,7 @@ async fn healthz() -> Json<Health> {
     )
 )]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = db::ping(&state.pool).await;
+    let database = db::ping(&state.health_pool).await;
     let token = state.basiq.token_status();
     let shutting_down = state.shutdown.is_cancelled();
     let ready = database && token.valid && !shutting_down;

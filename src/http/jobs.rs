@@ -45,13 +45,10 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<D
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
         return Ok(Json(DataList::new(Vec::new())));
     };
-    let mut views: Vec<JobView> = state
-        .basiq
-        .user_jobs(&basiq_user_id)
-        .await?
-        .iter()
-        .map(crate::basiq::types::Job::view)
-        .collect();
+    let mut views = Vec::new();
+    for job in state.basiq.user_jobs(&basiq_user_id).await? {
+        views.push(state.job_view(&job).await);
+    }
     views.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     Ok(Json(DataList::new(views)))
 }
@@ -107,7 +104,7 @@ async fn one(
         .job(&job_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
-    let view = job.view();
+    let view = state.job_view(&job).await;
     match (recorded_owner, job.user()) {
         // Basiq names another user: never show it, whatever we recorded.
         (_, Some(owner)) if owner != basiq_user_id => return Err(ApiError::NotFound),

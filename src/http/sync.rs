@@ -129,12 +129,18 @@ async fn sync(
         .as_deref()
         .map(|c| SyncCursor::decode(&state.cursor_key, &user.sub, c).ok_or(ApiError::CursorExpired))
         .transpose()?;
+    let start = SyncCursor {
+        epoch: Uuid::nil(),
+        seq: 0,
+        version: 0,
+    };
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+        // A cursor into a copy that is gone (the user was erased): the client must drop its
+        // copy too.
+        if cursor.as_ref().is_some_and(|c| *c != start) {
+            return Err(ApiError::CursorExpired);
+        }
         // Nothing yet; the cursor at the start stays valid once there is.
-        let start = SyncCursor {
-            epoch: Uuid::nil(),
-            seq: 0,
-        };
         return Ok(Json(SyncPage {
             added: Vec::new(),
             modified: Vec::new(),
@@ -148,20 +154,26 @@ async fn sync(
     if store.as_ref().is_none_or(|s| s.fetched_at.is_none()) {
         state
             .sync
-            .refresh(&user.sub, &basiq_user_id, Why::FirstSync, true)
+            .refresh(&user.sub, &basiq_user_id, Why::FirstSync)
             .await
             .map_err(sync_error)?;
         store = db::sync::state(&state.pool, &user.sub).await?;
     }
     let store = store.ok_or_else(|| anyhow::anyhow!("the sync store was not made"))?;
-    let after = match cursor {
-        None => 0,
-        Some(c) if c.seq == 0 => 0,
+    // Without a cursor, a client receives nothing the log has erased: it is at the store's
+    // version.
+    let (after, version) = match cursor {
+        None => (0, store.version),
+        Some(c) if c.seq == 0 => (0, store.version),
         Some(c) => {
-            if c.epoch != store.epoch || c.seq < store.floor_seq || c.seq > store.last_seq {
+            if c.epoch != store.epoch
+                || c.seq < store.floor_seq
+                || c.seq > store.last_seq
+                || c.version > store.version
+            {
                 return Err(ApiError::CursorExpired);
             }
-            c.seq
+            (c.seq, c.version)
         }
     };
     let mut changes = db::sync::changes(
@@ -196,10 +208,17 @@ async fn sync(
         next_cursor: SyncCursor {
             epoch: store.epoch,
             seq: next,
+            version: store.version,
         }
         .encode(&state.cursor_key, &user.sub),
         has_more,
     };
+    // A connection deleted since the cursor was issued took what the client held of it from
+    // the log: it is told here, at once (these may exceed `limit`), and its erasure is behind
+    // it from the next cursor on.
+    if version < store.version && after > 0 {
+        page.removed = db::sync::erased_since(&state.pool, &user.sub, after, version).await?;
+    }
     let mut size = 0;
     for (i, change) in changes.iter().enumerate() {
         if last[change.record_id.as_str()] != i {

@@ -235,7 +235,16 @@ impl TransactionQuery {
 
     /// The first-page query for Basiq, in its `filter` syntax, from these validated values.
     pub fn first_page(&self) -> String {
+        self.first_page_without(&[])
+    }
+
+    /// [`Self::first_page`], leaving out the transactions of `connections` (the user deleted
+    /// them; Basiq still lists their data). Their ids are ours, checked when stored.
+    pub fn first_page_without(&self, connections: &[&str]) -> String {
         let mut filters = Vec::new();
+        for c in connections {
+            filters.push(format!("connection.id.ne('{c}')"));
+        }
         for (value, field) in [
             (&self.account_id, "account.id"),
             (&self.connection_id, "connection.id"),
@@ -296,17 +305,35 @@ async fn list(
 ) -> ApiResult<Response> {
     let params = TransactionQuery::parse(raw.as_deref())?;
     let first = params.first_page();
-    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+    let Some(link) = state.user_link(&user.sub).await? else {
         return Ok(Json(TransactionPage {
             data: Vec::new(),
             next_cursor: None,
         })
         .into_response());
     };
+    let basiq_user_id = &link.basiq_user_id;
+    if !link.shows(params.connection_id.as_deref()) {
+        // A deleted connection has no transactions.
+        return Ok(Json(TransactionPage {
+            data: Vec::new(),
+            next_cursor: None,
+        })
+        .into_response());
+    }
     let (query, issued_for) = match &params.cursor {
-        None => (first.clone(), first),
+        None => {
+            // What Basiq still lists of deleted connections is left out of every page.
+            let mut deleted: Vec<&str> = link
+                .deleted_connections
+                .iter()
+                .map(String::as_str)
+                .collect();
+            deleted.sort_unstable();
+            (params.first_page_without(&deleted), first)
+        }
         Some(c) => {
-            let cursor = Cursor::decode(&state.cursor_key, &basiq_user_id, c).ok_or_else(|| {
+            let cursor = Cursor::decode(&state.cursor_key, basiq_user_id, c).ok_or_else(|| {
                 ApiError::validation("cursor", "is not a cursor this API issued to you")
             })?;
             // Filters may be repeated with the cursor, but not changed.
@@ -319,7 +346,7 @@ async fn list(
             (cursor.next, cursor.first)
         }
     };
-    let page = state.basiq.transactions(&basiq_user_id, &query).await?;
+    let page = state.basiq.transactions(basiq_user_id, &query).await?;
     // Our page passes on most of Basiq's: about its size.
     let size = page.borrow_owner().body.len();
     let PageRows { rows, next_query } = page.borrow_dependent();
@@ -332,13 +359,18 @@ async fn list(
         !loops
     });
     let page = TransactionPage {
-        data: rows.iter().map(TransactionView::from).collect(),
+        // A connection deleted since the first page: its rows are left out here.
+        data: rows
+            .iter()
+            .filter(|t| link.shows(t.connection.map(|c| c.0.decoded()).as_deref()))
+            .map(TransactionView::from)
+            .collect(),
         next_cursor: next_query.map(|next| {
             Cursor {
                 first: issued_for,
                 next,
             }
-            .encode(&state.cursor_key, &basiq_user_id)
+            .encode(&state.cursor_key, basiq_user_id)
         }),
     };
     Ok(json(&page, size))
@@ -366,14 +398,21 @@ async fn one(
     Path(transaction_id): Path<String>,
 ) -> ApiResult<Response> {
     check_id("transactionId", &transaction_id)?;
-    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+    let Some(link) = state.user_link(&user.sub).await? else {
         return Err(ApiError::NotFound);
     };
     let transaction = state
         .basiq
-        .transaction(&basiq_user_id, &transaction_id)
+        .transaction(&link.basiq_user_id, &transaction_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
+    let connection = transaction
+        .borrow_dependent()
+        .connection
+        .map(|c| c.0.decoded());
+    if !link.shows(connection.as_deref()) {
+        return Err(ApiError::NotFound);
+    }
     let size = transaction.borrow_owner().body.len();
     Ok(json(
         &TransactionView::from(transaction.borrow_dependent()),

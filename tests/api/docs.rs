@@ -27,6 +27,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/v1/connections/{connectionId}/refresh"),
     ("get", "/v1/connections/{connectionId}"),
     ("delete", "/v1/connections/{connectionId}"),
+    ("post", "/v1/connections/{connectionId}/purge"),
     ("get", "/v1/accounts"),
     ("get", "/v1/accounts/{accountId}"),
     ("get", "/v1/transactions"),

@@ -451,9 +451,8 @@ impl TestApp {
         panic!("job {job_id} never finished");
     }
 
-    /// What the simulated Basiq itself answers at `path` (with a server token of its own), to
-    /// compare with what the BFF makes of it.
-    pub async fn basiq_get(&self, path: &str) -> Value {
+    /// A server token of the test's own from the simulated Basiq.
+    pub async fn basiq_token(&self) -> String {
         let token: Value = self
             .http
             .post(format!("{}/token", self.sim.base_url()))
@@ -466,15 +465,33 @@ impl TestApp {
             .json()
             .await
             .unwrap();
+        token["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// What the simulated Basiq itself answers at `path` (with a server token of its own), to
+    /// compare with what the BFF makes of it.
+    pub async fn basiq_get(&self, path: &str) -> Value {
         self.http
             .get(format!("{}{path}", self.sim.base_url()))
-            .bearer_auth(token["access_token"].as_str().unwrap())
+            .bearer_auth(self.basiq_token().await)
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap()
+    }
+
+    /// Deletes at the simulated Basiq itself, as its dashboard or another app would.
+    pub async fn basiq_delete(&self, path: &str) {
+        let r = self
+            .http
+            .delete(format!("{}{path}", self.sim.base_url()))
+            .bearer_auth(self.basiq_token().await)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
     }
 
     /// Every call the simulator received, oldest first.

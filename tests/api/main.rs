@@ -14,6 +14,7 @@ mod docs;
 mod edges;
 mod egress;
 mod events;
+mod fidelity;
 mod health;
 mod hostile_upstream;
 mod input;

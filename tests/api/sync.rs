@@ -12,24 +12,24 @@ use crate::helpers::{Setup, TestApp, jwt_for, spawn_app, spawn_app_with};
 
 /// What an app keeps: its copy of the transactions, by id, and where it is.
 #[derive(Default)]
-struct Copy {
-    transactions: HashMap<String, Value>,
-    cursor: Option<String>,
+pub struct Copy {
+    pub transactions: HashMap<String, Value>,
+    pub cursor: Option<String>,
     /// Every id ever reported as added, to catch one reported twice.
     added_ever: Vec<String>,
 }
 
 /// One page's changes.
 #[derive(Debug, Default)]
-struct Changes {
-    added: Vec<String>,
-    modified: Vec<String>,
-    removed: Vec<String>,
+pub struct Changes {
+    pub added: Vec<String>,
+    pub modified: Vec<String>,
+    pub removed: Vec<String>,
 }
 
 impl Copy {
     /// Syncs one page and applies it, as the README tells apps to; the page's changes.
-    async fn page(&mut self, app: &TestApp, sub: &str, limit: u32) -> (Changes, bool) {
+    pub async fn page(&mut self, app: &TestApp, sub: &str, limit: u32) -> (Changes, bool) {
         let mut path = format!("/v1/transactions/sync?limit={limit}");
         if let Some(c) = &self.cursor {
             path.push_str(&format!("&cursor={}", urlencode(c)));
@@ -69,7 +69,7 @@ impl Copy {
     }
 
     /// Syncs until nothing more waits; every page's changes together.
-    async fn sync(&mut self, app: &TestApp, sub: &str) -> Changes {
+    pub async fn sync(&mut self, app: &TestApp, sub: &str) -> Changes {
         let mut all = Changes::default();
         loop {
             let (c, more) = self.page(app, sub, 500).await;
@@ -661,38 +661,4 @@ async fn a_revoked_consent_erases_the_store_and_expires_the_cursor() {
     .await;
     assert_eq!(stored_rows(&app, "alice").await, 0);
     assert!(!dump(&app).await.contains(&id));
-}
-
-#[tokio::test]
-async fn deleting_a_connection_erases_its_transactions_and_the_app_starts_over() {
-    let app = spawn_app().await;
-    let (_, copy) = synced(&app, "alice").await;
-    let cursor = copy.cursor.clone().unwrap();
-    let connection = copy.transactions.values().next().unwrap()["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let id = copy.transactions.keys().next().unwrap().clone();
-    let r = app
-        .delete(&format!("/v1/connections/{connection}"), "alice")
-        .await;
-    assert_eq!(r.status, 204);
-    let rows: i64 = sqlx::query_scalar(
-        "select (select count(*) from sync_records where connection_id = $1)
-              + (select count(*) from sync_changes where connection_id = $1)",
-    )
-    .bind(&connection)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(rows, 0);
-    assert!(!dump(&app).await.contains(&id));
-    let a = app
-        .get(
-            &format!("/v1/transactions/sync?cursor={}", urlencode(&cursor)),
-            "alice",
-        )
-        .await;
-    assert_eq!(a.status, 400);
-    assert_eq!(a.body["code"], "cursor_expired");
 }

@@ -19,11 +19,14 @@ impl Connection {
             now,
         );
         let institution_id = self.institution.as_ref().map(|i| i.id.clone());
+        let info = institution_id
+            .as_ref()
+            .and_then(|id| names.get(id).cloned())
+            .unwrap_or_default();
         ConnectionView {
             institution: InstitutionRef {
-                name: institution_id
-                    .as_ref()
-                    .and_then(|id| names.get(id).cloned()),
+                name: info.name,
+                status: info.status,
                 id: institution_id,
             },
             method: normalise_method(self.method.as_deref()),

@@ -1,7 +1,9 @@
 //! A Basiq job read as ours: its steps in our words, its status and outcome by the rules of
 //! `domain::jobs`, and the user and connection it belongs to out of its links.
 
-use crate::domain::jobs::{Failure, JobStep, JobView, status_of};
+use chrono::{DateTime, SecondsFormat, TimeDelta};
+
+use crate::domain::jobs::{Failure, JobStep, JobView, MFA_CHALLENGE, MfaChallenge, status_of};
 
 use super::Job;
 
@@ -29,7 +31,8 @@ impl Job {
                     detail: result.and_then(|r| r.detail.clone()),
                 }
             });
-        let (status, error) = status_of(&steps, failure);
+        let mfa_challenge = self.mfa_challenge();
+        let (status, error) = status_of(&steps, failure, mfa_challenge.as_ref());
         JobView {
             id: self.id.clone(),
             status,
@@ -37,9 +40,41 @@ impl Job {
             connection_id: self.user_and_connection().map(|(_, c)| c),
             steps,
             error,
+            mfa_challenge,
             created_at: self.created.clone(),
             updated_at: self.updated.clone(),
         }
+    }
+
+    /// The bank's challenge, while an `mfa-challenge` step waits on the user's answer
+    /// (go-live-migration/go-list-for-upgrading-to-v30.md §8). It lapses `expiryMs` after the
+    /// job last moved (when the step began).
+    fn mfa_challenge(&self) -> Option<MfaChallenge> {
+        let step = self.steps.iter().find(|s| {
+            s.title == MFA_CHALLENGE && matches!(step_status(&s.status), "in_progress" | "pending")
+        })?;
+        let result = step
+            .result
+            .as_ref()
+            .filter(|r| r.kind.as_deref() == Some("mfa"))?;
+        let expires_at = match (self.updated.as_deref(), result.expiry_ms) {
+            (Some(since), Some(ms)) => DateTime::parse_from_rfc3339(since)
+                .ok()
+                .and_then(|t| t.checked_add_signed(TimeDelta::milliseconds(ms as i64)))
+                .map(|t| t.to_utc().to_rfc3339_opts(SecondsFormat::Secs, true)),
+            _ => None,
+        };
+        Some(MfaChallenge {
+            method: result.method.clone().unwrap_or_else(|| "token".to_owned()),
+            description: result.description.clone(),
+            input: result.input.clone(),
+            expires_at,
+        })
+    }
+
+    /// The bank the job works with, when Basiq says.
+    pub fn institution_id(&self) -> Option<&str> {
+        self.institution.as_ref().map(|i| i.id.as_str())
     }
 
     /// The Basiq user the job belongs to, once Basiq tells us (absent while the first step
@@ -154,6 +189,38 @@ mod tests {
             ("invalid-credentials", "Failed", "d")
         );
         assert_eq!(view.steps[1].status, "failed");
+    }
+
+    #[test]
+    fn a_step_waiting_on_the_banks_challenge_is_read_as_an_object_or_a_list_of_one() {
+        // The two shapes of go-live-migration/go-list-for-upgrading-to-v30.md §8.
+        let challenge = json!({
+            "type": "mfa", "method": "token",
+            "description": "A SMS code has been sent to your device, please enter valid number",
+            "input": ["OTP Password"], "expiryMs": 120000,
+            "links": {"response": "/jobs/61723/mfa"}
+        });
+        for result in [challenge.clone(), json!([challenge])] {
+            let j: Job = serde_json::from_value(json!({
+                "type": "job", "id": "61723", "updated": "2021-06-08T09:14:28.000Z",
+                "steps": [
+                    {"title": "verify-credentials", "status": "success",
+                     "result": [{"type": "link", "url": "/users/ea3a81/connections/8fce3b"}]},
+                    {"title": "mfa-challenge", "status": "in-progress", "result": result},
+                    {"title": "retrieve-accounts", "status": "pending", "result": null},
+                    {"title": "retrieve-transactions", "status": "pending", "result": null}
+                ],
+                "links": {"self": "/jobs/61723", "source": "/users/ea3a81/connections/8fce3b"}
+            }))
+            .unwrap();
+            let view = j.view();
+            assert_eq!(view.status, JobStatus::ActionRequired);
+            let mfa = view.mfa_challenge.unwrap();
+            assert_eq!(mfa.method, "token");
+            assert_eq!(mfa.input, ["OTP Password"]);
+            assert_eq!(mfa.expires_at.as_deref(), Some("2021-06-08T09:16:28Z"));
+            assert_eq!(view.connection_id.as_deref(), Some("8fce3b"));
+        }
     }
 
     #[test]

@@ -59,6 +59,14 @@ pub struct Job {
     pub steps: Vec<JobStep>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub links: JobLinks,
+    /// `{type: "institution", id, links}`: the bank the job works with.
+    #[serde(default, deserialize_with = "lenient")]
+    pub institution: Option<JobInstitution>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobInstitution {
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -74,10 +82,13 @@ pub struct JobStep {
     pub title: String,
     #[serde(default)]
     pub status: String,
+    /// The schema says an object; Basiq's MFA examples send a list of one: accept both.
+    #[serde(default, deserialize_with = "one_or_first")]
     pub result: Option<StepResult>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StepResult {
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -87,6 +98,35 @@ pub struct StepResult {
     /// The schema says `details`, Basiq's examples say `detail`: accept both.
     #[serde(alias = "details")]
     pub detail: Option<String>,
+    /// An `mfa` result: `token` or `security-questions`.
+    pub method: Option<String>,
+    /// An `mfa` result: the bank's words.
+    pub description: Option<String>,
+    /// An `mfa` result: the questions, or the input's label.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub input: Vec<String>,
+    /// An `mfa` result: how long the challenge stays open, in milliseconds.
+    #[serde(default, deserialize_with = "lenient")]
+    pub expiry_ms: Option<u64>,
+}
+
+/// A value Basiq sends as `T`, or as a list whose first element is the `T`.
+fn one_or_first<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
+    }
+    Ok(match Option::<OneOrMany<T>>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(t)) => Some(t),
+        Some(OneOrMany::Many(list)) => list.into_iter().next(),
+    })
 }
 
 /// What refresh answers: `{type: "job", id, links}`.
