@@ -12,7 +12,8 @@ use axum::routing::{get, post};
 use chrono::{TimeDelta, Utc};
 
 use super::data::{Generated, Known};
-use super::institutions::{INSTITUTIONS, Institution, find, outcome_for};
+use super::institutions::{INSTITUTIONS, Institution, find};
+use super::logins::outcome_for;
 use super::routes::query_pairs;
 use super::state::{Connection, Consent, Scope, SimState, connection_seed, holder_seed};
 use super::webhooks;
@@ -161,8 +162,8 @@ enctype=\"application/x-www-form-urlencoded\">\n",
 <label for=\"password\">Password</label>\n\
 <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n\
 <button id=\"connect\" type=\"submit\">Connect</button>\n</form>\n\
-<p class=\"hint\">Sandbox logins: Wentworth-Smith/whislter and gavinBelson/hooli2016 succeed; \
-bighead/password, erlich/aviato and jianYang/nothotdog fail.</p>",
+<p class=\"hint\">Sandbox logins: Wentworth-Smith/whislter, gavinBelson/hooli2016 and Basiq's other \
+personas succeed; bighead/password, erlich/aviato and jianYang/nothotdog fail.</p>",
     );
     html
 }

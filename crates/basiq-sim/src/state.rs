@@ -12,7 +12,8 @@ use super::config::SimConfig;
 use super::control::{Fault, RecordedRequest};
 use super::data::{self, ConnectionData};
 use super::error::ApiError;
-use super::institutions::{Institution, Outcome, STEPS};
+use super::institutions::Institution;
+use super::logins::{Outcome, STEPS};
 use super::webhooks::Webhooks;
 
 /// Open-banking connections allow this many refreshes in 24 hours.
@@ -339,7 +340,6 @@ impl Store {
         let Some(c) = self.connections.get_mut(connection_id) else {
             return String::new();
         };
-        let step = step * c.institution.slowness as i32;
         let job = Job {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: c.user_id.clone(),

@@ -12,7 +12,7 @@ use sha2::Sha256;
 
 use super::routes::connections::connection_json;
 use super::state::{Event, SimState};
-use crate::institutions::Outcome;
+use crate::logins::Outcome;
 
 /// Basiq's redelivery delays after a failed attempt.
 pub const RETRY_SCHEDULE: [Duration; 7] = [

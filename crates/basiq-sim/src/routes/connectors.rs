@@ -17,6 +17,9 @@ pub fn router() -> Router<SimState> {
         .route("/institutions/{institution_id}", get(read_institution))
 }
 
+/// What `stats` reports each step takes (the default `BASIQ_SIM_JOB_STEP_MS`).
+const AVERAGE_STEP_MS: i64 = 500;
+
 fn logo(i: &Institution, base: &str) -> Value {
     json!({
         "type": "image",
@@ -29,7 +32,6 @@ fn logo(i: &Institution, base: &str) -> Value {
 }
 
 fn connector_json(i: &Institution, base: &str) -> Value {
-    let step_ms = 500 * i64::from(i.slowness);
     json!({
         "type": "connector",
         "id": i.id,
@@ -55,11 +57,11 @@ fn connector_json(i: &Institution, base: &str) -> Value {
         },
         "stats": {
             "averageDurationMs": {
-                "verifyCredentials": step_ms,
-                "retrieveAccounts": step_ms,
-                "retrieveTransactions": step_ms,
+                "verifyCredentials": AVERAGE_STEP_MS,
+                "retrieveAccounts": AVERAGE_STEP_MS,
+                "retrieveTransactions": AVERAGE_STEP_MS,
                 "retrieveMeta": 0,
-                "total": 3 * step_ms,
+                "total": 3 * AVERAGE_STEP_MS,
             },
         },
         "links": { "self": format!("{base}/connectors/{}/{}", i.id, i.method) },

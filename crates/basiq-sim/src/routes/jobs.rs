@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth, ts};
 use crate::error::{ApiError, ApiResult};
-use crate::institutions::{Outcome, STEPS};
+use crate::logins::{Outcome, STEPS};
 use crate::state::{JOB_LIST_WINDOW, Job, SimState, StepState};
 
 pub fn router() -> Router<SimState> {

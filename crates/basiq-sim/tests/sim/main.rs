@@ -9,6 +9,7 @@ mod conformance;
 mod connections;
 mod consent;
 mod control;
+mod institutions;
 mod jobs;
 mod process;
 mod transactions;

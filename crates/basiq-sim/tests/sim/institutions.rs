@@ -1,0 +1,74 @@
+//! The sandbox institutions: Basiq's test banks, in every answer that lists them.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// (id, name, method, status) of each listed institution.
+fn summary(list: &Value, name: &str) -> Vec<(String, String, String, String)> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let text = |v: &Value| v.as_str().unwrap().to_owned();
+            (
+                text(&i["id"]),
+                text(if i["name"].is_string() {
+                    &i["name"]
+                } else {
+                    &i["institution"][name]
+                }),
+                text(&i["method"]),
+                text(&i["status"]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sandbox_institutions_are_basiqs_test_banks_with_pied_piper_and_nucleus_on_the_web() {
+    let sim = spawn_sim().await;
+    let token = sim.server_token().await;
+    let expected: Vec<(String, String, String, String)> = [
+        ("AU00000", "Hooli", "web"),
+        ("AU00001", "Hooli Open Banking", "openbanking"),
+        ("AU00002", "Pied Piper Bank", "web"),
+        ("AU00003", "Nucleus Bank", "web"),
+    ]
+    .iter()
+    .map(|(id, name, method)| {
+        let s = |v: &str| v.to_owned();
+        (s(id), s(name), s(method), s("operational"))
+    })
+    .collect();
+    let (status, connectors) = sim.get(&token, "/connectors").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(summary(&connectors, "name"), expected);
+    let (status, institutions) = sim.get(&token, "/institutions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(summary(&institutions, "name"), expected);
+    for (id, _, method, _) in &expected {
+        let (status, _) = sim.get(&token, &format!("/connectors/{id}/{method}")).await;
+        assert_eq!(status, StatusCode::OK, "{id}");
+    }
+
+    let user = sim.create_user(&token).await;
+    let client = sim.client_token(&user).await;
+    let html = sim
+        .http
+        .get(sim.url(&format!("/consent/home?token={client}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (id, name, _, _) in &expected {
+        assert!(
+            html.contains(&format!("<option value=\"{id}\">{name} (")),
+            "{id} in the picker"
+        );
+    }
+}
