@@ -16,6 +16,7 @@ mod data;
 mod error;
 mod filter;
 mod institutions;
+mod job;
 mod logins;
 mod routes;
 mod state;

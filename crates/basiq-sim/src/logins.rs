@@ -2,18 +2,11 @@
 //! lists them: the personas succeed, the unhappy-path users fail at their documented step with
 //! their documented code and detail, and anything else is rejected credentials.
 
-/// Job steps, in order.
-pub const STEPS: [&str; 3] = [
-    "verify-credentials",
-    "retrieve-accounts",
-    "retrieve-transactions",
-];
-
 /// How a connection job ends for a given login.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Success,
-    /// Fails at `STEPS[step]`; later steps stay pending.
+    /// Fails at `job::Step::ALL[step]`; later steps stay pending.
     Fail {
         step: usize,
         code: &'static str,

@@ -13,7 +13,8 @@ use super::control::{Fault, RecordedRequest};
 use super::data::{self, ConnectionData};
 use super::error::ApiError;
 use super::institutions::Institution;
-use super::logins::{Outcome, STEPS};
+use super::job::{Job, Step, StepState};
+use super::logins::Outcome;
 use super::webhooks::Webhooks;
 
 /// Open-banking connections allow this many refreshes in 24 hours.
@@ -130,86 +131,6 @@ impl Connection {
     }
 }
 
-pub struct Job {
-    pub id: String,
-    pub user_id: String,
-    pub connection_id: String,
-    pub institution_id: &'static str,
-    pub created: DateTime<Utc>,
-    pub step: TimeDelta,
-    pub outcome: Outcome,
-}
-
-/// A step's state at some instant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepState {
-    Pending,
-    InProgress,
-    Success,
-    Failed,
-}
-
-impl StepState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::InProgress => "in-progress",
-            Self::Success => "success",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl Job {
-    /// Steps the job goes through before it ends.
-    fn steps_to_end(&self) -> usize {
-        match self.outcome {
-            Outcome::Success => STEPS.len(),
-            Outcome::Fail { step, .. } => step + 1,
-        }
-    }
-
-    /// Steps finished by `now` (successful or failed).
-    pub fn done_steps(&self, now: DateTime<Utc>) -> usize {
-        let end = self.steps_to_end();
-        if self.step <= TimeDelta::zero() {
-            return end;
-        }
-        let elapsed = (now - self.created).max(TimeDelta::zero());
-        let done = elapsed.num_microseconds().unwrap_or(i64::MAX)
-            / self.step.num_microseconds().unwrap_or(1).max(1);
-        (done.max(0) as usize).min(end)
-    }
-
-    pub fn finished_at(&self) -> DateTime<Utc> {
-        self.created + self.step * self.steps_to_end() as i32
-    }
-
-    pub fn is_running(&self, now: DateTime<Utc>) -> bool {
-        self.done_steps(now) < self.steps_to_end()
-    }
-
-    pub fn step_states(&self, now: DateTime<Utc>) -> [StepState; 3] {
-        let done = self.done_steps(now);
-        let fail = match self.outcome {
-            Outcome::Success => None,
-            Outcome::Fail { step, .. } => Some(step),
-        };
-        std::array::from_fn(|i| match fail {
-            Some(f) if i > f => StepState::Pending,
-            Some(f) if i == f && done > i => StepState::Failed,
-            _ if done > i => StepState::Success,
-            _ if done == i => StepState::InProgress,
-            _ => StepState::Pending,
-        })
-    }
-
-    /// When the job last changed, as of `now`.
-    pub fn updated(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        self.created + self.step * self.done_steps(now) as i32
-    }
-}
-
 pub struct Consent {
     pub id: String,
     pub user_id: String,
@@ -302,7 +223,7 @@ impl Store {
             return "invalid";
         }
         for job in c.jobs.iter().rev().filter_map(|id| self.jobs.get(id)) {
-            match job.step_states(now)[0] {
+            match job.state_of(Step::VerifyCredentials, now) {
                 StepState::Success => return "active",
                 StepState::Failed => return "invalid",
                 _ => continue,
@@ -340,6 +261,8 @@ impl Store {
         let Some(c) = self.connections.get_mut(connection_id) else {
             return String::new();
         };
+        c.invalidated = false;
+        let c = &self.connections[connection_id];
         let job = Job {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: c.user_id.clone(),
@@ -348,11 +271,19 @@ impl Store {
             created: now,
             step,
             outcome: c.outcome.clone(),
+            status_before: self.connection_status(c, now),
+            reported: false,
         };
-        c.invalidated = false;
-        if job.outcome == Outcome::Success {
-            c.accounts_at.get_or_insert(now + step * 2);
-            c.transactions_at.get_or_insert(now + step * 3);
+        let c = self
+            .connections
+            .get_mut(connection_id)
+            .expect("found above");
+        // The data shows once the step that retrieves it has ended.
+        if let Some(t) = job.success_at(Step::RetrieveAccounts) {
+            c.accounts_at.get_or_insert(t);
+        }
+        if let Some(t) = job.success_at(Step::RetrieveTransactions) {
+            c.transactions_at.get_or_insert(t);
         }
         c.jobs.push(job.id.clone());
         let id = job.id.clone();

@@ -12,6 +12,7 @@ use sha2::Sha256;
 
 use super::routes::connections::connection_json;
 use super::state::{Event, SimState};
+use crate::job::Job;
 use crate::logins::Outcome;
 
 /// Basiq's redelivery delays after a failed attempt.
@@ -173,31 +174,31 @@ pub fn emit(
     });
 }
 
-/// Sends the connection events a new job leads to once it ends.
+/// Sends the connection events a job leads to once it ends. Call it when the job starts, and
+/// again whenever its end moves earlier; the first watcher to find it ended sends them, once.
 pub fn watch_job(sim: &SimState, job_id: &str) {
-    let (before, finished_at) = {
-        let store = sim.store();
-        let Some(job) = store.jobs.get(job_id) else {
-            return;
-        };
-        let Some(c) = store.connections.get(&job.connection_id) else {
-            return;
-        };
-        (store.connection_status(c, Utc::now()), job.finished_at())
-    };
     let sim = sim.clone();
     let job_id = job_id.to_owned();
     tokio::spawn(async move {
-        let wait = (finished_at - Utc::now()).to_std().unwrap_or_default();
-        tokio::select! {
-            () = sim.shutdown.cancelled() => return,
-            () = tokio::time::sleep(wait) => {}
-        }
-        let events = {
-            let store = sim.store();
-            let Some(job) = store.jobs.get(&job_id) else {
+        loop {
+            let Some(finished_at) = sim.store().jobs.get(&job_id).map(Job::finished_at) else {
                 return;
             };
+            let Ok(wait) = (finished_at - Utc::now()).to_std() else {
+                break;
+            };
+            tokio::select! {
+                () = sim.shutdown.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        let events = {
+            let mut store = sim.store();
+            let Some(job) = store.jobs.get_mut(&job_id).filter(|j| !j.reported) else {
+                return;
+            };
+            job.reported = true;
+            let job = &store.jobs[&job_id];
             let Some(c) = store
                 .connections
                 .get(&job.connection_id)
@@ -211,7 +212,7 @@ pub fn watch_job(sim: &SimState, job_id: &str) {
             let mut events = Vec::new();
             match job.outcome {
                 Outcome::Success => {
-                    if before != "active" {
+                    if job.status_before != "active" {
                         events.push(("connection", "activated", path.clone()));
                     }
                     events.push((
@@ -220,7 +221,7 @@ pub fn watch_job(sim: &SimState, job_id: &str) {
                         format!("/users/{u}/transactions?filter=connection.id.eq('{cid}')"),
                     ));
                 }
-                Outcome::Fail { step: 0, .. } if before != "invalid" => {
+                Outcome::Fail { step: 0, .. } if job.status_before != "invalid" => {
                     events.push(("connection", "invalidated", path));
                 }
                 Outcome::Fail { .. } => {}

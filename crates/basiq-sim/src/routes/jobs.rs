@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth, ts};
 use crate::error::{ApiError, ApiResult};
-use crate::logins::{Outcome, STEPS};
-use crate::state::{JOB_LIST_WINDOW, Job, SimState, StepState};
+use crate::job::{Job, Step, StepState};
+use crate::logins::Outcome;
+use crate::state::{JOB_LIST_WINDOW, SimState};
 
 pub fn router() -> Router<SimState> {
     Router::new()
@@ -20,18 +21,20 @@ pub fn router() -> Router<SimState> {
 /// The full job as Basiq shows it at `now`.
 pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
     let (u, c) = (&job.user_id, &job.connection_id);
-    let states = job.step_states(now);
-    let steps: Vec<Value> = STEPS
+    let states = job.steps(now);
+    let steps: Vec<Value> = states
         .iter()
-        .zip(states)
-        .enumerate()
-        .map(|(i, (title, state))| {
+        .map(|&(step, state)| {
             let result = match (state, &job.outcome) {
                 (StepState::Success, _) => {
-                    let url = match i {
-                        0 => format!("/users/{u}/connections/{c}"),
-                        1 => format!("/users/{u}/accounts?filter=connection.id.eq('{c}')"),
-                        _ => format!("/users/{u}/transactions?filter=connection.id.eq('{c}')"),
+                    let url = match step {
+                        Step::VerifyCredentials => format!("/users/{u}/connections/{c}"),
+                        Step::RetrieveAccounts => {
+                            format!("/users/{u}/accounts?filter=connection.id.eq('{c}')")
+                        }
+                        Step::RetrieveTransactions => {
+                            format!("/users/{u}/transactions?filter=connection.id.eq('{c}')")
+                        }
                     };
                     json!({ "type": "link", "url": url })
                 }
@@ -46,12 +49,12 @@ pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
                 ) => json!({ "code": code, "title": title, "detail": detail }),
                 _ => Value::Null,
             };
-            json!({ "title": title, "status": state.as_str(), "result": result })
+            json!({ "title": step.title(), "status": state.as_str(), "result": result })
         })
         .collect();
     let mut links = json!({ "self": format!("{base}/jobs/{}", job.id) });
     // Basiq only ties a job to its connection once the first step is over.
-    if states[0] != StepState::InProgress {
+    if job.state_of(Step::VerifyCredentials, now) != StepState::InProgress {
         links["source"] = json!(format!("{base}/users/{u}/connections/{c}"));
     }
     json!({
