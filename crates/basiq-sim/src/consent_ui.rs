@@ -13,7 +13,7 @@ use chrono::{TimeDelta, Utc};
 
 use super::data::{Generated, Known};
 use super::institutions::{INSTITUTIONS, Institution, find};
-use super::logins::outcome_for;
+use super::logins::{mfa_for, outcome_for};
 use super::routes::query_pairs;
 use super::state::{Connection, Consent, Scope, SimState, connection_seed, holder_seed};
 use super::webhooks;
@@ -225,6 +225,7 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                 let id = c.id.clone();
                 if let Some(c) = store.connections.get_mut(&id) {
                     c.outcome = outcome_for(login_id, password);
+                    c.mfa = mfa_for(login_id, password);
                 }
                 id
             }
@@ -252,7 +253,9 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                         id: id.clone(),
                         user_id: user_id.clone(),
                         institution,
+                        seed,
                         outcome: outcome_for(login_id, password),
+                        mfa: mfa_for(login_id, password),
                         created: now,
                         deleted: false,
                         invalidated: false,
@@ -267,7 +270,7 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                 id
             }
         };
-        let job_id = store.start_job(&connection_id, step, now);
+        let job_id = store.start_job(&connection_id, step, now, false);
         // `extend` renews the active consent for another term; otherwise a first consent.
         let active = store.active_consent(&user_id, now).map(|c| c.id.clone());
         let extended = match (&active, p.get("action")) {

@@ -11,6 +11,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+mod jobs;
+
 use super::changes;
 use super::routes::P;
 use super::routes::connections::connection_json;
@@ -58,6 +60,7 @@ struct FaultRequest {
 
 pub fn router() -> Router<SimState> {
     Router::new()
+        .merge(jobs::router())
         .route("/__sim/requests", get(requests).delete(clear_requests))
         .route("/__sim/faults", post(add_fault).delete(clear_faults))
         .route("/__sim/tokens/expire", post(expire_tokens))

@@ -128,6 +128,31 @@ impl ApiError {
         )
     }
 
+    /// Basiq takes MFA responses with a `CLIENT_ACCESS` token only (core.json, postJobMfa).
+    pub fn server_scope() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "access-denied",
+            "Forbidden Access",
+            "Access to this resource is forbidden: it needs a CLIENT_ACCESS token bound to the user.",
+            Source::Parameter("Authorization".to_owned()),
+        )
+    }
+
+    pub fn mfa_not_waiting() -> Self {
+        Self::not_valid("jobId", "The job is not waiting for an MFA response.")
+    }
+
+    pub fn mfa_not_valid() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-credentials",
+            "Cannot login to target institution using supplied credentials.",
+            "The MFA response is not valid.",
+            Source::Parameter("mfa-response".to_owned()),
+        )
+    }
+
     pub fn bad_api_key() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

@@ -1,5 +1,37 @@
 //! The sandbox institutions the simulator offers: Basiq's test banks (reference/TOPICS/testing.md).
 
+use crate::data::mix;
+
+/// When an institution's refresh jobs stop at an MFA challenge (for a login that has one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mfa {
+    Never,
+    Always,
+    /// Half the jobs, decided per job from the connection's seed and the job's order in it, so
+    /// the same inputs always give the same jobs a challenge.
+    Half,
+}
+
+impl Mfa {
+    /// Whether the `order`-th job of a connection with data seed `seed` asks for MFA.
+    pub fn asks(self, seed: u64, order: usize) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Always => true,
+            Self::Half => mix(seed, &[b"mfa", &(order as u64).to_le_bytes()]).is_multiple_of(2),
+        }
+    }
+
+    /// The connector's `authorization.type`, as Basiq's connector schema names them.
+    pub fn authorization(self) -> &'static str {
+        match self {
+            Self::Never => "user",
+            Self::Always => "user-mfa",
+            Self::Half => "user-mfa-intermittent",
+        }
+    }
+}
+
 /// One sandbox institution (served as a connector and as an institution).
 #[derive(Debug)]
 pub struct Institution {
@@ -11,6 +43,9 @@ pub struct Institution {
     /// Connector status until told otherwise: `operational`, `degraded-performance`, …
     pub status: &'static str,
     pub tier: &'static str,
+    /// Refresh jobs of an MFA login stop at `mfa-challenge`: Pied Piper always, Nucleus for
+    /// half the jobs (the testing page's "MFA users"). The Consent UI answers MFA itself.
+    pub mfa: Mfa,
 }
 
 impl Institution {
@@ -29,6 +64,7 @@ pub static INSTITUTIONS: &[Institution] = &[
         method: "web",
         status: "operational",
         tier: "4",
+        mfa: Mfa::Never,
     },
     Institution {
         id: "AU00001",
@@ -37,6 +73,7 @@ pub static INSTITUTIONS: &[Institution] = &[
         method: "openbanking",
         status: "operational",
         tier: "4",
+        mfa: Mfa::Never,
     },
     Institution {
         id: "AU00002",
@@ -45,6 +82,7 @@ pub static INSTITUTIONS: &[Institution] = &[
         method: "web",
         status: "operational",
         tier: "4",
+        mfa: Mfa::Always,
     },
     Institution {
         id: "AU00003",
@@ -53,6 +91,7 @@ pub static INSTITUTIONS: &[Institution] = &[
         method: "web",
         status: "operational",
         tier: "4",
+        mfa: Mfa::Half,
     },
 ];
 

@@ -1,19 +1,27 @@
 //! A connection job's steps over time. Nothing moves a job on: the state of each step at any
-//! instant follows from when the job started, how long a step takes, and how the login ends.
+//! instant follows from when the job started, how long a step takes, how the login ends, and,
+//! for a job that stops at an MFA challenge, when the challenge was answered or expired.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::logins::Outcome;
+use crate::logins::{MfaChallenge, Outcome};
+
+/// How long an MFA challenge waits for its response (the migration guide's example says
+/// `expiryMs: 120000`).
+pub const MFA_EXPIRY: TimeDelta = TimeDelta::seconds(120);
 
 /// The steps of a connection job, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     VerifyCredentials,
+    /// Only in a job that stops at MFA: between verify-credentials and retrieve-accounts.
+    MfaChallenge,
     RetrieveAccounts,
     RetrieveTransactions,
 }
 
 impl Step {
+    /// The steps every job has; a login's `Outcome::Fail { step }` indexes them.
     pub const ALL: [Step; 3] = [
         Self::VerifyCredentials,
         Self::RetrieveAccounts,
@@ -23,6 +31,7 @@ impl Step {
     pub fn title(self) -> &'static str {
         match self {
             Self::VerifyCredentials => "verify-credentials",
+            Self::MfaChallenge => "mfa-challenge",
             Self::RetrieveAccounts => "retrieve-accounts",
             Self::RetrieveTransactions => "retrieve-transactions",
         }
@@ -71,6 +80,15 @@ impl Span {
     }
 }
 
+/// The MFA challenge a job stops at once its credentials are verified.
+pub struct MfaWait {
+    pub challenge: &'static MfaChallenge,
+    /// When it was answered correctly.
+    pub answered: Option<DateTime<Utc>>,
+    /// When the control route expired it ahead of its time.
+    pub expired: Option<DateTime<Utc>>,
+}
+
 pub struct Job {
     pub id: String,
     pub user_id: String,
@@ -79,6 +97,7 @@ pub struct Job {
     pub created: DateTime<Utc>,
     pub step: TimeDelta,
     pub outcome: Outcome,
+    pub mfa: Option<MfaWait>,
     /// The connection's status as the job started: its end is compared with it to choose the
     /// events to send.
     pub status_before: &'static str,
@@ -94,19 +113,34 @@ impl Job {
             Outcome::Fail { step, .. } => Some(*step),
         };
         let mut next = Some(self.created);
-        Step::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, &step)| {
-                let span = next.map(|start| Span {
-                    start,
-                    end: start + self.step,
-                    fails: fail_at == Some(i),
+        let mut spans = Vec::with_capacity(4);
+        for (i, &step) in Step::ALL.iter().enumerate() {
+            let span = next.map(|start| Span {
+                start,
+                end: start + self.step,
+                fails: fail_at == Some(i),
+            });
+            next = span.filter(|s| !s.fails).map(|s| s.end);
+            spans.push((step, span));
+            if let (Step::VerifyCredentials, Some(mfa)) = (step, &self.mfa) {
+                // Open until answered; unanswered, it fails when it expires.
+                let span = next.map(|start| match mfa.answered {
+                    Some(at) => Span {
+                        start,
+                        end: at,
+                        fails: false,
+                    },
+                    None => Span {
+                        start,
+                        end: mfa.expired.unwrap_or(start + MFA_EXPIRY),
+                        fails: true,
+                    },
                 });
                 next = span.filter(|s| !s.fails).map(|s| s.end);
-                (step, span)
-            })
-            .collect()
+                spans.push((Step::MfaChallenge, span));
+            }
+        }
+        spans
     }
 
     /// Every step and its state at `now`.
@@ -122,6 +156,30 @@ impl Job {
             .into_iter()
             .find(|(s, _)| *s == step)
             .map_or(StepState::Pending, |(_, state)| state)
+    }
+
+    /// The challenge the job waits on at `now`, if it does.
+    pub fn waiting_mfa(&self, now: DateTime<Utc>) -> Option<&'static MfaChallenge> {
+        let mfa = self.mfa.as_ref()?;
+        (self.state_of(Step::MfaChallenge, now) == StepState::InProgress).then_some(mfa.challenge)
+    }
+
+    /// Answers the challenge the job waits on: the remaining steps run from `now`.
+    pub fn answer_mfa(&mut self, now: DateTime<Utc>) {
+        if self.waiting_mfa(now).is_some()
+            && let Some(mfa) = &mut self.mfa
+        {
+            mfa.answered = Some(now);
+        }
+    }
+
+    /// Expires the challenge the job waits on: the step fails at `now`.
+    pub fn expire_mfa(&mut self, now: DateTime<Utc>) {
+        if self.waiting_mfa(now).is_some()
+            && let Some(mfa) = &mut self.mfa
+        {
+            mfa.expired = Some(now);
+        }
     }
 
     /// When `step` ends in success, if it does.
@@ -173,6 +231,7 @@ mod tests {
             created: DateTime::UNIX_EPOCH,
             step: TimeDelta::seconds(1),
             outcome,
+            mfa: None,
             status_before: "pending",
             reported: false,
         }
@@ -211,5 +270,64 @@ mod tests {
         assert_eq!(j.finished_at(), at(2.0));
         assert_eq!(j.success_at(Step::RetrieveAccounts), None);
         assert_eq!(j.success_at(Step::VerifyCredentials), Some(at(1.0)));
+    }
+
+    fn with_mfa(outcome: Outcome) -> Job {
+        Job {
+            mfa: Some(MfaWait {
+                challenge: crate::logins::mfa_for("jared", "django").unwrap(),
+                answered: None,
+                expired: None,
+            }),
+            ..job(outcome)
+        }
+    }
+
+    #[test]
+    fn an_mfa_job_waits_after_verify_credentials_until_answered() {
+        let mut j = with_mfa(Outcome::Success);
+        assert_eq!(
+            states(&j, at(0.5)),
+            ["in-progress", "pending", "pending", "pending"]
+        );
+        assert_eq!(j.steps(at(0.5))[1].0.title(), "mfa-challenge");
+        assert!(j.waiting_mfa(at(0.5)).is_none());
+        assert_eq!(
+            states(&j, at(60.0)),
+            ["success", "in-progress", "pending", "pending"]
+        );
+        assert!(j.waiting_mfa(at(60.0)).is_some() && j.is_running(at(60.0)));
+        assert_eq!(j.success_at(Step::RetrieveAccounts), None);
+        j.answer_mfa(at(60.0));
+        assert!(j.waiting_mfa(at(60.0)).is_none());
+        assert_eq!(
+            states(&j, at(61.5)),
+            ["success", "success", "success", "in-progress"]
+        );
+        assert_eq!(j.updated(at(61.5)), at(61.0));
+        assert_eq!(j.success_at(Step::RetrieveAccounts), Some(at(61.0)));
+        assert_eq!(j.finished_at(), at(62.0));
+    }
+
+    #[test]
+    fn an_unanswered_challenge_fails_when_it_expires_or_is_expired() {
+        let j = with_mfa(Outcome::Success);
+        assert_eq!(j.finished_at(), at(121.0));
+        assert_eq!(
+            states(&j, at(121.0)),
+            ["success", "failed", "pending", "pending"]
+        );
+        assert!(j.waiting_mfa(at(121.0)).is_none());
+        let mut j = with_mfa(Outcome::Success);
+        j.expire_mfa(at(0.5));
+        assert!(j.mfa.as_ref().unwrap().expired.is_none(), "not yet waiting");
+        j.expire_mfa(at(10.0));
+        assert_eq!(j.finished_at(), at(10.0));
+        assert_eq!(
+            states(&j, at(10.0)),
+            ["success", "failed", "pending", "pending"]
+        );
+        j.answer_mfa(at(10.0));
+        assert!(j.mfa.as_ref().unwrap().answered.is_none(), "too late");
     }
 }

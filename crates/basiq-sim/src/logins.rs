@@ -58,3 +58,86 @@ pub fn outcome_for(login_id: &str, password: &str) -> Outcome {
         },
     }
 }
+
+/// A login's MFA challenge (the testing page's "MFA users" table).
+#[derive(Debug, PartialEq, Eq)]
+pub struct MfaChallenge {
+    /// `token` or `security-questions`.
+    pub method: &'static str,
+    /// What the job's step says, as in the migration guide's examples.
+    pub description: &'static str,
+    pub input: &'static [&'static str],
+    pub solution: &'static [&'static str],
+}
+
+impl MfaChallenge {
+    /// A response is right when it has one answer per input, each equal to its solution once
+    /// trimmed.
+    pub fn accepts(&self, response: &[String]) -> bool {
+        response.len() == self.solution.len()
+            && response
+                .iter()
+                .zip(self.solution)
+                .all(|(given, expected)| given.trim() == *expected)
+    }
+}
+
+const TOKEN: MfaChallenge = MfaChallenge {
+    method: "token",
+    description: "A SMS code has been sent to your device, please enter valid number",
+    input: &["OTP Password"],
+    solution: &["1234"],
+};
+
+/// gavinBelson's and Gilfoyle's challenge.
+const FIRST_COMPANY: MfaChallenge = MfaChallenge {
+    method: "security-questions",
+    description: "security-questions",
+    input: &["What's your first company?"],
+    solution: &["Hooli"],
+};
+
+const TWO_QUESTIONS: MfaChallenge = MfaChallenge {
+    method: "security-questions",
+    description: "security-questions",
+    input: &[
+        "What's your favourite company?",
+        "What's the ID of this institution?",
+    ],
+    solution: &["Basiq", "AU00000"],
+};
+
+static MFA_USERS: [((&str, &str), MfaChallenge); 6] = [
+    (("jared", "django"), TOKEN),
+    (("richard", "tabsnotspaces"), TOKEN),
+    (("gavinBelson", "hooli2016"), FIRST_COMPANY),
+    (("Gilfoyle", "PiedPiper"), FIRST_COMPANY),
+    (("Whistler", "ShowBox"), TWO_QUESTIONS),
+    (("Wentworth-Smith", "whislter"), TWO_QUESTIONS),
+];
+
+/// The MFA challenge of a login, if it has one.
+pub fn mfa_for(login_id: &str, password: &str) -> Option<&'static MfaChallenge> {
+    MFA_USERS
+        .iter()
+        .find(|(login, _)| *login == (login_id, password))
+        .map(|(_, challenge)| challenge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_mfa_response_must_answer_every_question_exactly_once_trimmed() {
+        let c = mfa_for("Whistler", "ShowBox").unwrap();
+        let answers = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(c.accepts(&answers(&[" Basiq ", "AU00000"])));
+        assert!(!c.accepts(&answers(&["Basiq"])));
+        assert!(!c.accepts(&answers(&["basiq", "AU00000"])));
+        assert!(!c.accepts(&answers(&["Basiq", "AU00000", "x"])));
+        assert_eq!(mfa_for("jared", "django").unwrap().method, "token");
+        assert!(mfa_for("jared", "wrong").is_none());
+        assert!(mfa_for("laurieBream", "business2024").is_none());
+    }
+}

@@ -13,8 +13,8 @@ use super::control::{Fault, RecordedRequest};
 use super::data::{self, ConnectionData};
 use super::error::ApiError;
 use super::institutions::Institution;
-use super::job::{Job, Step, StepState};
-use super::logins::Outcome;
+use super::job::{Job, MfaWait, Step, StepState};
+use super::logins::{MfaChallenge, Outcome};
 use super::webhooks::Webhooks;
 
 /// Open-banking connections allow this many refreshes in 24 hours.
@@ -89,7 +89,11 @@ pub struct Connection {
     pub id: String,
     pub user_id: String,
     pub institution: &'static Institution,
+    /// Seed of its data; also decides which of its jobs an intermittent MFA bank challenges.
+    pub seed: u64,
+    /// How jobs end with the login it was last given, and the login's MFA challenge.
     pub outcome: Outcome,
+    pub mfa: Option<&'static MfaChallenge>,
     pub created: DateTime<Utc>,
     /// Deleted connections keep their data (Basiq: `DELETE` keeps data, `purge` removes it).
     pub deleted: bool,
@@ -251,12 +255,15 @@ impl Store {
             .filter(|j| j.is_running(now))
     }
 
-    /// Starts a job on the connection with its current credentials.
+    /// Starts a job on the connection with its current credentials. A `refresh` at an MFA bank
+    /// may stop at the login's MFA challenge; the Consent UI's jobs never do (it answers MFA
+    /// itself).
     pub fn start_job(
         &mut self,
         connection_id: &str,
         step: TimeDelta,
         now: DateTime<Utc>,
+        refresh: bool,
     ) -> String {
         let Some(c) = self.connections.get_mut(connection_id) else {
             return String::new();
@@ -271,24 +278,43 @@ impl Store {
             created: now,
             step,
             outcome: c.outcome.clone(),
+            mfa: c
+                .mfa
+                .filter(|_| refresh && c.institution.mfa.asks(c.seed, c.jobs.len()))
+                .map(|challenge| MfaWait {
+                    challenge,
+                    answered: None,
+                    expired: None,
+                }),
             status_before: self.connection_status(c, now),
             reported: false,
         };
-        let c = self
-            .connections
-            .get_mut(connection_id)
-            .expect("found above");
-        // The data shows once the step that retrieves it has ended.
-        if let Some(t) = job.success_at(Step::RetrieveAccounts) {
+        let id = job.id.clone();
+        if let Some(c) = self.connections.get_mut(connection_id) {
+            c.jobs.push(id.clone());
+        }
+        self.jobs.insert(id.clone(), job);
+        self.show_data(&id);
+        id
+    }
+
+    /// Makes the job's connection show its data from when the job retrieves it (a job that
+    /// waits on MFA retrieves it only once answered).
+    pub fn show_data(&mut self, job_id: &str) {
+        let Some(job) = self.jobs.get(job_id) else {
+            return;
+        };
+        let accounts = job.success_at(Step::RetrieveAccounts);
+        let transactions = job.success_at(Step::RetrieveTransactions);
+        let Some(c) = self.connections.get_mut(&job.connection_id) else {
+            return;
+        };
+        if let Some(t) = accounts {
             c.accounts_at.get_or_insert(t);
         }
-        if let Some(t) = job.success_at(Step::RetrieveTransactions) {
+        if let Some(t) = transactions {
             c.transactions_at.get_or_insert(t);
         }
-        c.jobs.push(job.id.clone());
-        let id = job.id.clone();
-        self.jobs.insert(id.clone(), job);
-        id
     }
 
     /// Refreshes a connection: answers `(job id, true)` for a new job, `(job id, false)` for
@@ -314,7 +340,7 @@ impl Store {
         if let Some(c) = self.connections.get_mut(connection_id) {
             c.refreshes.push(now);
         }
-        Ok((self.start_job(connection_id, step, now), true))
+        Ok((self.start_job(connection_id, step, now, true), true))
     }
 
     /// Removes the user and everything that hangs off it.

@@ -48,7 +48,7 @@ fn connector_json(i: &Institution, base: &str) -> Value {
             "logo": logo(i, base),
         },
         "authorization": {
-            "type": "user",
+            "type": i.mfa.authorization(),
             "meta": {
                 "login_id_caption": "Login",
                 "password_caption": "Password",
@@ -81,7 +81,7 @@ fn institution_json(i: &Institution, base: &str) -> Value {
         "loginIdCaption": "Login",
         "passwordCaption": "Password",
         "tier": i.tier,
-        "authorization": "user",
+        "authorization": i.mfa.authorization(),
         "method": i.method,
         "stage": "live",
         "status": i.status,

@@ -1,4 +1,5 @@
-//! Jobs, whose steps move on with time: each step takes the configured job step.
+//! Jobs, whose steps move on with time: each step takes the configured job step, and a job
+//! that stops at an MFA challenge waits there until answered (`routes/mfa.rs`) or expired.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -8,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth, ts};
 use crate::error::{ApiError, ApiResult};
-use crate::job::{Job, Step, StepState};
-use crate::logins::Outcome;
+use crate::job::{Job, MFA_EXPIRY, Step, StepState};
+use crate::logins::{MfaChallenge, Outcome};
 use crate::state::{JOB_LIST_WINDOW, SimState};
 
 pub fn router() -> Router<SimState> {
@@ -21,14 +22,16 @@ pub fn router() -> Router<SimState> {
 /// The full job as Basiq shows it at `now`.
 pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
     let (u, c) = (&job.user_id, &job.connection_id);
-    let states = job.steps(now);
-    let steps: Vec<Value> = states
-        .iter()
-        .map(|&(step, state)| {
-            let result = match (state, &job.outcome) {
-                (StepState::Success, _) => {
+    let steps: Vec<Value> = job
+        .steps(now)
+        .into_iter()
+        .map(|(step, state)| {
+            let result = match (step, state, &job.outcome) {
+                (_, StepState::Success, _) => {
                     let url = match step {
-                        Step::VerifyCredentials => format!("/users/{u}/connections/{c}"),
+                        Step::VerifyCredentials | Step::MfaChallenge => {
+                            format!("/users/{u}/connections/{c}")
+                        }
                         Step::RetrieveAccounts => {
                             format!("/users/{u}/accounts?filter=connection.id.eq('{c}')")
                         }
@@ -38,7 +41,18 @@ pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
                     };
                     json!({ "type": "link", "url": url })
                 }
+                (Step::MfaChallenge, StepState::InProgress, _) => match &job.mfa {
+                    Some(mfa) => mfa_json(mfa.challenge, &job.id, base),
+                    None => Value::Null,
+                },
+                // Basiq documents no outcome for an unanswered challenge: the simulator's.
+                (Step::MfaChallenge, StepState::Failed, _) => json!({
+                    "code": "job-timed-out",
+                    "title": "MFA challenge expired",
+                    "detail": "The MFA challenge was not answered in time.",
+                }),
                 (
+                    _,
                     StepState::Failed,
                     Outcome::Fail {
                         code,
@@ -70,6 +84,19 @@ pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
         },
         "steps": steps,
         "links": links,
+    })
+}
+
+/// The open challenge as the migration guide's second example shows it (its first example
+/// wraps it in an array; the schema and the second example have an object).
+fn mfa_json(challenge: &MfaChallenge, job_id: &str, base: &str) -> Value {
+    json!({
+        "type": "mfa",
+        "method": challenge.method,
+        "description": challenge.description,
+        "input": challenge.input,
+        "expiryMs": MFA_EXPIRY.num_milliseconds(),
+        "links": { "response": format!("{base}/jobs/{job_id}/mfa") },
     })
 }
 

@@ -417,3 +417,97 @@ async fn connector_responses_conform() {
         &missing,
     );
 }
+
+/// Basiq's job list schema (`JobsData`) with what the migration guide shows of a job stopped at
+/// MFA (docs/PLatform/go-live-migration/go-list-for-upgrading-to-v30.md, section 8) and
+/// `JobsStep` lacks: the `mfa-challenge` title and the challenge's fields in its result (closed:
+/// nothing else passes). A pending step's result is null, as the single-job schema allows.
+fn jobs_schema_with_mfa() -> Value {
+    let mut schema = response_schema("core", "/users/{userId}/jobs", "get", 200);
+    let step = &mut schema["properties"]["data"]["items"]["properties"]["steps"]["items"];
+    step["properties"]["title"]["enum"]
+        .as_array_mut()
+        .expect("JobsStep titles are an enum")
+        .push(json!("mfa-challenge"));
+    let result = &mut step["properties"]["result"];
+    let properties = result["properties"].as_object_mut().unwrap();
+    for (name, schema) in [
+        (
+            "method",
+            json!({ "type": "string", "enum": ["token", "security-questions"] }),
+        ),
+        ("description", json!({ "type": "string" })),
+        (
+            "input",
+            json!({ "type": "array", "items": { "type": "string" } }),
+        ),
+        ("expiryMs", json!({ "type": "integer" })),
+        (
+            "links",
+            json!({
+                "type": "object",
+                "required": ["response"],
+                "properties": { "response": { "type": "string" } },
+                "additionalProperties": false,
+            }),
+        ),
+    ] {
+        properties.insert(name.to_owned(), schema);
+    }
+    result["additionalProperties"] = json!(false);
+    *result = json!({ "anyOf": [result.clone(), { "type": "null" }] });
+    schema
+}
+
+#[tokio::test]
+async fn mfa_jobs_and_answers_conform() {
+    let sim = spawn_sim().await;
+    let (token, user, connection) =
+        crate::mfa::connected_at(&sim, "AU00002", "Whistler", "ShowBox").await;
+    let job_id = crate::mfa::refresh(&sim, &token, &user, &connection).await;
+    let waiting = crate::mfa::until_challenged_or_ended(&sim, &token, &job_id).await;
+    assert_eq!(waiting["steps"][1]["status"], "in-progress");
+    assert_conforms("core", "/jobs/{jobId}", "get", 200, &waiting);
+    let schema = jobs_schema_with_mfa();
+    let (_, list) = sim.get(&token, &format!("/users/{user}/jobs")).await;
+    assert_valid(
+        &schema,
+        &list,
+        "GET /users/{userId}/jobs 200 (waiting on MFA)",
+    );
+
+    let path = "/jobs/{jobId}/mfa";
+    let (status, denied) = crate::mfa::answer(&sim, &token, &job_id, json!(["x"])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_conforms("core", path, "post", 403, &denied);
+    let client = sim.client_token(&user).await;
+    let (status, missing) = crate::mfa::answer(&sim, &client, "nope", json!(["x"])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_conforms("core", path, "post", 404, &missing);
+    let (status, wrong) = crate::mfa::answer(&sim, &client, &job_id, json!(["x"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms("core", path, "post", 400, &wrong);
+    let (status, unsupplied) = sim
+        .post(&client, &format!("/jobs/{job_id}/mfa"), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms("core", path, "post", 400, &unsupplied);
+    let (status, accepted) =
+        crate::mfa::answer(&sim, &client, &job_id, json!(["Basiq", "AU00000"])).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_conforms("core", path, "post", 202, &accepted);
+    let (status, not_waiting) =
+        crate::mfa::answer(&sim, &client, &job_id, json!(["Basiq", "AU00000"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms("core", path, "post", 400, &not_waiting);
+
+    let done = sim.wait_job(&token, &job_id).await;
+    assert_conforms("core", "/jobs/{jobId}", "get", 200, &done);
+    let (_, list) = sim.get(&token, &format!("/users/{user}/jobs")).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    assert_valid(
+        &schema,
+        &list,
+        "GET /users/{userId}/jobs 200 (MFA answered)",
+    );
+}

@@ -49,9 +49,14 @@ async fn the_sandbox_institutions_are_basiqs_test_banks_with_pied_piper_and_nucl
     let (status, institutions) = sim.get(&token, "/institutions").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(summary(&institutions, "name"), expected);
-    for (id, _, method, _) in &expected {
-        let (status, _) = sim.get(&token, &format!("/connectors/{id}/{method}")).await;
+    // Basiq's connector schema names the MFA banks' authorization types.
+    let authorizations = ["user", "user", "user-mfa", "user-mfa-intermittent"];
+    for ((id, _, method, _), authorization) in expected.iter().zip(authorizations) {
+        let (status, one) = sim.get(&token, &format!("/connectors/{id}/{method}")).await;
         assert_eq!(status, StatusCode::OK, "{id}");
+        assert_eq!(one["authorization"]["type"], authorization, "{id}");
+        let (_, old) = sim.get(&token, &format!("/institutions/{id}")).await;
+        assert_eq!(old["authorization"], authorization, "{id}");
     }
 
     let user = sim.create_user(&token).await;

@@ -11,6 +11,7 @@ mod consent;
 mod control;
 mod institutions;
 mod jobs;
+mod mfa;
 mod process;
 mod transactions;
 mod users;
