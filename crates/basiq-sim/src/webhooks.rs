@@ -12,7 +12,7 @@ use sha2::Sha256;
 
 use super::routes::connections::connection_json;
 use super::state::{Event, SimState};
-use crate::job::Job;
+use crate::job::{Job, Step};
 use crate::logins::Outcome;
 
 /// Basiq's redelivery delays after a failed attempt.
@@ -210,8 +210,10 @@ pub fn watch_job(sim: &SimState, job_id: &str) {
             let connection = connection_json(&store, c, &sim.public_base, Utc::now());
             let path = format!("/users/{u}/connections/{cid}");
             let mut events = Vec::new();
+            // How the job ended, not how the login would: an expired challenge ends it early.
+            let succeeded = job.success_at(Step::RetrieveTransactions).is_some();
             match job.outcome {
-                Outcome::Success => {
+                _ if succeeded => {
                     if job.status_before != "active" {
                         events.push(("connection", "activated", path.clone()));
                     }
@@ -224,7 +226,7 @@ pub fn watch_job(sim: &SimState, job_id: &str) {
                 Outcome::Fail { step: 0, .. } if job.status_before != "invalid" => {
                     events.push(("connection", "invalidated", path));
                 }
-                Outcome::Fail { .. } => {}
+                _ => {}
             }
             (c.user_id.clone(), connection, events)
         };

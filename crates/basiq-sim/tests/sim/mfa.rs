@@ -397,6 +397,24 @@ async fn an_unanswered_challenge_expires_and_its_job_fails_there_leaving_the_con
         .get(&token, &format!("/users/{user}/connections/{connection}"))
         .await;
     assert_eq!(c["status"], "active");
+    // No data was retrieved: only the Consent UI's job said the transactions were updated.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, events) = sim.get(&token, "/events").await;
+    let types: Vec<String> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}.{}",
+                e["entity"].as_str().unwrap(),
+                e["eventType"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let count = |t: &str| types.iter().filter(|x| *x == t).count();
+    assert_eq!(count("transactions.updated"), 1, "{types:?}");
+    assert_eq!(count("connection.invalidated"), 0, "{types:?}");
     // The job has ended: the next refresh is a new job.
     let next = refresh(&sim, &token, &user, &connection).await;
     assert_ne!(next, job_id);
