@@ -259,6 +259,7 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                         created: now,
                         deleted: false,
                         invalidated: false,
+                        next_job: None,
                         refreshes: Vec::new(),
                         jobs: Vec::new(),
                         data,

@@ -80,6 +80,15 @@ impl Span {
     }
 }
 
+/// What the control route asks of a connection's next refresh job, once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NextJob {
+    /// End this way instead of as the login does.
+    Fail(Outcome),
+    /// Stop at this MFA challenge, at any bank.
+    Mfa(&'static MfaChallenge),
+}
+
 /// The MFA challenge a job stops at once its credentials are verified.
 pub struct MfaWait {
     pub challenge: &'static MfaChallenge,
@@ -182,6 +191,22 @@ impl Job {
         }
     }
 
+    /// When the job fails in a way that makes its connection invalid, if it does (an expired
+    /// challenge never does, nor does it let a failure after it happen).
+    pub fn invalidates_at(&self) -> Option<DateTime<Utc>> {
+        let Outcome::Fail { step, .. } = &self.outcome else {
+            return None;
+        };
+        if !self.outcome.invalidates() {
+            return None;
+        }
+        self.spans()
+            .into_iter()
+            .find(|(s, _)| *s == Step::ALL[*step])
+            .and_then(|(_, span)| span)
+            .map(|span| span.end)
+    }
+
     /// When `step` ends in success, if it does.
     pub fn success_at(&self, step: Step) -> Option<DateTime<Utc>> {
         self.spans()
@@ -262,9 +287,9 @@ mod tests {
     fn a_failed_step_ends_the_job_and_later_steps_stay_pending() {
         let j = job(Outcome::Fail {
             step: 1,
-            code: "x",
-            title: "t",
-            detail: "d",
+            code: "x".into(),
+            title: "t".into(),
+            detail: "d".into(),
         });
         assert_eq!(states(&j, at(5.0)), ["success", "failed", "pending"]);
         assert_eq!(j.finished_at(), at(2.0));
@@ -329,5 +354,27 @@ mod tests {
         );
         j.answer_mfa(at(10.0));
         assert!(j.mfa.as_ref().unwrap().answered.is_none(), "too late");
+    }
+
+    #[test]
+    fn a_user_related_failure_invalidates_when_it_happens_unless_an_expired_challenge_came_first() {
+        let locked = Outcome::Fail {
+            step: 2,
+            code: "locked-account".into(),
+            title: "t".into(),
+            detail: "d".into(),
+        };
+        assert_eq!(job(locked.clone()).invalidates_at(), Some(at(3.0)));
+        let mut j = with_mfa(locked);
+        j.expire_mfa(at(5.0));
+        assert_eq!(j.invalidates_at(), None);
+        let elsewhere = Outcome::Fail {
+            step: 1,
+            code: "account-not-accessible-requires-user-action".into(),
+            title: "t".into(),
+            detail: "d".into(),
+        };
+        assert_eq!(job(elsewhere).invalidates_at(), None);
+        assert_eq!(job(Outcome::Success).invalidates_at(), None);
     }
 }

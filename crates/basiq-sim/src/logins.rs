@@ -2,6 +2,8 @@
 //! lists them: the personas succeed, the unhappy-path users fail at their documented step with
 //! their documented code and detail, and anything else is rejected credentials.
 
+use std::borrow::Cow;
+
 /// How a connection job ends for a given login.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -9,10 +11,41 @@ pub enum Outcome {
     /// Fails at `job::Step::ALL[step]`; later steps stay pending.
     Fail {
         step: usize,
-        code: &'static str,
-        title: &'static str,
-        detail: &'static str,
+        code: Cow<'static, str>,
+        title: Cow<'static, str>,
+        detail: Cow<'static, str>,
     },
+}
+
+/// Failure codes that make a connection `invalid` at any step: the user-related errors
+/// reference/Core/events/index.md lists for `connection.invalidated`, and rejected credentials.
+const INVALIDATING: [&str; 6] = [
+    "user-action-required",
+    "invalid-username-or-password",
+    "invalid-connection",
+    "locked-account",
+    "multifactor-required",
+    "invalid-credentials",
+];
+
+impl Outcome {
+    fn fail(step: usize, code: &'static str, title: &'static str, detail: &'static str) -> Self {
+        Self::Fail {
+            step,
+            code: code.into(),
+            title: title.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// Whether ending this way makes the connection invalid: any failure to verify the
+    /// credentials, or a user-related failure at a later step.
+    pub fn invalidates(&self) -> bool {
+        match self {
+            Self::Success => false,
+            Self::Fail { step, code, .. } => *step == 0 || INVALIDATING.contains(&code.as_ref()),
+        }
+    }
 }
 
 /// The personas of the testing page (login, password).
@@ -32,30 +65,30 @@ pub fn outcome_for(login_id: &str, password: &str) -> Outcome {
         return Outcome::Success;
     }
     match (login_id, password) {
-        ("bighead", "password") => Outcome::Fail {
-            step: 0,
-            code: "invalid-credentials",
-            title: "Cannot login to target institution using supplied credentials.",
-            detail: "Account is locked",
-        },
-        ("erlich", "aviato") => Outcome::Fail {
-            step: 1,
-            code: "account-not-accessible-requires-user-action",
-            title: "Account not accessible, requires user action.",
-            detail: "An action is required from end-user before account details can be returned.",
-        },
-        ("jianYang", "nothotdog") => Outcome::Fail {
-            step: 0,
-            code: "service-unavailable",
-            title: "Service unavailable.",
-            detail: "Service is currently unavailable. Please try again later.",
-        },
-        _ => Outcome::Fail {
-            step: 0,
-            code: "invalid-credentials",
-            title: "Cannot login to target institution using supplied credentials.",
-            detail: "Cannot login to target institution, check credentials and try again.",
-        },
+        ("bighead", "password") => Outcome::fail(
+            0,
+            "invalid-credentials",
+            "Cannot login to target institution using supplied credentials.",
+            "Account is locked",
+        ),
+        ("erlich", "aviato") => Outcome::fail(
+            1,
+            "account-not-accessible-requires-user-action",
+            "Account not accessible, requires user action.",
+            "An action is required from end-user before account details can be returned.",
+        ),
+        ("jianYang", "nothotdog") => Outcome::fail(
+            0,
+            "service-unavailable",
+            "Service unavailable.",
+            "Service is currently unavailable. Please try again later.",
+        ),
+        _ => Outcome::fail(
+            0,
+            "invalid-credentials",
+            "Cannot login to target institution using supplied credentials.",
+            "Cannot login to target institution, check credentials and try again.",
+        ),
     }
 }
 
@@ -90,7 +123,7 @@ const TOKEN: MfaChallenge = MfaChallenge {
 };
 
 /// gavinBelson's and Gilfoyle's challenge.
-const FIRST_COMPANY: MfaChallenge = MfaChallenge {
+pub const FIRST_COMPANY: MfaChallenge = MfaChallenge {
     method: "security-questions",
     description: "security-questions",
     input: &["What's your first company?"],

@@ -13,7 +13,7 @@ use super::control::{Fault, RecordedRequest};
 use super::data::{self, ConnectionData};
 use super::error::ApiError;
 use super::institutions::Institution;
-use super::job::{Job, MfaWait, Step, StepState};
+use super::job::{Job, MfaWait, NextJob, Step, StepState};
 use super::logins::{MfaChallenge, Outcome};
 use super::webhooks::Webhooks;
 
@@ -99,6 +99,8 @@ pub struct Connection {
     pub deleted: bool,
     /// Set by the control route; cleared by the next job.
     pub invalidated: bool,
+    /// Set by the control route; taken by the next refresh job.
+    pub next_job: Option<NextJob>,
     pub refreshes: Vec<DateTime<Utc>>,
     /// Job ids, oldest first.
     pub jobs: Vec<String>,
@@ -221,12 +223,16 @@ impl Store {
         list
     }
 
-    /// Connection status from its jobs: the newest job past verify-credentials decides.
+    /// Connection status from its jobs: the newest job past verify-credentials decides, and a
+    /// user-related failure at a later step makes it invalid too.
     pub fn connection_status(&self, c: &Connection, now: DateTime<Utc>) -> &'static str {
         if c.invalidated {
             return "invalid";
         }
         for job in c.jobs.iter().rev().filter_map(|id| self.jobs.get(id)) {
+            if job.invalidates_at().is_some_and(|t| t <= now) {
+                return "invalid";
+            }
             match job.state_of(Step::VerifyCredentials, now) {
                 StepState::Success => return "active",
                 StepState::Failed => return "invalid",
@@ -256,8 +262,8 @@ impl Store {
     }
 
     /// Starts a job on the connection with its current credentials. A `refresh` at an MFA bank
-    /// may stop at the login's MFA challenge; the Consent UI's jobs never do (it answers MFA
-    /// itself).
+    /// may stop at the login's MFA challenge, and takes what the control route asked of the
+    /// next job; the Consent UI's jobs never stop (it answers MFA itself).
     pub fn start_job(
         &mut self,
         connection_id: &str,
@@ -269,7 +275,16 @@ impl Store {
             return String::new();
         };
         c.invalidated = false;
+        let next = if refresh { c.next_job.take() } else { None };
         let c = &self.connections[connection_id];
+        let natural_mfa = c
+            .mfa
+            .filter(|_| refresh && c.institution.mfa.asks(c.seed, c.jobs.len()));
+        let (outcome, mfa) = match next {
+            Some(NextJob::Fail(outcome)) => (outcome, natural_mfa),
+            Some(NextJob::Mfa(challenge)) => (c.outcome.clone(), Some(challenge)),
+            None => (c.outcome.clone(), natural_mfa),
+        };
         let job = Job {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: c.user_id.clone(),
@@ -277,15 +292,12 @@ impl Store {
             institution_id: c.institution.id,
             created: now,
             step,
-            outcome: c.outcome.clone(),
-            mfa: c
-                .mfa
-                .filter(|_| refresh && c.institution.mfa.asks(c.seed, c.jobs.len()))
-                .map(|challenge| MfaWait {
-                    challenge,
-                    answered: None,
-                    expired: None,
-                }),
+            outcome,
+            mfa: mfa.map(|challenge| MfaWait {
+                challenge,
+                answered: None,
+                expired: None,
+            }),
             status_before: self.connection_status(c, now),
             reported: false,
         };

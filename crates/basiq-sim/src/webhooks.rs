@@ -13,7 +13,6 @@ use sha2::Sha256;
 use super::routes::connections::connection_json;
 use super::state::{Event, SimState};
 use crate::job::{Job, Step};
-use crate::logins::Outcome;
 
 /// Basiq's redelivery delays after a failed attempt.
 pub const RETRY_SCHEDULE: [Duration; 7] = [
@@ -211,22 +210,18 @@ pub fn watch_job(sim: &SimState, job_id: &str) {
             let path = format!("/users/{u}/connections/{cid}");
             let mut events = Vec::new();
             // How the job ended, not how the login would: an expired challenge ends it early.
-            let succeeded = job.success_at(Step::RetrieveTransactions).is_some();
-            match job.outcome {
-                _ if succeeded => {
-                    if job.status_before != "active" {
-                        events.push(("connection", "activated", path.clone()));
-                    }
-                    events.push((
-                        "transactions",
-                        "updated",
-                        format!("/users/{u}/transactions?filter=connection.id.eq('{cid}')"),
-                    ));
+            // How the job ended, not how its login would: an expired challenge ends it early.
+            if job.success_at(Step::RetrieveTransactions).is_some() {
+                if job.status_before != "active" {
+                    events.push(("connection", "activated", path.clone()));
                 }
-                Outcome::Fail { step: 0, .. } if job.status_before != "invalid" => {
-                    events.push(("connection", "invalidated", path));
-                }
-                _ => {}
+                events.push((
+                    "transactions",
+                    "updated",
+                    format!("/users/{u}/transactions?filter=connection.id.eq('{cid}')"),
+                ));
+            } else if job.invalidates_at().is_some() && job.status_before != "invalid" {
+                events.push(("connection", "invalidated", path));
             }
             (c.user_id.clone(), connection, events)
         };

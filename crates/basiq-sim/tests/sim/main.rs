@@ -12,6 +12,7 @@ mod control;
 mod institutions;
 mod jobs;
 mod mfa;
+mod next_job;
 mod process;
 mod transactions;
 mod users;
