@@ -115,7 +115,12 @@ fn hidden(name: &str, value: &str) -> String {
     )
 }
 
-fn form(p: &Params, institution: Option<&Institution>) -> String {
+/// The login form; without an institution, a picker of every institution with its status.
+fn form(
+    p: &Params,
+    institution: Option<&Institution>,
+    institutions: &[(&Institution, &str)],
+) -> String {
     let mut html = String::from(
         "<p>Connect your bank to share your financial data. This is the <strong>basiq-sim</strong> \
 sandbox: try <code>Wentworth-Smith</code> / <code>whislter</code>.</p>\n\
@@ -144,13 +149,13 @@ enctype=\"application/x-www-form-urlencoded\">\n",
                 "<label for=\"institutionId\">Institution</label>\n\
 <select id=\"institutionId\" name=\"institutionId\" required>\n",
             );
-            for i in INSTITUTIONS {
+            for (i, status) in institutions {
                 html.push_str(&format!(
                     "<option value=\"{}\">{} ({}, {})</option>\n",
                     escape(i.id),
                     escape(i.name),
                     escape(i.method),
-                    escape(i.status)
+                    escape(status)
                 ));
             }
             html.push_str("</select>\n");
@@ -192,7 +197,14 @@ async fn home(State(sim): State<SimState>, RawQuery(query): RawQuery) -> Respons
         Some(_) => "Reconnect your bank",
         None => "Connect your bank",
     };
-    page(StatusCode::OK, title, &form(&p, institution))
+    let institutions: Vec<(&Institution, &str)> = {
+        let store = sim.store();
+        INSTITUTIONS
+            .iter()
+            .map(|i| (i, store.institution_status(i)))
+            .collect()
+    };
+    page(StatusCode::OK, title, &form(&p, institution, &institutions))
 }
 
 async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {

@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+mod institutions;
 mod jobs;
 
 use super::changes;
@@ -61,6 +62,7 @@ struct FaultRequest {
 pub fn router() -> Router<SimState> {
     Router::new()
         .merge(jobs::router())
+        .merge(institutions::router())
         .route("/__sim/requests", get(requests).delete(clear_requests))
         .route("/__sim/faults", post(add_fault).delete(clear_faults))
         .route("/__sim/tokens/expire", post(expire_tokens))

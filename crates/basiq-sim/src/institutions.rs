@@ -95,6 +95,15 @@ pub static INSTITUTIONS: &[Institution] = &[
     },
 ];
 
+/// The statuses a connector reports (data.json's connector filter lists them).
+pub const STATUSES: [&str; 5] = [
+    "operational",
+    "degraded-performance",
+    "partial-outage",
+    "major-outage",
+    "under-maintenance",
+];
+
 pub fn find(id: &str) -> Option<&'static Institution> {
     INSTITUTIONS.iter().find(|i| i.id == id)
 }

@@ -184,6 +184,8 @@ pub struct Store {
     pub jobs: HashMap<String, Job>,
     pub consents: HashMap<String, Consent>,
     pub events: HashMap<String, Event>,
+    /// Institution statuses set by the control route, by institution id.
+    pub institution_statuses: HashMap<&'static str, &'static str>,
 }
 
 impl Store {
@@ -191,6 +193,14 @@ impl Store {
         self.users
             .get(id)
             .ok_or_else(|| ApiError::not_found(format!("users/{id}")))
+    }
+
+    /// The status the institution reports now.
+    pub fn institution_status(&self, i: &Institution) -> &'static str {
+        self.institution_statuses
+            .get(i.id)
+            .copied()
+            .unwrap_or(i.status)
     }
 
     /// A live (not deleted) connection of this user.

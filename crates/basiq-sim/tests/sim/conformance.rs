@@ -407,6 +407,30 @@ async fn connector_responses_conform() {
         200,
         &one,
     );
+    // Each status an institution can report, on each route that shows it.
+    for status in [
+        "operational",
+        "degraded-performance",
+        "partial-outage",
+        "major-outage",
+        "under-maintenance",
+    ] {
+        let set =
+            crate::institutions::set_status(&sim, "AU00003", json!({ "status": status })).await;
+        assert_eq!(set, StatusCode::NO_CONTENT);
+        let (_, connectors) = sim.get(&token, "/connectors").await;
+        assert_eq!(connectors["data"][3]["status"], status);
+        assert_conforms("data", "/connectors", "get", 200, &connectors);
+        let (_, one) = sim.get(&token, "/connectors/AU00003/web").await;
+        assert_eq!(one["status"], status);
+        assert_conforms(
+            "data",
+            "/connectors/{connectorId}/{method}",
+            "get",
+            200,
+            &one,
+        );
+    }
     let (status, missing) = sim.get(&token, "/connectors/AU00001/web").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_conforms(
