@@ -14,6 +14,7 @@ mod jobs;
 mod mfa;
 mod next_job;
 mod process;
+mod purge;
 mod transactions;
 mod users;
 mod webhooks;
