@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::institutions::Institution;
 use super::job::{Job, MfaWait, NextJob, Step, StepState};
 use super::logins::{MfaChallenge, Outcome};
+use super::subscriptions::Registry;
 use super::webhooks::Webhooks;
 
 /// Open-banking connections allow this many refreshes in 24 hours.
@@ -40,7 +41,7 @@ pub struct Sim {
     pub store: Mutex<Store>,
     pub requests: Mutex<Vec<RecordedRequest>>,
     pub faults: Mutex<Vec<Fault>>,
-    pub webhooks: Option<Webhooks>,
+    pub webhooks: Webhooks,
     /// Cancelled when the server stops; background tasks watch it.
     pub shutdown: CancellationToken,
 }
@@ -184,6 +185,8 @@ pub struct Store {
     pub jobs: HashMap<String, Job>,
     pub consents: HashMap<String, Consent>,
     pub events: HashMap<String, Event>,
+    /// The application's webhooks and the messages sent to them.
+    pub subscriptions: Registry,
     /// Institution statuses set by the control route, by institution id.
     pub institution_statuses: HashMap<&'static str, &'static str>,
 }

@@ -1,5 +1,5 @@
-//! Events and their signed webhook deliveries (Standard Webhooks / Svix scheme), with Basiq's
-//! redelivery schedule.
+//! Events and their signed webhook deliveries (Standard Webhooks / Svix scheme, each webhook
+//! with its own secret), with Basiq's redelivery schedule.
 
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use sha2::Sha256;
 
 use super::routes::connections::connection_json;
 use super::state::{Event, SimState};
+use super::subscriptions::Attempt;
 use crate::job::{Job, Step};
 
 /// Basiq's redelivery delays after a failed attempt.
@@ -28,10 +29,10 @@ pub const RETRY_SCHEDULE: [Duration; 7] = [
 /// Time allowed for one delivery attempt.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Delivers messages to the application's webhooks (`subscriptions.rs`).
 pub struct Webhooks {
     client: reqwest::Client,
-    url: String,
-    key: Vec<u8>,
+    /// Factor applied to the redelivery schedule.
     scale: f64,
 }
 
@@ -62,41 +63,34 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 impl Webhooks {
-    /// Delivery is configured only when both the URL and a valid secret are set.
-    pub fn new(url: Option<&str>, secret: Option<&str>, scale: f64) -> Option<Self> {
-        let (url, secret) = (url?, secret?);
-        let key = match decode_secret(secret) {
-            Ok(key) => key,
-            Err(e) => {
-                tracing::warn!("webhooks disabled: BASIQ_SIM_WEBHOOK_SECRET {e}");
-                return None;
-            }
-        };
+    pub fn new(scale: f64) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
-            .build()
-            .ok()?;
-        Some(Self {
-            client,
-            url: url.to_owned(),
-            key,
-            scale,
-        })
+            .build()?;
+        Ok(Self { client, scale })
     }
 
-    async fn attempt(&self, id: &str, body: &str) -> bool {
+    async fn attempt(&self, to: &Attempt) -> bool {
+        let id = to.header_id.as_str();
+        let key = match decode_secret(&to.secret) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::warn!(webhook_id = id, "webhook not signed: its secret {e}");
+                return false;
+            }
+        };
         let timestamp = Utc::now().timestamp();
         let result = self
             .client
-            .post(&self.url)
+            .post(&to.url)
             .header("content-type", "application/json")
             .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
             .header(
                 "webhook-signature",
-                sign(&self.key, id, timestamp, body.as_bytes()),
+                sign(&key, id, timestamp, to.body.as_bytes()),
             )
-            .body(body.to_owned())
+            .body(to.body.clone())
             .send()
             .await;
         match result {
@@ -117,8 +111,8 @@ impl Webhooks {
     }
 }
 
-/// Records an event (served by `GET /events/{id}`) and delivers its webhook.
-/// `data_ref` is the entity's path; call without holding the store lock.
+/// Records an event (served by `GET /events/{id}`) and sends it to every webhook subscribed to
+/// its type. `data_ref` is the entity's path; call without holding the store lock.
 pub fn emit(
     sim: &SimState,
     entity: &'static str,
@@ -136,40 +130,61 @@ pub fn emit(
         data_ref,
         data,
     };
-    sim.store().events.insert(event.id.clone(), event.clone());
-    if sim.webhooks.is_none() {
-        return;
-    }
     let base = &sim.public_base;
-    let body = json!({
+    let payload = json!({
         "eventTypeId": event.type_id(),
         "eventId": event.id,
         "links": {
             "event": format!("{base}/events/{}", event.id),
             "eventEntity": format!("{base}{}", event.data_ref),
         },
-    })
-    .to_string();
+    });
+    let messages = {
+        let mut store = sim.store();
+        let messages = store
+            .subscriptions
+            .enqueue(&event.type_id(), &event.id, &payload);
+        store.events.insert(event.id.clone(), event);
+        messages
+    };
+    for message in messages {
+        deliver(sim, message);
+    }
+}
+
+/// Sends a message now, then again on Basiq's schedule until an attempt succeeds, each time to
+/// its webhook as it is then (updated, or deleted and so no more). When the last attempt fails
+/// the webhook is removed: Basiq's docs say it "will be subject to removal or disabling", and
+/// webhooks.json's statuses have no disabled one.
+fn deliver(sim: &SimState, message_id: String) {
     let sim = sim.clone();
     tokio::spawn(async move {
-        let Some(webhooks) = sim.webhooks.as_ref() else {
-            return;
-        };
-        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-        if webhooks.attempt(&id, &body).await {
-            return;
-        }
-        for delay in RETRY_SCHEDULE {
-            let delay = delay.mul_f64(webhooks.scale);
-            tokio::select! {
-                () = sim.shutdown.cancelled() => return,
-                () = tokio::time::sleep(delay) => {}
+        let delays = std::iter::once(Duration::ZERO)
+            .chain(RETRY_SCHEDULE.map(|d| d.mul_f64(sim.webhooks.scale)));
+        for delay in delays {
+            if !delay.is_zero() {
+                tokio::select! {
+                    () = sim.shutdown.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
             }
-            if webhooks.attempt(&id, &body).await {
+            let Some(attempt) = sim.store().subscriptions.attempt(&message_id, Utc::now()) else {
+                return;
+            };
+            if sim.webhooks.attempt(&attempt).await {
                 return;
             }
         }
-        tracing::warn!(webhook_id = id, "webhook dropped after the last redelivery");
+        let mut store = sim.store();
+        let registry = &mut store.subscriptions;
+        if let Some(webhook) = registry.webhook_of(&message_id).map(str::to_owned) {
+            registry.remove(&webhook);
+            tracing::warn!(
+                message_id,
+                webhook,
+                "webhook removed: its message failed every attempt"
+            );
+        }
     });
 }
 

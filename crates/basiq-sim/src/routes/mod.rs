@@ -20,6 +20,7 @@ mod connectors;
 mod events;
 pub mod jobs;
 mod mfa;
+mod notifications;
 mod products;
 mod token;
 mod transactions;
@@ -36,6 +37,7 @@ pub fn router(state: SimState) -> Router<SimState> {
         .merge(transactions::router())
         .merge(connectors::router())
         .merge(events::router())
+        .merge(notifications::router())
         .fallback(|req: Request| async move { ApiError::not_found(req.uri().path()) })
         .method_not_allowed_fallback(|req: Request| async move {
             ApiError::method_not_allowed(req.uri().path())

@@ -535,3 +535,101 @@ async fn mfa_jobs_and_answers_conform() {
         "GET /users/{userId}/jobs 200 (MFA answered)",
     );
 }
+
+#[tokio::test]
+async fn webhook_responses_conform() {
+    let sim = spawn_sim().await;
+    let token = sim.server_token().await;
+    let (rx, url) = crate::webhooks::receiver(0).await;
+    let list_path = "/notifications/webhooks";
+    let one_path = "/notifications/webhooks/{webhookId}";
+    let (status, made) = crate::subscriptions::create(
+        &sim,
+        &token,
+        json!({ "name": "n", "url": url, "subscribedEvents": ["user.created"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_conforms("webhooks", list_path, "post", 201, &made);
+    for (bad, status) in [
+        (json!({ "url": "nowhere" }), StatusCode::BAD_REQUEST),
+        (
+            json!({ "url": "http://x.test", "subscribedEvents": ["user.exploded"] }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({ "url": "http://x.test", "subscribedEvents": ["user.created"] }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({ "url": url }), StatusCode::CONFLICT),
+    ] {
+        let (got, body) = crate::subscriptions::create(&sim, &token, bad.clone()).await;
+        assert_eq!(got, status, "{bad}");
+        assert_conforms("webhooks", list_path, "post", status.as_u16(), &body);
+    }
+    let (_, list) = sim.get(&token, list_path).await;
+    assert_conforms("webhooks", list_path, "get", 200, &list);
+
+    let id = made["id"].as_str().unwrap();
+    let path = format!("/notifications/webhooks/{id}");
+    let (_, one) = sim.get(&token, &path).await;
+    assert_conforms("webhooks", one_path, "get", 200, &one);
+    let (_, updated) = sim
+        .post(
+            &token,
+            &path,
+            Some(json!({ "url": url, "subscribedEvents": ["user.created", "user.updated"] })),
+        )
+        .await;
+    assert_conforms("webhooks", one_path, "post", 200, &updated);
+    let unknown = format!("/notifications/webhooks/{}", uuid::Uuid::new_v4());
+    for method in ["get", "post", "delete"] {
+        let verb = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let body = (method == "post").then(|| json!({ "url": "http://y.test" }));
+        let (status, missing) = sim.send(verb.clone(), &token, &unknown, body.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
+        assert_conforms("webhooks", one_path, method, 404, &missing);
+        let (status, bad) = sim
+            .send(verb, &token, "/notifications/webhooks/x", body)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method}");
+        assert_conforms("webhooks", one_path, method, 400, &bad);
+    }
+    let (_, other) = crate::subscriptions::create(
+        &sim,
+        &token,
+        json!({ "url": "http://z.test", "subscribedEvents": ["user.deleted"] }),
+    )
+    .await;
+    let (status, conflict) = sim
+        .post(
+            &token,
+            &format!("/notifications/webhooks/{}", other["id"].as_str().unwrap()),
+            Some(json!({ "url": url })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_conforms("webhooks", one_path, "post", 409, &conflict);
+
+    sim.create_user(&token).await;
+    crate::webhooks::wait_for(&rx, |d| !d.is_empty()).await;
+    let messages_path = "/notifications/webhooks/{webhookId}/messages";
+    let (_, messages) = sim.get(&token, &format!("{path}/messages")).await;
+    assert_eq!(messages["count"], 1);
+    assert_conforms("webhooks", messages_path, "get", 200, &messages);
+    let (_, bad) = sim.get(&token, "/notifications/webhooks/x/messages").await;
+    assert_conforms("webhooks", messages_path, "get", 400, &bad);
+    let (_, missing) = sim.get(&token, &format!("{unknown}/messages")).await;
+    assert_conforms("webhooks", messages_path, "get", 404, &missing);
+    let message_path = "/notifications/webhooks/{webhookId}/messages/{messageId}";
+    let message_id = messages["data"][0]["id"].as_str().unwrap();
+    let (_, message) = sim
+        .get(&token, &format!("{path}/messages/{message_id}"))
+        .await;
+    assert_conforms("webhooks", message_path, "get", 200, &message);
+    let (_, missing) = sim.get(&token, &format!("{path}/messages/nope")).await;
+    assert_conforms("webhooks", message_path, "get", 404, &missing);
+
+    let (status, _) = sim.delete(&token, &path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}

@@ -15,6 +15,7 @@ mod mfa;
 mod next_job;
 mod process;
 mod purge;
+mod subscriptions;
 mod transactions;
 mod users;
 mod webhooks;

@@ -18,18 +18,18 @@ use crate::schema::assert_conforms;
 const KEY_BYTES: &[u8] = b"a webhook signing key for tests!";
 
 #[derive(Clone, Debug)]
-struct Delivery {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
+pub struct Delivery {
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: String,
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
-    deliveries: Arc<Mutex<Vec<Delivery>>>,
+pub struct Receiver {
+    pub deliveries: Arc<Mutex<Vec<Delivery>>>,
     /// How many deliveries to refuse with a 500 first.
-    refuse: Arc<Mutex<usize>>,
+    pub refuse: Arc<Mutex<usize>>,
 }
 
 async fn receive(
@@ -59,7 +59,7 @@ async fn receive(
     }
 }
 
-async fn receiver(refuse: usize) -> (Receiver, String) {
+pub async fn receiver(refuse: usize) -> (Receiver, String) {
     let rx = Receiver::default();
     *rx.refuse.lock().unwrap() = refuse;
     let app = axum::Router::new()
@@ -71,7 +71,7 @@ async fn receiver(refuse: usize) -> (Receiver, String) {
     (rx, url)
 }
 
-async fn sim_with_hooks(url: String) -> TestSim {
+pub async fn sim_with_hooks(url: String) -> TestSim {
     spawn_with(basiq_sim::SimConfig {
         webhook_url: Some(url),
         webhook_secret: Some(format!("whsec_{}", STANDARD.encode(KEY_BYTES))),
@@ -82,13 +82,18 @@ async fn sim_with_hooks(url: String) -> TestSim {
 }
 
 fn verify(d: &Delivery) -> bool {
-    let mut mac = Hmac::<Sha256>::new_from_slice(KEY_BYTES).unwrap();
+    verify_with(KEY_BYTES, d)
+}
+
+/// Whether the delivery is signed with `key`, as Basiq's webhooks security page says.
+pub fn verify_with(key: &[u8], d: &Delivery) -> bool {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
     mac.update(format!("{}.{}.{}", d.id, d.timestamp, d.body).as_bytes());
     let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
     d.signature.split(' ').any(|s| s == expected)
 }
 
-async fn wait_for(rx: &Receiver, pred: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
+pub async fn wait_for(rx: &Receiver, pred: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
     for _ in 0..300 {
         let seen = rx.deliveries.lock().unwrap().clone();
         if pred(&seen) {
@@ -102,7 +107,7 @@ async fn wait_for(rx: &Receiver, pred: impl Fn(&[Delivery]) -> bool) -> Vec<Deli
     );
 }
 
-fn type_ids(deliveries: &[Delivery]) -> Vec<String> {
+pub fn type_ids(deliveries: &[Delivery]) -> Vec<String> {
     deliveries
         .iter()
         .map(|d| {
