@@ -164,6 +164,18 @@ impl ApiError {
         )
     }
 
+    pub fn no_webhooks_found(event_type_id: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "no-webhooks-found",
+            "No webhooks found for an app",
+            format!(
+                "No webhooks found for an app subscribed to {event_type_id}, at least one webhook should exist in the system"
+            ),
+            Source::Pointer("/eventTypeId".to_owned()),
+        )
+    }
+
     pub fn webhook_url_taken() -> Self {
         Self::new(
             StatusCode::CONFLICT,

@@ -152,6 +152,27 @@ pub fn emit(
     }
 }
 
+/// Sends a test message of `type_id` to every webhook subscribed to it; answers how many. No
+/// event is recorded: its `links` point at `/events/{eventId}`, which answers 404.
+pub fn send_test(sim: &SimState, type_id: &str) -> usize {
+    let event_id = uuid::Uuid::new_v4().simple().to_string();
+    let event = format!("{}/events/{event_id}", sim.public_base);
+    let payload = json!({
+        "eventTypeId": type_id,
+        "eventId": event_id,
+        "links": { "event": event, "eventEntity": event },
+    });
+    let messages = sim
+        .store()
+        .subscriptions
+        .enqueue(type_id, &event_id, &payload);
+    let sent = messages.len();
+    for message in messages {
+        deliver(sim, message);
+    }
+    sent
+}
+
 /// Sends a message now, then again on Basiq's schedule until an attempt succeeds, each time to
 /// its webhook as it is then (updated, or deleted and so no more). When the last attempt fails
 /// the webhook is removed: Basiq's docs say it "will be subject to removal or disabling", and

@@ -1,11 +1,11 @@
-//! The application's webhooks and the messages sent to them (webhooks.json;
+//! The application's webhooks, the messages sent to them, and test messages (webhooks.json;
 //! docs/PLatform/webhooks). `limit` and `filter` on the message list are accepted and ignored.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -15,6 +15,7 @@ use super::{Base, P, ServerAuth, ts};
 use crate::error::{ApiError, ApiResult};
 use crate::state::SimState;
 use crate::subscriptions::{EVENT_TYPES, Message, Webhook};
+use crate::webhooks;
 
 pub fn router() -> Router<SimState> {
     Router::new()
@@ -31,6 +32,7 @@ pub fn router() -> Router<SimState> {
             "/notifications/webhooks/{webhook_id}/messages/{message_id}",
             get(message),
         )
+        .route("/notifications/messages/test", post(test_message))
 }
 
 /// The secret is shown when the webhook is made (and, as webhooks.json's example has it, when
@@ -301,4 +303,35 @@ async fn message(
         .find(|m| m.webhook_id == id && m.id == message_id)
         .ok_or_else(ApiError::message_not_found)?;
     Ok(Json(message_json(message, &base)))
+}
+
+/// Sends a test message of `eventTypeId` to every webhook subscribed to it. `Text` ("supplied
+/// and replayed back") is accepted and not sent: the message has the shape of any other.
+async fn test_message(
+    _: ServerAuth,
+    State(sim): State<SimState>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return Err(ApiError::webhook_content("/", NOT_VALID));
+    };
+    if body
+        .get("Text")
+        .is_some_and(|t| !t.is_string() && !t.is_null())
+    {
+        return Err(ApiError::webhook_content("/Text", NOT_VALID));
+    }
+    let Some(type_id) = body.get("eventTypeId").and_then(Value::as_str) else {
+        return Err(ApiError::webhook_content("/eventTypeId", NOT_VALID));
+    };
+    if !EVENT_TYPES.contains(&type_id) {
+        return Err(ApiError::webhook_content(
+            "/eventTypeId",
+            "Posted eventTypeId doesn't exists.",
+        ));
+    }
+    if webhooks::send_test(&sim, type_id) == 0 {
+        return Err(ApiError::no_webhooks_found(type_id));
+    }
+    Ok(StatusCode::CREATED)
 }

@@ -630,6 +630,16 @@ async fn webhook_responses_conform() {
     let (_, missing) = sim.get(&token, &format!("{path}/messages/nope")).await;
     assert_conforms("webhooks", message_path, "get", 404, &missing);
 
+    let test_path = "/notifications/messages/test";
+    for bad in [
+        json!({ "eventTypeId": "user.exploded" }),
+        json!({ "eventTypeId": "consent.reminder" }),
+    ] {
+        let (status, body) = sim.post(&token, test_path, Some(bad.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_conforms("webhooks", test_path, "post", 400, &body);
+    }
+
     let (status, _) = sim.delete(&token, &path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }

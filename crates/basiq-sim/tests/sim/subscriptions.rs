@@ -448,3 +448,82 @@ async fn a_webhook_whose_message_fails_every_attempt_is_removed_and_gets_nothing
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(rx.deliveries.lock().unwrap().len(), 8, "nothing more");
 }
+
+#[tokio::test]
+async fn a_test_message_goes_to_each_webhook_subscribed_to_its_type_and_records_no_event() {
+    let sim = spawn_sim().await;
+    let token = sim.server_token().await;
+    let test = |body: Value| {
+        let (sim, token) = (&sim, &token);
+        async move {
+            sim.post(token, "/notifications/messages/test", Some(body))
+                .await
+        }
+    };
+    let (status, none) = test(json!({ "eventTypeId": "user.created" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&none).0, "no-webhooks-found");
+    let (rx, url) = receiver(0).await;
+    let (_, webhook) = create(
+        &sim,
+        &token,
+        json!({ "url": url, "subscribedEvents": ["user.created"] }),
+    )
+    .await;
+    for (bad, expected) in [
+        (json!({}), "Posted request not valid."),
+        (json!({ "eventTypeId": 1 }), "Posted request not valid."),
+        (
+            json!({ "eventTypeId": "user.created", "Text": 1 }),
+            "Posted request not valid.",
+        ),
+        (
+            json!({ "eventTypeId": "user.exploded" }),
+            "Posted eventTypeId doesn't exists.",
+        ),
+    ] {
+        let (status, body) = test(bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(
+            (error_of(&body).0, detail(&body)),
+            ("invalid-content", expected),
+            "{bad}"
+        );
+    }
+    let (status, body) =
+        test(json!({ "eventTypeId": "user.created", "Text": "My test message" })).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::CREATED, Value::Null),
+        "201, empty"
+    );
+    let seen = wait_for(&rx, |d| !d.is_empty()).await;
+    assert!(verify_with(&key_of(&webhook), &seen[0]));
+    let payload: Value = serde_json::from_str(&seen[0].body).unwrap();
+    let event_id = payload["eventId"].as_str().unwrap();
+    let event = sim.url(&format!("/events/{event_id}"));
+    assert_eq!(
+        payload,
+        json!({
+            "eventTypeId": "user.created",
+            "eventId": event_id,
+            "links": { "event": event, "eventEntity": event },
+        })
+    );
+    let base = format!(
+        "/notifications/webhooks/{}",
+        webhook["id"].as_str().unwrap()
+    );
+    let (_, messages) = sim.get(&token, &format!("{base}/messages")).await;
+    assert_eq!(
+        messages["data"][0]["payload"], payload,
+        "a message like any"
+    );
+    assert_eq!(sim.get(&token, &event).await.0, StatusCode::NOT_FOUND);
+    let (_, events) = sim.get(&token, "/events").await;
+    assert!(events["data"].as_array().unwrap().is_empty(), "no event");
+
+    let (status, body) = test(json!({ "eventTypeId": "user.deleted" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&body).0, "no-webhooks-found");
+}
