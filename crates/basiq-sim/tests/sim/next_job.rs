@@ -31,17 +31,32 @@ async fn connection_status(sim: &TestSim, token: &str, user: &str, connection: &
     c["status"].as_str().unwrap().to_owned()
 }
 
-/// How many `connection.<kind>` events the user has had.
-async fn connection_events(sim: &TestSim, token: &str, user: &str, kind: &str) -> usize {
-    // The event is sent once the job's end is seen: a moment after it.
-    tokio::time::sleep(STEP * 2).await;
-    let (_, events) = sim.get(token, "/events").await;
-    events["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["userId"] == user && e["entity"] == "connection" && e["eventType"] == kind)
-        .count()
+/// How many `connection.<kind>` events the user has had, once there are `expected` (the events
+/// come a moment after the job's end) or a second has passed.
+async fn connection_events(
+    sim: &TestSim,
+    token: &str,
+    user: &str,
+    kind: &str,
+    expected: usize,
+) -> usize {
+    let mut count = 0;
+    for _ in 0..100 {
+        let (_, events) = sim.get(token, "/events").await;
+        count = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["userId"] == user && e["entity"] == "connection" && e["eventType"] == kind
+            })
+            .count();
+        if count >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    count
 }
 
 #[tokio::test]
@@ -128,7 +143,7 @@ async fn a_user_related_failure_at_any_step_invalidates_the_connection_with_its_
         );
         invalidated += 1;
         assert_eq!(
-            connection_events(&sim, &token, &user, "invalidated").await,
+            connection_events(&sim, &token, &user, "invalidated", invalidated).await,
             invalidated,
             "{code}"
         );
@@ -142,7 +157,7 @@ async fn a_user_related_failure_at_any_step_invalidates_the_connection_with_its_
         );
     }
     assert_eq!(
-        connection_events(&sim, &token, &user, "activated").await,
+        connection_events(&sim, &token, &user, "activated", 1 + 6).await,
         1 + 6
     );
 
@@ -160,8 +175,9 @@ async fn a_user_related_failure_at_any_step_invalidates_the_connection_with_its_
         connection_status(&sim, &token, &user, &connection).await,
         "active"
     );
+    tokio::time::sleep(STEP * 2).await;
     assert_eq!(
-        connection_events(&sim, &token, &user, "invalidated").await,
+        connection_events(&sim, &token, &user, "invalidated", 6).await,
         6
     );
 }
