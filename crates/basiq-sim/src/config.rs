@@ -19,9 +19,9 @@ pub struct SimConfig {
     pub redirect_url: String,
     /// `BASIQ_SIM_JOB_STEP_MS`: how long each job step takes.
     pub job_step: Duration,
-    /// `BASIQ_SIM_WEBHOOK_URL`: where signed webhooks are delivered.
+    /// `BASIQ_SIM_WEBHOOK_URL`: a webhook registered at start, subscribed to every event type.
     pub webhook_url: Option<String>,
-    /// `BASIQ_SIM_WEBHOOK_SECRET`: `whsec_<base64>` signing secret.
+    /// `BASIQ_SIM_WEBHOOK_SECRET`: that webhook's `whsec_<base64>` signing secret.
     pub webhook_secret: Option<String>,
     /// `BASIQ_SIM_SEED`: seed of the generated data.
     pub seed: u64,

@@ -12,7 +12,8 @@ use axum::routing::{get, post};
 use chrono::{TimeDelta, Utc};
 
 use super::data::{Generated, Known};
-use super::institutions::{INSTITUTIONS, Institution, find, outcome_for};
+use super::institutions::{INSTITUTIONS, Institution, find};
+use super::logins::{mfa_for, outcome_for};
 use super::routes::query_pairs;
 use super::state::{Connection, Consent, Scope, SimState, connection_seed, holder_seed};
 use super::webhooks;
@@ -114,7 +115,12 @@ fn hidden(name: &str, value: &str) -> String {
     )
 }
 
-fn form(p: &Params, institution: Option<&Institution>) -> String {
+/// The login form; without an institution, a picker of every institution with its status.
+fn form(
+    p: &Params,
+    institution: Option<&Institution>,
+    institutions: &[(&Institution, &str)],
+) -> String {
     let mut html = String::from(
         "<p>Connect your bank to share your financial data. This is the <strong>basiq-sim</strong> \
 sandbox: try <code>Wentworth-Smith</code> / <code>whislter</code>.</p>\n\
@@ -143,13 +149,13 @@ enctype=\"application/x-www-form-urlencoded\">\n",
                 "<label for=\"institutionId\">Institution</label>\n\
 <select id=\"institutionId\" name=\"institutionId\" required>\n",
             );
-            for i in INSTITUTIONS {
+            for (i, status) in institutions {
                 html.push_str(&format!(
                     "<option value=\"{}\">{} ({}, {})</option>\n",
                     escape(i.id),
                     escape(i.name),
                     escape(i.method),
-                    escape(i.status)
+                    escape(status)
                 ));
             }
             html.push_str("</select>\n");
@@ -161,8 +167,8 @@ enctype=\"application/x-www-form-urlencoded\">\n",
 <label for=\"password\">Password</label>\n\
 <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n\
 <button id=\"connect\" type=\"submit\">Connect</button>\n</form>\n\
-<p class=\"hint\">Sandbox logins: Wentworth-Smith/whislter and gavinBelson/hooli2016 succeed; \
-bighead/password, erlich/aviato and jianYang/nothotdog fail.</p>",
+<p class=\"hint\">Sandbox logins: Wentworth-Smith/whislter, gavinBelson/hooli2016 and Basiq's other \
+personas succeed; bighead/password, erlich/aviato and jianYang/nothotdog fail.</p>",
     );
     html
 }
@@ -191,7 +197,14 @@ async fn home(State(sim): State<SimState>, RawQuery(query): RawQuery) -> Respons
         Some(_) => "Reconnect your bank",
         None => "Connect your bank",
     };
-    page(StatusCode::OK, title, &form(&p, institution))
+    let institutions: Vec<(&Institution, &str)> = {
+        let store = sim.store();
+        INSTITUTIONS
+            .iter()
+            .map(|i| (i, store.institution_status(i)))
+            .collect()
+    };
+    page(StatusCode::OK, title, &form(&p, institution, &institutions))
 }
 
 async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
@@ -224,6 +237,7 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                 let id = c.id.clone();
                 if let Some(c) = store.connections.get_mut(&id) {
                     c.outcome = outcome_for(login_id, password);
+                    c.mfa = mfa_for(login_id, password);
                 }
                 id
             }
@@ -251,10 +265,13 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                         id: id.clone(),
                         user_id: user_id.clone(),
                         institution,
+                        seed,
                         outcome: outcome_for(login_id, password),
+                        mfa: mfa_for(login_id, password),
                         created: now,
                         deleted: false,
                         invalidated: false,
+                        next_job: None,
                         refreshes: Vec::new(),
                         jobs: Vec::new(),
                         data,
@@ -266,7 +283,7 @@ async fn connect(State(sim): State<SimState>, body: Bytes) -> Response {
                 id
             }
         };
-        let job_id = store.start_job(&connection_id, step, now);
+        let job_id = store.start_job(&connection_id, step, now, false);
         // `extend` renews the active consent for another term; otherwise a first consent.
         let active = store.active_consent(&user_id, now).map(|c| c.id.clone());
         let extended = match (&active, p.get("action")) {

@@ -11,6 +11,9 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+mod institutions;
+mod jobs;
+
 use super::changes;
 use super::routes::P;
 use super::routes::connections::connection_json;
@@ -58,6 +61,8 @@ struct FaultRequest {
 
 pub fn router() -> Router<SimState> {
     Router::new()
+        .merge(jobs::router())
+        .merge(institutions::router())
         .route("/__sim/requests", get(requests).delete(clear_requests))
         .route("/__sim/faults", post(add_fault).delete(clear_faults))
         .route("/__sim/tokens/expire", post(expire_tokens))
@@ -72,6 +77,10 @@ pub fn router() -> Router<SimState> {
         .route(
             "/__sim/users/{user_id}/consents/{consent_id}/expiring",
             post(expiring),
+        )
+        .route(
+            "/__sim/users/{user_id}/consents/{consent_id}/reminder",
+            post(reminder),
         )
         .route(
             "/__sim/users/{user_id}/transactions",
@@ -162,6 +171,39 @@ async fn expiring(
         data.clone(),
     );
     Json(data).into_response()
+}
+
+/// Sends `consent.reminder` for an active consent, as Basiq does when one "has been active for
+/// 90 days since the last update" (reference/Core/events/index.md); the consent is unchanged.
+async fn reminder(
+    State(sim): State<SimState>,
+    P((user_id, consent_id)): P<(String, String)>,
+) -> Response {
+    let now = Utc::now();
+    let data = {
+        let store = sim.store();
+        let Some(consent) = store
+            .consents
+            .get(&consent_id)
+            .filter(|c| c.user_id == user_id && c.status(now) == "active")
+        else {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": "no such active consent" })),
+            )
+                .into_response();
+        };
+        super::routes::users::consent_json(consent, &sim.public_base, now)
+    };
+    webhooks::emit(
+        &sim,
+        "consent",
+        "reminder",
+        &user_id,
+        format!("/users/{user_id}/consents/{consent_id}"),
+        data,
+    );
+    StatusCode::NO_CONTENT.into_response()
 }
 
 fn bad(message: impl Into<String>) -> Response {

@@ -128,6 +128,104 @@ impl ApiError {
         )
     }
 
+    /// Basiq takes MFA responses with a `CLIENT_ACCESS` token only (core.json, postJobMfa).
+    pub fn server_scope() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "access-denied",
+            "Forbidden Access",
+            "Access to this resource is forbidden: it needs a CLIENT_ACCESS token bound to the user.",
+            Source::Parameter("Authorization".to_owned()),
+        )
+    }
+
+    pub fn mfa_not_waiting() -> Self {
+        Self::not_valid("jobId", "The job is not waiting for an MFA response.")
+    }
+
+    pub fn mfa_not_valid() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-credentials",
+            "Cannot login to target institution using supplied credentials.",
+            "The MFA response is not valid.",
+            Source::Parameter("mfa-response".to_owned()),
+        )
+    }
+
+    /// webhooks.json's "Request not valid" and "Unsupported event types".
+    pub fn webhook_content(pointer: &str, detail: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-content",
+            "Invalid request content",
+            detail,
+            Source::Pointer(pointer.to_owned()),
+        )
+    }
+
+    pub fn no_webhooks_found(event_type_id: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "no-webhooks-found",
+            "No webhooks found for an app",
+            format!(
+                "No webhooks found for an app subscribed to {event_type_id}, at least one webhook should exist in the system"
+            ),
+            Source::Pointer("/eventTypeId".to_owned()),
+        )
+    }
+
+    pub fn webhook_url_taken() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "resource-already-exists",
+            "Resource already exists",
+            "Webhook with provided url already exists.",
+            Source::Pointer("/url".to_owned()),
+        )
+    }
+
+    pub fn events_already_subscribed() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "event-already-subscribed",
+            "Event already subscribed",
+            "Posted subscribedEvents contains events that are already subscribed to for this application.",
+            Source::Pointer("/subscribedEvents".to_owned()),
+        )
+    }
+
+    pub fn webhook_id_not_valid() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "path-parameter-not-valid",
+            "Parameter value is not valid",
+            "Webhook ID value is not valid",
+            Source::Parameter("webhookId".to_owned()),
+        )
+    }
+
+    pub fn webhook_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "resource-not-found",
+            "Requested resource is not found",
+            "Webhook with provided id doesn't exist.",
+            Source::Parameter("webhookId".to_owned()),
+        )
+    }
+
+    pub fn message_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "resource-not-found",
+            "Requested resource is not found",
+            "Message not found.",
+            Source::Parameter("messageId".to_owned()),
+        )
+    }
+
     pub fn bad_api_key() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

@@ -1,4 +1,36 @@
-//! The sandbox institutions the simulator offers, and how the sandbox logins behave.
+//! The sandbox institutions the simulator offers: Basiq's test banks (reference/TOPICS/testing.md).
+
+use crate::data::mix;
+
+/// When an institution's refresh jobs stop at an MFA challenge (for a login that has one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mfa {
+    Never,
+    Always,
+    /// Half the jobs, decided per job from the connection's seed and the job's order in it, so
+    /// the same inputs always give the same jobs a challenge.
+    Half,
+}
+
+impl Mfa {
+    /// Whether the `order`-th job of a connection with data seed `seed` asks for MFA.
+    pub fn asks(self, seed: u64, order: usize) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Always => true,
+            Self::Half => mix(seed, &[b"mfa", &(order as u64).to_le_bytes()]).is_multiple_of(2),
+        }
+    }
+
+    /// The connector's `authorization.type`, as Basiq's connector schema names them.
+    pub fn authorization(self) -> &'static str {
+        match self {
+            Self::Never => "user",
+            Self::Always => "user-mfa",
+            Self::Half => "user-mfa-intermittent",
+        }
+    }
+}
 
 /// One sandbox institution (served as a connector and as an institution).
 #[derive(Debug)]
@@ -8,11 +40,12 @@ pub struct Institution {
     pub short_name: &'static str,
     /// `web` or `openbanking`.
     pub method: &'static str,
-    /// Connector status: `operational`, `degraded-performance`, …
+    /// Connector status until told otherwise: `operational`, `degraded-performance`, …
     pub status: &'static str,
     pub tier: &'static str,
-    /// Job steps at this institution take this many job steps each.
-    pub slowness: u32,
+    /// Refresh jobs of an MFA login stop at `mfa-challenge`: Pied Piper always, Nucleus for
+    /// half the jobs (the testing page's "MFA users"). The Consent UI answers MFA itself.
+    pub mfa: Mfa,
 }
 
 impl Institution {
@@ -21,6 +54,8 @@ impl Institution {
     }
 }
 
+/// Basiq's testing page names Pied Piper Bank and Nucleus Bank but not their ids: `AU00002`
+/// and `AU00003` are the simulator's.
 pub static INSTITUTIONS: &[Institution] = &[
     Institution {
         id: "AU00000",
@@ -29,7 +64,7 @@ pub static INSTITUTIONS: &[Institution] = &[
         method: "web",
         status: "operational",
         tier: "4",
-        slowness: 1,
+        mfa: Mfa::Never,
     },
     Institution {
         id: "AU00001",
@@ -38,64 +73,37 @@ pub static INSTITUTIONS: &[Institution] = &[
         method: "openbanking",
         status: "operational",
         tier: "4",
-        slowness: 1,
+        mfa: Mfa::Never,
     },
     Institution {
         id: "AU00002",
         name: "Pied Piper Bank",
         short_name: "Pied Piper",
-        method: "openbanking",
-        status: "degraded-performance",
+        method: "web",
+        status: "operational",
         tier: "4",
-        slowness: 3,
+        mfa: Mfa::Always,
     },
+    Institution {
+        id: "AU00003",
+        name: "Nucleus Bank",
+        short_name: "Nucleus",
+        method: "web",
+        status: "operational",
+        tier: "4",
+        mfa: Mfa::Half,
+    },
+];
+
+/// The statuses a connector reports (data.json's connector filter lists them).
+pub const STATUSES: [&str; 5] = [
+    "operational",
+    "degraded-performance",
+    "partial-outage",
+    "major-outage",
+    "under-maintenance",
 ];
 
 pub fn find(id: &str) -> Option<&'static Institution> {
     INSTITUTIONS.iter().find(|i| i.id == id)
-}
-
-/// Job steps, in order.
-pub const STEPS: [&str; 3] = [
-    "verify-credentials",
-    "retrieve-accounts",
-    "retrieve-transactions",
-];
-
-/// How a connection job ends for a given login.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Success,
-    /// Fails at `STEPS[step]`; later steps stay pending.
-    Fail {
-        step: usize,
-        code: &'static str,
-        title: &'static str,
-        detail: &'static str,
-    },
-}
-
-/// Basiq's sandbox users (any sandbox institution); anything else is rejected credentials.
-pub fn outcome_for(login_id: &str, password: &str) -> Outcome {
-    match (login_id, password) {
-        ("Wentworth-Smith", "whislter") | ("gavinBelson", "hooli2016") => Outcome::Success,
-        ("erlich", "aviato") => Outcome::Fail {
-            step: 1,
-            code: "account-not-accessible-requires-user-action",
-            title: "Account not accessible, requires user action.",
-            detail: "The institution requires you to log in to its website and respond to a message before your accounts can be accessed.",
-        },
-        ("jianYang", "nothotdog") => Outcome::Fail {
-            step: 0,
-            code: "service-unavailable",
-            title: "Service unavailable.",
-            detail: "The institution's service is currently unavailable. Please try again later.",
-        },
-        _ => Outcome::Fail {
-            step: 0,
-            code: "invalid-credentials",
-            title: "Cannot login to target institution using supplied credentials.",
-            detail: "Cannot login to target institution, check credentials and try again.",
-        },
-    }
 }

@@ -16,8 +16,11 @@ mod data;
 mod error;
 mod filter;
 mod institutions;
+mod job;
+mod logins;
 mod routes;
 mod state;
+mod subscriptions;
 pub mod webhooks;
 
 pub use config::SimConfig;
@@ -69,6 +72,28 @@ fn router(state: SimState) -> Router {
         .with_state(state)
 }
 
+/// `BASIQ_SIM_WEBHOOK_URL` with `BASIQ_SIM_WEBHOOK_SECRET`: a webhook registered at start,
+/// subscribed to every event type.
+fn configured_webhook(config: &SimConfig) -> Option<subscriptions::Webhook> {
+    let (url, secret) = (
+        config.webhook_url.as_ref()?,
+        config.webhook_secret.as_ref()?,
+    );
+    if let Err(e) = webhooks::decode_secret(secret) {
+        tracing::warn!("webhook not registered: BASIQ_SIM_WEBHOOK_SECRET {e}");
+        return None;
+    }
+    Some(subscriptions::Webhook {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: "BASIQ_SIM_WEBHOOK_URL".to_owned(),
+        description: "Registered at start from BASIQ_SIM_WEBHOOK_URL and BASIQ_SIM_WEBHOOK_SECRET"
+            .to_owned(),
+        url: url.clone(),
+        secret: secret.clone(),
+        events: subscriptions::EVENT_TYPES.map(str::to_owned).to_vec(),
+    })
+}
+
 /// Binds `config.addr` (port 0 allowed) and serves in a background task.
 pub async fn spawn(config: SimConfig) -> std::io::Result<SimServer> {
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
@@ -78,15 +103,16 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<SimServer> {
         .public_url
         .clone()
         .unwrap_or_else(|| base_url_of(addr));
-    let webhooks = webhooks::Webhooks::new(
-        config.webhook_url.as_deref(),
-        config.webhook_secret.as_deref(),
-        config.webhook_retry_scale,
-    );
+    let webhooks =
+        webhooks::Webhooks::new(config.webhook_retry_scale).map_err(std::io::Error::other)?;
+    let mut store = Store::default();
+    if let Some(webhook) = configured_webhook(&config) {
+        store.subscriptions.webhooks.push(webhook);
+    }
     let state = SimState(Arc::new(Sim {
         config,
         public_base,
-        store: Mutex::new(Store::default()),
+        store: Mutex::new(store),
         requests: Mutex::new(Vec::new()),
         faults: Mutex::new(Vec::new()),
         webhooks,

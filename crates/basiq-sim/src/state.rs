@@ -12,7 +12,10 @@ use super::config::SimConfig;
 use super::control::{Fault, RecordedRequest};
 use super::data::{self, ConnectionData};
 use super::error::ApiError;
-use super::institutions::{Institution, Outcome, STEPS};
+use super::institutions::Institution;
+use super::job::{Job, MfaWait, NextJob, Step, StepState};
+use super::logins::{MfaChallenge, Outcome};
+use super::subscriptions::Registry;
 use super::webhooks::Webhooks;
 
 /// Open-banking connections allow this many refreshes in 24 hours.
@@ -38,7 +41,7 @@ pub struct Sim {
     pub store: Mutex<Store>,
     pub requests: Mutex<Vec<RecordedRequest>>,
     pub faults: Mutex<Vec<Fault>>,
-    pub webhooks: Option<Webhooks>,
+    pub webhooks: Webhooks,
     /// Cancelled when the server stops; background tasks watch it.
     pub shutdown: CancellationToken,
 }
@@ -87,12 +90,18 @@ pub struct Connection {
     pub id: String,
     pub user_id: String,
     pub institution: &'static Institution,
+    /// Seed of its data; also decides which of its jobs an intermittent MFA bank challenges.
+    pub seed: u64,
+    /// How jobs end with the login it was last given, and the login's MFA challenge.
     pub outcome: Outcome,
+    pub mfa: Option<&'static MfaChallenge>,
     pub created: DateTime<Utc>,
     /// Deleted connections keep their data (Basiq: `DELETE` keeps data, `purge` removes it).
     pub deleted: bool,
     /// Set by the control route; cleared by the next job.
     pub invalidated: bool,
+    /// Set by the control route; taken by the next refresh job.
+    pub next_job: Option<NextJob>,
     pub refreshes: Vec<DateTime<Utc>>,
     /// Job ids, oldest first.
     pub jobs: Vec<String>,
@@ -126,86 +135,6 @@ impl Connection {
         );
         *cache = Some((base.to_owned(), list.clone()));
         list
-    }
-}
-
-pub struct Job {
-    pub id: String,
-    pub user_id: String,
-    pub connection_id: String,
-    pub institution_id: &'static str,
-    pub created: DateTime<Utc>,
-    pub step: TimeDelta,
-    pub outcome: Outcome,
-}
-
-/// A step's state at some instant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepState {
-    Pending,
-    InProgress,
-    Success,
-    Failed,
-}
-
-impl StepState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::InProgress => "in-progress",
-            Self::Success => "success",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl Job {
-    /// Steps the job goes through before it ends.
-    fn steps_to_end(&self) -> usize {
-        match self.outcome {
-            Outcome::Success => STEPS.len(),
-            Outcome::Fail { step, .. } => step + 1,
-        }
-    }
-
-    /// Steps finished by `now` (successful or failed).
-    pub fn done_steps(&self, now: DateTime<Utc>) -> usize {
-        let end = self.steps_to_end();
-        if self.step <= TimeDelta::zero() {
-            return end;
-        }
-        let elapsed = (now - self.created).max(TimeDelta::zero());
-        let done = elapsed.num_microseconds().unwrap_or(i64::MAX)
-            / self.step.num_microseconds().unwrap_or(1).max(1);
-        (done.max(0) as usize).min(end)
-    }
-
-    pub fn finished_at(&self) -> DateTime<Utc> {
-        self.created + self.step * self.steps_to_end() as i32
-    }
-
-    pub fn is_running(&self, now: DateTime<Utc>) -> bool {
-        self.done_steps(now) < self.steps_to_end()
-    }
-
-    pub fn step_states(&self, now: DateTime<Utc>) -> [StepState; 3] {
-        let done = self.done_steps(now);
-        let fail = match self.outcome {
-            Outcome::Success => None,
-            Outcome::Fail { step, .. } => Some(step),
-        };
-        std::array::from_fn(|i| match fail {
-            Some(f) if i > f => StepState::Pending,
-            Some(f) if i == f && done > i => StepState::Failed,
-            _ if done > i => StepState::Success,
-            _ if done == i => StepState::InProgress,
-            _ => StepState::Pending,
-        })
-    }
-
-    /// When the job last changed, as of `now`.
-    pub fn updated(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        self.created + self.step * self.done_steps(now) as i32
     }
 }
 
@@ -256,6 +185,10 @@ pub struct Store {
     pub jobs: HashMap<String, Job>,
     pub consents: HashMap<String, Consent>,
     pub events: HashMap<String, Event>,
+    /// The application's webhooks and the messages sent to them.
+    pub subscriptions: Registry,
+    /// Institution statuses set by the control route, by institution id.
+    pub institution_statuses: HashMap<&'static str, &'static str>,
 }
 
 impl Store {
@@ -263,6 +196,14 @@ impl Store {
         self.users
             .get(id)
             .ok_or_else(|| ApiError::not_found(format!("users/{id}")))
+    }
+
+    /// The status the institution reports now.
+    pub fn institution_status(&self, i: &Institution) -> &'static str {
+        self.institution_statuses
+            .get(i.id)
+            .copied()
+            .unwrap_or(i.status)
     }
 
     /// A live (not deleted) connection of this user.
@@ -295,13 +236,17 @@ impl Store {
         list
     }
 
-    /// Connection status from its jobs: the newest job past verify-credentials decides.
+    /// Connection status from its jobs: the newest job past verify-credentials decides, and a
+    /// user-related failure at a later step makes it invalid too.
     pub fn connection_status(&self, c: &Connection, now: DateTime<Utc>) -> &'static str {
         if c.invalidated {
             return "invalid";
         }
         for job in c.jobs.iter().rev().filter_map(|id| self.jobs.get(id)) {
-            match job.step_states(now)[0] {
+            if job.invalidates_at().is_some_and(|t| t <= now) {
+                return "invalid";
+            }
+            match job.state_of(Step::VerifyCredentials, now) {
                 StepState::Success => return "active",
                 StepState::Failed => return "invalid",
                 _ => continue,
@@ -329,17 +274,30 @@ impl Store {
             .filter(|j| j.is_running(now))
     }
 
-    /// Starts a job on the connection with its current credentials.
+    /// Starts a job on the connection with its current credentials. A `refresh` at an MFA bank
+    /// may stop at the login's MFA challenge, and takes what the control route asked of the
+    /// next job; the Consent UI's jobs never stop (it answers MFA itself).
     pub fn start_job(
         &mut self,
         connection_id: &str,
         step: TimeDelta,
         now: DateTime<Utc>,
+        refresh: bool,
     ) -> String {
         let Some(c) = self.connections.get_mut(connection_id) else {
             return String::new();
         };
-        let step = step * c.institution.slowness as i32;
+        c.invalidated = false;
+        let next = if refresh { c.next_job.take() } else { None };
+        let c = &self.connections[connection_id];
+        let natural_mfa = c
+            .mfa
+            .filter(|_| refresh && c.institution.mfa.asks(c.seed, c.jobs.len()));
+        let (outcome, mfa) = match next {
+            Some(NextJob::Fail(outcome)) => (outcome, natural_mfa),
+            Some(NextJob::Mfa(challenge)) => (c.outcome.clone(), Some(challenge)),
+            None => (c.outcome.clone(), natural_mfa),
+        };
         let job = Job {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: c.user_id.clone(),
@@ -347,17 +305,41 @@ impl Store {
             institution_id: c.institution.id,
             created: now,
             step,
-            outcome: c.outcome.clone(),
+            outcome,
+            mfa: mfa.map(|challenge| MfaWait {
+                challenge,
+                answered: None,
+                expired: None,
+            }),
+            status_before: self.connection_status(c, now),
+            reported: false,
         };
-        c.invalidated = false;
-        if job.outcome == Outcome::Success {
-            c.accounts_at.get_or_insert(now + step * 2);
-            c.transactions_at.get_or_insert(now + step * 3);
-        }
-        c.jobs.push(job.id.clone());
         let id = job.id.clone();
+        if let Some(c) = self.connections.get_mut(connection_id) {
+            c.jobs.push(id.clone());
+        }
         self.jobs.insert(id.clone(), job);
+        self.show_data(&id);
         id
+    }
+
+    /// Makes the job's connection show its data from when the job retrieves it (a job that
+    /// waits on MFA retrieves it only once answered).
+    pub fn show_data(&mut self, job_id: &str) {
+        let Some(job) = self.jobs.get(job_id) else {
+            return;
+        };
+        let accounts = job.success_at(Step::RetrieveAccounts);
+        let transactions = job.success_at(Step::RetrieveTransactions);
+        let Some(c) = self.connections.get_mut(&job.connection_id) else {
+            return;
+        };
+        if let Some(t) = accounts {
+            c.accounts_at.get_or_insert(t);
+        }
+        if let Some(t) = transactions {
+            c.transactions_at.get_or_insert(t);
+        }
     }
 
     /// Refreshes a connection: answers `(job id, true)` for a new job, `(job id, false)` for
@@ -383,7 +365,7 @@ impl Store {
         if let Some(c) = self.connections.get_mut(connection_id) {
             c.refreshes.push(now);
         }
-        Ok((self.start_job(connection_id, step, now), true))
+        Ok((self.start_job(connection_id, step, now, true), true))
     }
 
     /// Removes the user and everything that hangs off it.

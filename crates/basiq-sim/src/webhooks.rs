@@ -1,5 +1,5 @@
-//! Events and their signed webhook deliveries (Standard Webhooks / Svix scheme), with Basiq's
-//! redelivery schedule.
+//! Events and their signed webhook deliveries (Standard Webhooks / Svix scheme, each webhook
+//! with its own secret), with Basiq's redelivery schedule.
 
 use std::time::Duration;
 
@@ -12,7 +12,8 @@ use sha2::Sha256;
 
 use super::routes::connections::connection_json;
 use super::state::{Event, SimState};
-use crate::institutions::Outcome;
+use super::subscriptions::Attempt;
+use crate::job::{Job, Step};
 
 /// Basiq's redelivery delays after a failed attempt.
 pub const RETRY_SCHEDULE: [Duration; 7] = [
@@ -28,10 +29,10 @@ pub const RETRY_SCHEDULE: [Duration; 7] = [
 /// Time allowed for one delivery attempt.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Delivers messages to the application's webhooks (`subscriptions.rs`).
 pub struct Webhooks {
     client: reqwest::Client,
-    url: String,
-    key: Vec<u8>,
+    /// Factor applied to the redelivery schedule.
     scale: f64,
 }
 
@@ -62,41 +63,34 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 impl Webhooks {
-    /// Delivery is configured only when both the URL and a valid secret are set.
-    pub fn new(url: Option<&str>, secret: Option<&str>, scale: f64) -> Option<Self> {
-        let (url, secret) = (url?, secret?);
-        let key = match decode_secret(secret) {
-            Ok(key) => key,
-            Err(e) => {
-                tracing::warn!("webhooks disabled: BASIQ_SIM_WEBHOOK_SECRET {e}");
-                return None;
-            }
-        };
+    pub fn new(scale: f64) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
-            .build()
-            .ok()?;
-        Some(Self {
-            client,
-            url: url.to_owned(),
-            key,
-            scale,
-        })
+            .build()?;
+        Ok(Self { client, scale })
     }
 
-    async fn attempt(&self, id: &str, body: &str) -> bool {
+    async fn attempt(&self, to: &Attempt) -> bool {
+        let id = to.header_id.as_str();
+        let key = match decode_secret(&to.secret) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::warn!(webhook_id = id, "webhook not signed: its secret {e}");
+                return false;
+            }
+        };
         let timestamp = Utc::now().timestamp();
         let result = self
             .client
-            .post(&self.url)
+            .post(&to.url)
             .header("content-type", "application/json")
             .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
             .header(
                 "webhook-signature",
-                sign(&self.key, id, timestamp, body.as_bytes()),
+                sign(&key, id, timestamp, to.body.as_bytes()),
             )
-            .body(body.to_owned())
+            .body(to.body.clone())
             .send()
             .await;
         match result {
@@ -117,8 +111,8 @@ impl Webhooks {
     }
 }
 
-/// Records an event (served by `GET /events/{id}`) and delivers its webhook.
-/// `data_ref` is the entity's path; call without holding the store lock.
+/// Records an event (served by `GET /events/{id}`) and sends it to every webhook subscribed to
+/// its type. `data_ref` is the entity's path; call without holding the store lock.
 pub fn emit(
     sim: &SimState,
     entity: &'static str,
@@ -136,68 +130,110 @@ pub fn emit(
         data_ref,
         data,
     };
-    sim.store().events.insert(event.id.clone(), event.clone());
-    if sim.webhooks.is_none() {
-        return;
-    }
     let base = &sim.public_base;
-    let body = json!({
+    let payload = json!({
         "eventTypeId": event.type_id(),
         "eventId": event.id,
         "links": {
             "event": format!("{base}/events/{}", event.id),
             "eventEntity": format!("{base}{}", event.data_ref),
         },
-    })
-    .to_string();
+    });
+    let messages = {
+        let mut store = sim.store();
+        let messages = store
+            .subscriptions
+            .enqueue(&event.type_id(), &event.id, &payload);
+        store.events.insert(event.id.clone(), event);
+        messages
+    };
+    for message in messages {
+        deliver(sim, message);
+    }
+}
+
+/// Sends a test message of `type_id` to every webhook subscribed to it; answers how many. No
+/// event is recorded: its `links` point at `/events/{eventId}`, which answers 404.
+pub fn send_test(sim: &SimState, type_id: &str) -> usize {
+    let event_id = uuid::Uuid::new_v4().simple().to_string();
+    let event = format!("{}/events/{event_id}", sim.public_base);
+    let payload = json!({
+        "eventTypeId": type_id,
+        "eventId": event_id,
+        "links": { "event": event, "eventEntity": event },
+    });
+    let messages = sim
+        .store()
+        .subscriptions
+        .enqueue(type_id, &event_id, &payload);
+    let sent = messages.len();
+    for message in messages {
+        deliver(sim, message);
+    }
+    sent
+}
+
+/// Sends a message now, then again on Basiq's schedule until an attempt succeeds, each time to
+/// its webhook as it is then (updated, or deleted and so no more). When the last attempt fails
+/// the webhook is removed: Basiq's docs say it "will be subject to removal or disabling", and
+/// webhooks.json's statuses have no disabled one.
+fn deliver(sim: &SimState, message_id: String) {
     let sim = sim.clone();
     tokio::spawn(async move {
-        let Some(webhooks) = sim.webhooks.as_ref() else {
-            return;
-        };
-        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-        if webhooks.attempt(&id, &body).await {
-            return;
-        }
-        for delay in RETRY_SCHEDULE {
-            let delay = delay.mul_f64(webhooks.scale);
-            tokio::select! {
-                () = sim.shutdown.cancelled() => return,
-                () = tokio::time::sleep(delay) => {}
+        let delays = std::iter::once(Duration::ZERO)
+            .chain(RETRY_SCHEDULE.map(|d| d.mul_f64(sim.webhooks.scale)));
+        for delay in delays {
+            if !delay.is_zero() {
+                tokio::select! {
+                    () = sim.shutdown.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
             }
-            if webhooks.attempt(&id, &body).await {
+            let Some(attempt) = sim.store().subscriptions.attempt(&message_id, Utc::now()) else {
+                return;
+            };
+            if sim.webhooks.attempt(&attempt).await {
                 return;
             }
         }
-        tracing::warn!(webhook_id = id, "webhook dropped after the last redelivery");
+        let mut store = sim.store();
+        let registry = &mut store.subscriptions;
+        if let Some(webhook) = registry.webhook_of(&message_id).map(str::to_owned) {
+            registry.remove(&webhook);
+            tracing::warn!(
+                message_id,
+                webhook,
+                "webhook removed: its message failed every attempt"
+            );
+        }
     });
 }
 
-/// Sends the connection events a new job leads to once it ends.
+/// Sends the connection events a job leads to once it ends. Call it when the job starts, and
+/// again whenever its end moves earlier; the first watcher to find it ended sends them, once.
 pub fn watch_job(sim: &SimState, job_id: &str) {
-    let (before, finished_at) = {
-        let store = sim.store();
-        let Some(job) = store.jobs.get(job_id) else {
-            return;
-        };
-        let Some(c) = store.connections.get(&job.connection_id) else {
-            return;
-        };
-        (store.connection_status(c, Utc::now()), job.finished_at())
-    };
     let sim = sim.clone();
     let job_id = job_id.to_owned();
     tokio::spawn(async move {
-        let wait = (finished_at - Utc::now()).to_std().unwrap_or_default();
-        tokio::select! {
-            () = sim.shutdown.cancelled() => return,
-            () = tokio::time::sleep(wait) => {}
-        }
-        let events = {
-            let store = sim.store();
-            let Some(job) = store.jobs.get(&job_id) else {
+        loop {
+            let Some(finished_at) = sim.store().jobs.get(&job_id).map(Job::finished_at) else {
                 return;
             };
+            let Ok(wait) = (finished_at - Utc::now()).to_std() else {
+                break;
+            };
+            tokio::select! {
+                () = sim.shutdown.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        let events = {
+            let mut store = sim.store();
+            let Some(job) = store.jobs.get_mut(&job_id).filter(|j| !j.reported) else {
+                return;
+            };
+            job.reported = true;
+            let job = &store.jobs[&job_id];
             let Some(c) = store
                 .connections
                 .get(&job.connection_id)
@@ -209,21 +245,19 @@ pub fn watch_job(sim: &SimState, job_id: &str) {
             let connection = connection_json(&store, c, &sim.public_base, Utc::now());
             let path = format!("/users/{u}/connections/{cid}");
             let mut events = Vec::new();
-            match job.outcome {
-                Outcome::Success => {
-                    if before != "active" {
-                        events.push(("connection", "activated", path.clone()));
-                    }
-                    events.push((
-                        "transactions",
-                        "updated",
-                        format!("/users/{u}/transactions?filter=connection.id.eq('{cid}')"),
-                    ));
+            // How the job ended, not how the login would: an expired challenge ends it early.
+            // How the job ended, not how its login would: an expired challenge ends it early.
+            if job.success_at(Step::RetrieveTransactions).is_some() {
+                if job.status_before != "active" {
+                    events.push(("connection", "activated", path.clone()));
                 }
-                Outcome::Fail { step: 0, .. } if before != "invalid" => {
-                    events.push(("connection", "invalidated", path));
-                }
-                Outcome::Fail { .. } => {}
+                events.push((
+                    "transactions",
+                    "updated",
+                    format!("/users/{u}/transactions?filter=connection.id.eq('{cid}')"),
+                ));
+            } else if job.invalidates_at().is_some() && job.status_before != "invalid" {
+                events.push(("connection", "invalidated", path));
             }
             (c.user_id.clone(), connection, events)
         };

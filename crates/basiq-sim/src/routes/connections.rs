@@ -267,6 +267,9 @@ async fn refresh_all(
         .into_response())
 }
 
+/// Removes the connection's accounts and transactions until a later successful job. Basiq:
+/// "Purging is only applicable for active user connections" (data.json,
+/// purgeConnectionData); a deleted connection is gone (its data stays, as `DELETE` keeps it).
 async fn purge(
     _: ServerAuth,
     State(sim): State<SimState>,
@@ -274,14 +277,16 @@ async fn purge(
 ) -> ApiResult<StatusCode> {
     let mut store = sim.store();
     store.user(&user_id)?;
-    let c = store
-        .connections
-        .get_mut(&connection_id)
-        .filter(|c| c.user_id == user_id)
-        .ok_or_else(|| {
-            ApiError::not_found(format!("users/{user_id}/connections/{connection_id}"))
-        })?;
-    c.accounts_at = None;
-    c.transactions_at = None;
+    let c = store.connection(&user_id, &connection_id)?;
+    if store.connection_status(c, Utc::now()) != "active" {
+        return Err(ApiError::not_valid(
+            "connectionId",
+            "Purging is only applicable for active user connections.",
+        ));
+    }
+    if let Some(c) = store.connections.get_mut(&connection_id) {
+        c.accounts_at = None;
+        c.transactions_at = None;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

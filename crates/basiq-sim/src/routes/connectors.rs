@@ -1,5 +1,7 @@
-//! The sandbox institutions, as v3 connectors and in the older `/institutions` shape.
+//! The sandbox institutions, as v3 connectors and in the older `/institutions` shape, each with
+//! the status it reports now (the control route can change it).
 
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -17,6 +19,9 @@ pub fn router() -> Router<SimState> {
         .route("/institutions/{institution_id}", get(read_institution))
 }
 
+/// What `stats` reports each step takes (the default `BASIQ_SIM_JOB_STEP_MS`).
+const AVERAGE_STEP_MS: i64 = 500;
+
 fn logo(i: &Institution, base: &str) -> Value {
     json!({
         "type": "image",
@@ -28,14 +33,13 @@ fn logo(i: &Institution, base: &str) -> Value {
     })
 }
 
-fn connector_json(i: &Institution, base: &str) -> Value {
-    let step_ms = 500 * i64::from(i.slowness);
+fn connector_json(i: &Institution, status: &str, base: &str) -> Value {
     json!({
         "type": "connector",
         "id": i.id,
         "method": i.method,
         "stage": "live",
-        "status": i.status,
+        "status": status,
         "scopes": ["account.basic", "transaction.detail"],
         "institution": {
             "type": "Test Bank",
@@ -46,7 +50,7 @@ fn connector_json(i: &Institution, base: &str) -> Value {
             "logo": logo(i, base),
         },
         "authorization": {
-            "type": "user",
+            "type": i.mfa.authorization(),
             "meta": {
                 "login_id_caption": "Login",
                 "password_caption": "Password",
@@ -55,18 +59,18 @@ fn connector_json(i: &Institution, base: &str) -> Value {
         },
         "stats": {
             "averageDurationMs": {
-                "verifyCredentials": step_ms,
-                "retrieveAccounts": step_ms,
-                "retrieveTransactions": step_ms,
+                "verifyCredentials": AVERAGE_STEP_MS,
+                "retrieveAccounts": AVERAGE_STEP_MS,
+                "retrieveTransactions": AVERAGE_STEP_MS,
                 "retrieveMeta": 0,
-                "total": 3 * step_ms,
+                "total": 3 * AVERAGE_STEP_MS,
             },
         },
         "links": { "self": format!("{base}/connectors/{}/{}", i.id, i.method) },
     })
 }
 
-fn institution_json(i: &Institution, base: &str) -> Value {
+fn institution_json(i: &Institution, status: &str, base: &str) -> Value {
     json!({
         "type": "institution",
         "id": i.id,
@@ -79,19 +83,32 @@ fn institution_json(i: &Institution, base: &str) -> Value {
         "loginIdCaption": "Login",
         "passwordCaption": "Password",
         "tier": i.tier,
-        "authorization": "user",
+        "authorization": i.mfa.authorization(),
         "method": i.method,
         "stage": "live",
-        "status": i.status,
+        "status": status,
         "logo": logo(i, base),
         "links": { "self": format!("{base}/institutions/{}", i.id) },
     })
 }
 
-async fn list_connectors(_: ServerAuth, Base(base): Base) -> Json<Value> {
-    let data: Vec<Value> = INSTITUTIONS
+/// Every institution with the status it reports now.
+fn with_statuses(sim: &SimState) -> Vec<(&'static Institution, &'static str)> {
+    let store = sim.store();
+    INSTITUTIONS
         .iter()
-        .map(|i| connector_json(i, &base))
+        .map(|i| (i, store.institution_status(i)))
+        .collect()
+}
+
+async fn list_connectors(
+    _: ServerAuth,
+    State(sim): State<SimState>,
+    Base(base): Base,
+) -> Json<Value> {
+    let data: Vec<Value> = with_statuses(&sim)
+        .into_iter()
+        .map(|(i, status)| connector_json(i, status, &base))
         .collect();
     Json(json!({
         "type": "list",
@@ -103,19 +120,25 @@ async fn list_connectors(_: ServerAuth, Base(base): Base) -> Json<Value> {
 
 async fn read_connector(
     _: ServerAuth,
+    State(sim): State<SimState>,
     Base(base): Base,
     P((id, method)): P<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    find(&id)
+    let i = find(&id)
         .filter(|i| i.method == method)
-        .map(|i| Json(connector_json(i, &base)))
-        .ok_or_else(|| ApiError::not_found(format!("connectors/{id}/{method}")))
+        .ok_or_else(|| ApiError::not_found(format!("connectors/{id}/{method}")))?;
+    let status = sim.store().institution_status(i);
+    Ok(Json(connector_json(i, status, &base)))
 }
 
-async fn list_institutions(_: ServerAuth, Base(base): Base) -> Json<Value> {
-    let data: Vec<Value> = INSTITUTIONS
-        .iter()
-        .map(|i| institution_json(i, &base))
+async fn list_institutions(
+    _: ServerAuth,
+    State(sim): State<SimState>,
+    Base(base): Base,
+) -> Json<Value> {
+    let data: Vec<Value> = with_statuses(&sim)
+        .into_iter()
+        .map(|(i, status)| institution_json(i, status, &base))
         .collect();
     Json(json!({
         "type": "list",
@@ -127,10 +150,11 @@ async fn list_institutions(_: ServerAuth, Base(base): Base) -> Json<Value> {
 
 async fn read_institution(
     _: ServerAuth,
+    State(sim): State<SimState>,
     Base(base): Base,
     P(id): P<String>,
 ) -> ApiResult<Json<Value>> {
-    find(&id)
-        .map(|i| Json(institution_json(i, &base)))
-        .ok_or_else(|| ApiError::not_found(format!("institutions/{id}")))
+    let i = find(&id).ok_or_else(|| ApiError::not_found(format!("institutions/{id}")))?;
+    let status = sim.store().institution_status(i);
+    Ok(Json(institution_json(i, status, &base)))
 }

@@ -1,4 +1,5 @@
-//! Jobs, whose steps move on with time: each step takes the configured job step.
+//! Jobs, whose steps move on with time: each step takes the configured job step, and a job
+//! that stops at an MFA challenge waits there until answered (`routes/mfa.rs`) or expired.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -8,8 +9,9 @@ use serde_json::{Value, json};
 
 use super::{Base, P, ServerAuth, ts};
 use crate::error::{ApiError, ApiResult};
-use crate::institutions::{Outcome, STEPS};
-use crate::state::{JOB_LIST_WINDOW, Job, SimState, StepState};
+use crate::job::{Job, MFA_EXPIRY, Step, StepState};
+use crate::logins::{MfaChallenge, Outcome};
+use crate::state::{JOB_LIST_WINDOW, SimState};
 
 pub fn router() -> Router<SimState> {
     Router::new()
@@ -20,22 +22,37 @@ pub fn router() -> Router<SimState> {
 /// The full job as Basiq shows it at `now`.
 pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
     let (u, c) = (&job.user_id, &job.connection_id);
-    let states = job.step_states(now);
-    let steps: Vec<Value> = STEPS
-        .iter()
-        .zip(states)
-        .enumerate()
-        .map(|(i, (title, state))| {
-            let result = match (state, &job.outcome) {
-                (StepState::Success, _) => {
-                    let url = match i {
-                        0 => format!("/users/{u}/connections/{c}"),
-                        1 => format!("/users/{u}/accounts?filter=connection.id.eq('{c}')"),
-                        _ => format!("/users/{u}/transactions?filter=connection.id.eq('{c}')"),
+    let steps: Vec<Value> = job
+        .steps(now)
+        .into_iter()
+        .map(|(step, state)| {
+            let result = match (step, state, &job.outcome) {
+                (_, StepState::Success, _) => {
+                    let url = match step {
+                        Step::VerifyCredentials | Step::MfaChallenge => {
+                            format!("/users/{u}/connections/{c}")
+                        }
+                        Step::RetrieveAccounts => {
+                            format!("/users/{u}/accounts?filter=connection.id.eq('{c}')")
+                        }
+                        Step::RetrieveTransactions => {
+                            format!("/users/{u}/transactions?filter=connection.id.eq('{c}')")
+                        }
                     };
                     json!({ "type": "link", "url": url })
                 }
+                (Step::MfaChallenge, StepState::InProgress, _) => match &job.mfa {
+                    Some(mfa) => mfa_json(mfa.challenge, &job.id, base),
+                    None => Value::Null,
+                },
+                // Basiq documents no outcome for an unanswered challenge: the simulator's.
+                (Step::MfaChallenge, StepState::Failed, _) => json!({
+                    "code": "job-timed-out",
+                    "title": "MFA challenge expired",
+                    "detail": "The MFA challenge was not answered in time.",
+                }),
                 (
+                    _,
                     StepState::Failed,
                     Outcome::Fail {
                         code,
@@ -46,12 +63,12 @@ pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
                 ) => json!({ "code": code, "title": title, "detail": detail }),
                 _ => Value::Null,
             };
-            json!({ "title": title, "status": state.as_str(), "result": result })
+            json!({ "title": step.title(), "status": state.as_str(), "result": result })
         })
         .collect();
     let mut links = json!({ "self": format!("{base}/jobs/{}", job.id) });
     // Basiq only ties a job to its connection once the first step is over.
-    if states[0] != StepState::InProgress {
+    if job.state_of(Step::VerifyCredentials, now) != StepState::InProgress {
         links["source"] = json!(format!("{base}/users/{u}/connections/{c}"));
     }
     json!({
@@ -67,6 +84,19 @@ pub fn job_json(job: &Job, base: &str, now: DateTime<Utc>) -> Value {
         },
         "steps": steps,
         "links": links,
+    })
+}
+
+/// The open challenge as the migration guide's second example shows it (its first example
+/// wraps it in an array; the schema and the second example have an object).
+fn mfa_json(challenge: &MfaChallenge, job_id: &str, base: &str) -> Value {
+    json!({
+        "type": "mfa",
+        "method": challenge.method,
+        "description": challenge.description,
+        "input": challenge.input,
+        "expiryMs": MFA_EXPIRY.num_milliseconds(),
+        "links": { "response": format!("{base}/jobs/{job_id}/mfa") },
     })
 }
 

@@ -19,6 +19,8 @@ pub mod connections;
 mod connectors;
 mod events;
 pub mod jobs;
+mod mfa;
+mod notifications;
 mod products;
 mod token;
 mod transactions;
@@ -29,11 +31,13 @@ pub fn router(state: SimState) -> Router<SimState> {
         .merge(token::router())
         .merge(users::router())
         .merge(jobs::router())
+        .merge(mfa::router())
         .merge(connections::router())
         .merge(accounts::router())
         .merge(transactions::router())
         .merge(connectors::router())
         .merge(events::router())
+        .merge(notifications::router())
         .fallback(|req: Request| async move { ApiError::not_found(req.uri().path()) })
         .method_not_allowed_fallback(|req: Request| async move {
             ApiError::method_not_allowed(req.uri().path())
@@ -107,6 +111,30 @@ async fn faulted_or_run(
     next.run(req).await
 }
 
+/// The scope and bound user of the request's valid, unexpired bearer token.
+fn bearer(parts: &Parts, sim: &SimState) -> Result<(Scope, Option<String>), ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(ApiError::missing_auth)?
+        .to_str()
+        .map_err(|_| ApiError::invalid_token())?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(ApiError::invalid_token)?
+        .trim();
+    let store = sim.store();
+    let token = store
+        .tokens
+        .get(token)
+        .ok_or_else(ApiError::invalid_token)?;
+    if Utc::now() >= token.expires_at {
+        return Err(ApiError::token_expired());
+    }
+    Ok((token.scope, token.user_id.clone()))
+}
+
 /// A valid, unexpired `SERVER_ACCESS` bearer token.
 pub struct ServerAuth;
 
@@ -114,29 +142,24 @@ impl FromRequestParts<SimState> for ServerAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, sim: &SimState) -> Result<Self, ApiError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(ApiError::missing_auth)?
-            .to_str()
-            .map_err(|_| ApiError::invalid_token())?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(ApiError::invalid_token)?
-            .trim();
-        let store = sim.store();
-        let token = store
-            .tokens
-            .get(token)
-            .ok_or_else(ApiError::invalid_token)?;
-        if Utc::now() >= token.expires_at {
-            return Err(ApiError::token_expired());
+        match bearer(parts, sim)? {
+            (Scope::Server, _) => Ok(ServerAuth),
+            (Scope::Client, _) => Err(ApiError::client_scope()),
         }
-        if token.scope != Scope::Server {
-            return Err(ApiError::client_scope());
+    }
+}
+
+/// A valid, unexpired `CLIENT_ACCESS` bearer token: the user it is bound to.
+pub struct ClientAuth(pub String);
+
+impl FromRequestParts<SimState> for ClientAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, sim: &SimState) -> Result<Self, ApiError> {
+        match bearer(parts, sim)? {
+            (Scope::Client, Some(user_id)) => Ok(ClientAuth(user_id)),
+            _ => Err(ApiError::server_scope()),
         }
-        Ok(ServerAuth)
     }
 }
 

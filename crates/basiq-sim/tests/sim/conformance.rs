@@ -407,6 +407,30 @@ async fn connector_responses_conform() {
         200,
         &one,
     );
+    // Each status an institution can report, on each route that shows it.
+    for status in [
+        "operational",
+        "degraded-performance",
+        "partial-outage",
+        "major-outage",
+        "under-maintenance",
+    ] {
+        let set =
+            crate::institutions::set_status(&sim, "AU00003", json!({ "status": status })).await;
+        assert_eq!(set, StatusCode::NO_CONTENT);
+        let (_, connectors) = sim.get(&token, "/connectors").await;
+        assert_eq!(connectors["data"][3]["status"], status);
+        assert_conforms("data", "/connectors", "get", 200, &connectors);
+        let (_, one) = sim.get(&token, "/connectors/AU00003/web").await;
+        assert_eq!(one["status"], status);
+        assert_conforms(
+            "data",
+            "/connectors/{connectorId}/{method}",
+            "get",
+            200,
+            &one,
+        );
+    }
     let (status, missing) = sim.get(&token, "/connectors/AU00001/web").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_conforms(
@@ -416,4 +440,206 @@ async fn connector_responses_conform() {
         404,
         &missing,
     );
+}
+
+/// Basiq's job list schema (`JobsData`) with what the migration guide shows of a job stopped at
+/// MFA (docs/PLatform/go-live-migration/go-list-for-upgrading-to-v30.md, section 8) and
+/// `JobsStep` lacks: the `mfa-challenge` title and the challenge's fields in its result (closed:
+/// nothing else passes). A pending step's result is null, as the single-job schema allows.
+fn jobs_schema_with_mfa() -> Value {
+    let mut schema = response_schema("core", "/users/{userId}/jobs", "get", 200);
+    let step = &mut schema["properties"]["data"]["items"]["properties"]["steps"]["items"];
+    step["properties"]["title"]["enum"]
+        .as_array_mut()
+        .expect("JobsStep titles are an enum")
+        .push(json!("mfa-challenge"));
+    let result = &mut step["properties"]["result"];
+    let properties = result["properties"].as_object_mut().unwrap();
+    for (name, schema) in [
+        (
+            "method",
+            json!({ "type": "string", "enum": ["token", "security-questions"] }),
+        ),
+        ("description", json!({ "type": "string" })),
+        (
+            "input",
+            json!({ "type": "array", "items": { "type": "string" } }),
+        ),
+        ("expiryMs", json!({ "type": "integer" })),
+        (
+            "links",
+            json!({
+                "type": "object",
+                "required": ["response"],
+                "properties": { "response": { "type": "string" } },
+                "additionalProperties": false,
+            }),
+        ),
+    ] {
+        properties.insert(name.to_owned(), schema);
+    }
+    result["additionalProperties"] = json!(false);
+    *result = json!({ "anyOf": [result.clone(), { "type": "null" }] });
+    schema
+}
+
+#[tokio::test]
+async fn mfa_jobs_and_answers_conform() {
+    let sim = spawn_sim().await;
+    let (token, user, connection) =
+        crate::mfa::connected_at(&sim, "AU00002", "Whistler", "ShowBox").await;
+    let job_id = crate::mfa::refresh(&sim, &token, &user, &connection).await;
+    let waiting = crate::mfa::until_challenged_or_ended(&sim, &token, &job_id).await;
+    assert_eq!(waiting["steps"][1]["status"], "in-progress");
+    assert_conforms("core", "/jobs/{jobId}", "get", 200, &waiting);
+    let schema = jobs_schema_with_mfa();
+    let (_, list) = sim.get(&token, &format!("/users/{user}/jobs")).await;
+    assert_valid(
+        &schema,
+        &list,
+        "GET /users/{userId}/jobs 200 (waiting on MFA)",
+    );
+
+    let path = "/jobs/{jobId}/mfa";
+    let (status, denied) = crate::mfa::answer(&sim, &token, &job_id, json!(["x"])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_conforms("core", path, "post", 403, &denied);
+    let client = sim.client_token(&user).await;
+    let (status, missing) = crate::mfa::answer(&sim, &client, "nope", json!(["x"])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_conforms("core", path, "post", 404, &missing);
+    let (status, wrong) = crate::mfa::answer(&sim, &client, &job_id, json!(["x"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms("core", path, "post", 400, &wrong);
+    let (status, unsupplied) = sim
+        .post(&client, &format!("/jobs/{job_id}/mfa"), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms("core", path, "post", 400, &unsupplied);
+    let (status, accepted) =
+        crate::mfa::answer(&sim, &client, &job_id, json!(["Basiq", "AU00000"])).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_conforms("core", path, "post", 202, &accepted);
+    let (status, not_waiting) =
+        crate::mfa::answer(&sim, &client, &job_id, json!(["Basiq", "AU00000"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms("core", path, "post", 400, &not_waiting);
+
+    let done = sim.wait_job(&token, &job_id).await;
+    assert_conforms("core", "/jobs/{jobId}", "get", 200, &done);
+    let (_, list) = sim.get(&token, &format!("/users/{user}/jobs")).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    assert_valid(
+        &schema,
+        &list,
+        "GET /users/{userId}/jobs 200 (MFA answered)",
+    );
+}
+
+#[tokio::test]
+async fn webhook_responses_conform() {
+    let sim = spawn_sim().await;
+    let token = sim.server_token().await;
+    let (rx, url) = crate::webhooks::receiver(0).await;
+    let list_path = "/notifications/webhooks";
+    let one_path = "/notifications/webhooks/{webhookId}";
+    let (status, made) = crate::subscriptions::create(
+        &sim,
+        &token,
+        json!({ "name": "n", "url": url, "subscribedEvents": ["user.created"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_conforms("webhooks", list_path, "post", 201, &made);
+    for (bad, status) in [
+        (json!({ "url": "nowhere" }), StatusCode::BAD_REQUEST),
+        (
+            json!({ "url": "http://x.test", "subscribedEvents": ["user.exploded"] }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({ "url": "http://x.test", "subscribedEvents": ["user.created"] }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({ "url": url }), StatusCode::CONFLICT),
+    ] {
+        let (got, body) = crate::subscriptions::create(&sim, &token, bad.clone()).await;
+        assert_eq!(got, status, "{bad}");
+        assert_conforms("webhooks", list_path, "post", status.as_u16(), &body);
+    }
+    let (_, list) = sim.get(&token, list_path).await;
+    assert_conforms("webhooks", list_path, "get", 200, &list);
+
+    let id = made["id"].as_str().unwrap();
+    let path = format!("/notifications/webhooks/{id}");
+    let (_, one) = sim.get(&token, &path).await;
+    assert_conforms("webhooks", one_path, "get", 200, &one);
+    let (_, updated) = sim
+        .post(
+            &token,
+            &path,
+            Some(json!({ "url": url, "subscribedEvents": ["user.created", "user.updated"] })),
+        )
+        .await;
+    assert_conforms("webhooks", one_path, "post", 200, &updated);
+    let unknown = format!("/notifications/webhooks/{}", uuid::Uuid::new_v4());
+    for method in ["get", "post", "delete"] {
+        let verb = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let body = (method == "post").then(|| json!({ "url": "http://y.test" }));
+        let (status, missing) = sim.send(verb.clone(), &token, &unknown, body.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
+        assert_conforms("webhooks", one_path, method, 404, &missing);
+        let (status, bad) = sim
+            .send(verb, &token, "/notifications/webhooks/x", body)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method}");
+        assert_conforms("webhooks", one_path, method, 400, &bad);
+    }
+    let (_, other) = crate::subscriptions::create(
+        &sim,
+        &token,
+        json!({ "url": "http://z.test", "subscribedEvents": ["user.deleted"] }),
+    )
+    .await;
+    let (status, conflict) = sim
+        .post(
+            &token,
+            &format!("/notifications/webhooks/{}", other["id"].as_str().unwrap()),
+            Some(json!({ "url": url })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_conforms("webhooks", one_path, "post", 409, &conflict);
+
+    sim.create_user(&token).await;
+    crate::webhooks::wait_for(&rx, |d| !d.is_empty()).await;
+    let messages_path = "/notifications/webhooks/{webhookId}/messages";
+    let (_, messages) = sim.get(&token, &format!("{path}/messages")).await;
+    assert_eq!(messages["count"], 1);
+    assert_conforms("webhooks", messages_path, "get", 200, &messages);
+    let (_, bad) = sim.get(&token, "/notifications/webhooks/x/messages").await;
+    assert_conforms("webhooks", messages_path, "get", 400, &bad);
+    let (_, missing) = sim.get(&token, &format!("{unknown}/messages")).await;
+    assert_conforms("webhooks", messages_path, "get", 404, &missing);
+    let message_path = "/notifications/webhooks/{webhookId}/messages/{messageId}";
+    let message_id = messages["data"][0]["id"].as_str().unwrap();
+    let (_, message) = sim
+        .get(&token, &format!("{path}/messages/{message_id}"))
+        .await;
+    assert_conforms("webhooks", message_path, "get", 200, &message);
+    let (_, missing) = sim.get(&token, &format!("{path}/messages/nope")).await;
+    assert_conforms("webhooks", message_path, "get", 404, &missing);
+
+    let test_path = "/notifications/messages/test";
+    for bad in [
+        json!({ "eventTypeId": "user.exploded" }),
+        json!({ "eventTypeId": "consent.reminder" }),
+    ] {
+        let (status, body) = sim.post(&token, test_path, Some(bad.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_conforms("webhooks", test_path, "post", 400, &body);
+    }
+
+    let (status, _) = sim.delete(&token, &path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 }

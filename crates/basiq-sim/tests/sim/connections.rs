@@ -174,33 +174,6 @@ async fn reauthorising_with_a_connection_id_reuses_the_connection() {
 }
 
 #[tokio::test]
-async fn deleting_a_connection_hides_it_and_purging_removes_its_data() {
-    let sim = spawn_sim().await;
-    let (token, user, connection) = sim.connected_user().await;
-    let path = format!("/users/{user}/connections/{connection}");
-    assert_eq!(sim.delete(&token, &path).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(sim.get(&token, &path).await.0, StatusCode::NOT_FOUND);
-    let (_, list) = sim.get(&token, &format!("/users/{user}/connections")).await;
-    assert!(ids(&list).is_empty());
-    let (_, accounts) = sim.get(&token, &format!("/users/{user}/accounts")).await;
-    assert_eq!(
-        accounts["data"].as_array().unwrap().len(),
-        4,
-        "DELETE keeps the data"
-    );
-    assert_eq!(
-        sim.post(&token, &format!("{path}/purge"), None).await.0,
-        StatusCode::NO_CONTENT
-    );
-    let (_, accounts) = sim.get(&token, &format!("/users/{user}/accounts")).await;
-    assert!(accounts["data"].as_array().unwrap().is_empty());
-    let (_, txs) = sim
-        .get(&token, &format!("/users/{user}/transactions"))
-        .await;
-    assert!(txs["data"].as_array().unwrap().is_empty());
-}
-
-#[tokio::test]
 async fn a_connection_carries_its_holders_profile_once_the_accounts_are_retrieved() {
     let sim = spawn_sim().await;
     let (token, user, connection) = sim.connected_user().await;

@@ -16,49 +16,70 @@ fn statuses(job: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// Login, password, the steps' statuses, and the failure's code and detail.
+type Case = (
+    &'static str,
+    &'static str,
+    [&'static str; 3],
+    Option<(&'static str, &'static str)>,
+);
+
 #[tokio::test]
 async fn each_sandbox_login_ends_at_its_documented_step() {
     let sim = spawn_sim().await;
     let token = sim.server_token().await;
     let user = sim.create_user(&token).await;
-    let cases = [
-        (
-            "Wentworth-Smith",
-            "whislter",
-            ["success", "success", "success"],
-            None,
-        ),
-        (
-            "gavinBelson",
-            "hooli2016",
-            ["success", "success", "success"],
-            None,
-        ),
+    // reference/TOPICS/testing.md: every persona succeeds; each unhappy user fails at its step
+    // with its documented code and detail.
+    let success = ["success", "success", "success"];
+    let mut cases: Vec<Case> = [
+        ("Wentworth-Smith", "whislter"),
+        ("Whistler", "ShowBox"),
+        ("Gilfoyle", "PiedPiper"),
+        ("gavinBelson", "hooli2016"),
+        ("jared", "django"),
+        ("richard", "tabsnotspaces"),
+        ("laurieBream", "business2024"),
+        ("ashMann", "hooli2024"),
+    ]
+    .into_iter()
+    .map(|(login, password)| (login, password, success, None))
+    .collect();
+    cases.extend([
         (
             "bighead",
             "password",
             ["failed", "pending", "pending"],
-            Some("invalid-credentials"),
+            Some(("invalid-credentials", "Account is locked")),
         ),
         (
             "erlich",
             "aviato",
             ["success", "failed", "pending"],
-            Some("account-not-accessible-requires-user-action"),
+            Some((
+                "account-not-accessible-requires-user-action",
+                "An action is required from end-user before account details can be returned.",
+            )),
         ),
         (
             "jianYang",
             "nothotdog",
             ["failed", "pending", "pending"],
-            Some("service-unavailable"),
+            Some((
+                "service-unavailable",
+                "Service is currently unavailable. Please try again later.",
+            )),
         ),
         (
             "someone",
             "else",
             ["failed", "pending", "pending"],
-            Some("invalid-credentials"),
+            Some((
+                "invalid-credentials",
+                "Cannot login to target institution, check credentials and try again.",
+            )),
         ),
-    ];
+    ]);
     for (login, password, expected, code) in cases {
         let job = sim.connect(&user, "AU00000", login, password).await;
         let job = sim.wait_job(&token, &job).await;
@@ -69,11 +90,10 @@ async fn each_sandbox_login_ends_at_its_documented_step() {
             .iter()
             .find(|s| s["status"] == "failed");
         match (failed, code) {
-            (Some(step), Some(code)) => {
+            (Some(step), Some((code, detail))) => {
                 assert_eq!(step["result"]["code"], code, "{login}");
-                assert!(
-                    step["result"]["title"].is_string() && step["result"]["detail"].is_string()
-                );
+                assert_eq!(step["result"]["detail"], detail, "{login}");
+                assert!(step["result"]["title"].is_string());
             }
             (None, None) => {
                 let first = &job["steps"][0]["result"];

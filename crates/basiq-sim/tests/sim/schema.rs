@@ -8,9 +8,14 @@ use serde_json::{Map, Value, json};
 fn document(file: &str) -> &'static Value {
     static CORE: OnceLock<Value> = OnceLock::new();
     static DATA: OnceLock<Value> = OnceLock::new();
+    static WEBHOOKS: OnceLock<Value> = OnceLock::new();
     let (cell, text) = match file {
         "core" => (&CORE, include_str!("../fixtures/basiq-openapi/core.json")),
         "data" => (&DATA, include_str!("../fixtures/basiq-openapi/data.json")),
+        "webhooks" => (
+            &WEBHOOKS,
+            include_str!("../fixtures/basiq-openapi/webhooks.json"),
+        ),
         other => panic!("no OpenAPI file {other}"),
     };
     cell.get_or_init(|| serde_json::from_str(text).expect("OpenAPI file parses"))

@@ -18,18 +18,18 @@ use crate::schema::assert_conforms;
 const KEY_BYTES: &[u8] = b"a webhook signing key for tests!";
 
 #[derive(Clone, Debug)]
-struct Delivery {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
+pub struct Delivery {
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: String,
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
-    deliveries: Arc<Mutex<Vec<Delivery>>>,
+pub struct Receiver {
+    pub deliveries: Arc<Mutex<Vec<Delivery>>>,
     /// How many deliveries to refuse with a 500 first.
-    refuse: Arc<Mutex<usize>>,
+    pub refuse: Arc<Mutex<usize>>,
 }
 
 async fn receive(
@@ -59,7 +59,7 @@ async fn receive(
     }
 }
 
-async fn receiver(refuse: usize) -> (Receiver, String) {
+pub async fn receiver(refuse: usize) -> (Receiver, String) {
     let rx = Receiver::default();
     *rx.refuse.lock().unwrap() = refuse;
     let app = axum::Router::new()
@@ -71,7 +71,7 @@ async fn receiver(refuse: usize) -> (Receiver, String) {
     (rx, url)
 }
 
-async fn sim_with_hooks(url: String) -> TestSim {
+pub async fn sim_with_hooks(url: String) -> TestSim {
     spawn_with(basiq_sim::SimConfig {
         webhook_url: Some(url),
         webhook_secret: Some(format!("whsec_{}", STANDARD.encode(KEY_BYTES))),
@@ -82,13 +82,18 @@ async fn sim_with_hooks(url: String) -> TestSim {
 }
 
 fn verify(d: &Delivery) -> bool {
-    let mut mac = Hmac::<Sha256>::new_from_slice(KEY_BYTES).unwrap();
+    verify_with(KEY_BYTES, d)
+}
+
+/// Whether the delivery is signed with `key`, as Basiq's webhooks security page says.
+pub fn verify_with(key: &[u8], d: &Delivery) -> bool {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
     mac.update(format!("{}.{}.{}", d.id, d.timestamp, d.body).as_bytes());
     let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
     d.signature.split(' ').any(|s| s == expected)
 }
 
-async fn wait_for(rx: &Receiver, pred: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
+pub async fn wait_for(rx: &Receiver, pred: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
     for _ in 0..300 {
         let seen = rx.deliveries.lock().unwrap().clone();
         if pred(&seen) {
@@ -102,7 +107,7 @@ async fn wait_for(rx: &Receiver, pred: impl Fn(&[Delivery]) -> bool) -> Vec<Deli
     );
 }
 
-fn type_ids(deliveries: &[Delivery]) -> Vec<String> {
+pub fn type_ids(deliveries: &[Delivery]) -> Vec<String> {
     deliveries
         .iter()
         .map(|d| {
@@ -350,4 +355,71 @@ async fn every_event_sent_is_listed_by_get_events_oldest_first_with_basiqs_filte
 
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn a_consent_reminder_on_demand_is_an_event_and_a_webhook_like_the_other_consent_events() {
+    let (rx, url) = receiver(0).await;
+    let sim = sim_with_hooks(url).await;
+    let (token, user, _) = sim.connected_user().await;
+    let (_, consents) = sim.get(&token, &format!("/users/{user}/consents")).await;
+    let consent = consents["data"][0]["id"].as_str().unwrap().to_owned();
+    let remind = |user: &str, consent: &str| {
+        sim.http
+            .post(sim.url(&format!("/__sim/users/{user}/consents/{consent}/reminder")))
+            .send()
+    };
+    assert_eq!(
+        remind(&user, &consent).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    let seen = wait_for(&rx, |d| {
+        type_ids(d).contains(&"consent.reminder".to_owned())
+    })
+    .await;
+    let delivery = seen
+        .iter()
+        .find(|d| d.body.contains("consent.reminder"))
+        .unwrap();
+    assert!(verify(delivery));
+    let payload: Value = serde_json::from_str(&delivery.body).unwrap();
+    assert!(
+        payload["links"]["eventEntity"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/users/{user}/consents/{consent}"))
+    );
+    let (status, event) = sim
+        .get(&token, payload["links"]["event"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (event["entity"].as_str(), event["eventType"].as_str()),
+        (Some("consent"), Some("reminder"))
+    );
+    assert_eq!(event["data"]["id"], consent.as_str());
+    assert_eq!(event["data"]["status"], "active");
+    assert_conforms("core", "/events/{id}", "get", 200, &event);
+    let filter = urlencode("event.entity.eq('consent'),event.type.eq('reminder')");
+    let (_, listed) = sim.get(&token, &format!("/events?filter={filter}")).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    let (_, after) = sim.get(&token, &format!("/users/{user}/consents")).await;
+    assert_eq!(after, consents, "the consent is unchanged");
+
+    let other = sim.create_user(&token).await;
+    assert_eq!(
+        remind(&other, &consent).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        remind(&user, "nope").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    sim.delete(&token, &format!("/users/{user}/consents/{consent}"))
+        .await;
+    assert_eq!(
+        remind(&user, &consent).await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "a revoked consent is reminded of nothing"
+    );
 }
