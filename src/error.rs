@@ -33,6 +33,13 @@ pub enum ApiError {
     CursorExpired,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// Well-formed input that what it was sent to refused (the bank, an MFA answer).
+    #[error("{field}: {detail}")]
+    Unprocessable {
+        code: &'static str,
+        field: &'static str,
+        detail: String,
+    },
     #[error("too many requests")]
     TooManyRequests {
         code: &'static str,
@@ -203,6 +210,15 @@ impl IntoResponse for ApiError {
                 p
             }
             Self::Conflict { code, detail } => problem(S::CONFLICT, code, "Conflict", detail),
+            Self::Unprocessable {
+                code,
+                field,
+                detail,
+            } => {
+                let mut p = problem(S::UNPROCESSABLE_ENTITY, code, "Refused", detail);
+                p.field = Some(field.to_owned());
+                p
+            }
             Self::TooManyRequests {
                 code,
                 detail,

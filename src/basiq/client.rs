@@ -536,6 +536,43 @@ impl BasiqClient {
         .map(drop)
     }
 
+    /// Answers the bank's challenge a job waits on (`POST /jobs/{id}/mfa`), with a
+    /// `CLIENT_ACCESS` token of the job's user, as Basiq requires (core.json, postJobMfa). Sent
+    /// once: it is not idempotent. The answers are never logged.
+    pub async fn answer_mfa(
+        &self,
+        user_id: &str,
+        job_id: &str,
+        responses: &[String],
+    ) -> Result<(), BasiqError> {
+        const EP: &str = "POST /jobs/{id}/mfa";
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            #[serde(rename = "mfa-response")]
+            responses: &'a [String],
+        }
+        let (method, path) = route(EP, &[job_id])?;
+        let body = serde_json::to_vec(&Body { responses }).map_err(|e| BasiqError::Malformed {
+            endpoint: EP,
+            cause: format!("our request body: {e}"),
+        })?;
+        let token = self.client_token(user_id).await?;
+        let mut bearer =
+            header::HeaderValue::try_from(format!("Bearer {}", token.token.expose_secret()))
+                .map_err(|_| {
+                    BasiqError::TokenUnavailable("a client token is not a header value".into())
+                })?;
+        bearer.set_sensitive(true);
+        let req = self
+            .request(method, &path, None)
+            .header(header::AUTHORIZATION, bearer)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+        self.attempt(EP, req, self.inner.upstream.attempt_timeout)
+            .await
+            .map(drop)
+    }
+
     /// Removes the connection's accounts and transactions at Basiq, keeping the connection for
     /// a later refresh. Basiq purges active connections only (data.json, purgeConnectionData).
     pub async fn purge_connection(

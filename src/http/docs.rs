@@ -18,7 +18,7 @@ use crate::{error::Problem, state::AppState};
 
 use super::responses::{
     BadGateway, BadRequest, Conflict, GatewayTimeout, InternalError, NotFound, ServiceUnavailable,
-    TooManyRequests, Unauthorized, UriTooLong,
+    TooManyRequests, Unauthorized, Unprocessable, UriTooLong,
 };
 
 #[derive(OpenApi)]
@@ -47,7 +47,8 @@ exactly like a missing one."
             BadGateway,
             ServiceUnavailable,
             GatewayTimeout,
-            UriTooLong
+            UriTooLong,
+            Unprocessable
         )
     ),
     modifiers(&Security),

@@ -5,6 +5,7 @@ use axum::{
     extract::{Path, State},
     middleware,
 };
+use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -14,7 +15,7 @@ use crate::{
     error::{ApiError, ApiResult},
     http::{
         DataList,
-        extract::{check_id, no_query_params},
+        extract::{JsonBody, check_id, no_query_params},
         responses,
     },
     state::AppState,
@@ -24,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(one))
+        .routes(routes!(answer_mfa))
         .route_layer(middleware::from_fn(no_query_params))
 }
 
@@ -104,19 +106,157 @@ async fn one(
         .job(&job_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
+    check_owner(&state, &basiq_user_id, recorded_owner.is_some(), &job).await?;
     let view = state.job_view(&job).await;
-    match (recorded_owner, job.user()) {
-        // Basiq names another user: never show it, whatever we recorded.
-        (_, Some(owner)) if owner != basiq_user_id => return Err(ApiError::NotFound),
-        (Some(_), _) | (None, Some(_)) => {}
-        // Not recorded and Basiq does not say yet (first step running): check the user's list.
-        (None, None) => {
-            let mine = state.basiq.user_jobs(&basiq_user_id).await?;
-            if !mine.iter().any(|j| j.id == job_id) {
-                return Err(ApiError::NotFound);
+    state.events.job_seen(&user.sub, "observed", &view).await?;
+    Ok(Json(view))
+}
+
+/// 404 unless `job` is the user's: Basiq names another user (whatever we recorded), or, when
+/// we never recorded it and Basiq does not say yet (its first step runs), the user's jobs at
+/// Basiq do not list it.
+async fn check_owner(
+    state: &AppState,
+    basiq_user_id: &str,
+    recorded: bool,
+    job: &crate::basiq::types::Job,
+) -> ApiResult<()> {
+    match (recorded, job.user()) {
+        (_, Some(owner)) if owner != basiq_user_id => Err(ApiError::NotFound),
+        (true, _) | (false, Some(_)) => Ok(()),
+        (false, None) => {
+            let mine = state.basiq.user_jobs(basiq_user_id).await?;
+            match mine.iter().any(|j| j.id == job.id) {
+                true => Ok(()),
+                false => Err(ApiError::NotFound),
             }
         }
     }
+}
+
+/// The user's answers to the bank's challenge, one per `mfaChallenge.input`, in order.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"responses": ["1234"]}))]
+pub struct MfaAnswer {
+    /// The one-time code, or each question's answer; 1–10 of them, each 1–256 characters.
+    pub responses: Vec<String>,
+}
+
+/// At most this many answers, each at most this long: more than any bank asks.
+const MAX_MFA_RESPONSES: usize = 10;
+const MAX_MFA_RESPONSE_CHARS: usize = 256;
+
+impl MfaAnswer {
+    fn check(&self) -> ApiResult<()> {
+        if self.responses.is_empty() || self.responses.len() > MAX_MFA_RESPONSES {
+            return Err(ApiError::validation(
+                "responses",
+                "must hold 1 to 10 answers",
+            ));
+        }
+        for (i, r) in self.responses.iter().enumerate() {
+            let chars = r.chars().count();
+            if r.trim().is_empty()
+                || chars > MAX_MFA_RESPONSE_CHARS
+                || r.chars().any(char::is_control)
+            {
+                return Err(ApiError::validation(
+                    format!("responses[{i}]"),
+                    "must be 1 to 256 characters, without control characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Answers the bank's challenge a job waits on.
+///
+/// A refresh of a web connection can stop at the bank's `mfa-challenge` (a one-time code, or
+/// security questions): the job is then `action_required`, `error.userAction: answer_mfa`,
+/// with `mfaChallenge`. Send the user's answers, one per `mfaChallenge.input`, in order; the
+/// job goes on and is answered (watch it with `job.updated`). Answers the BFF never logs or
+/// stores. The bank refusing them is `422 mfa_rejected` (the challenge stays open until
+/// `expiresAt`); a job not waiting on an answer is `409 job_not_waiting_for_mfa`.
+#[utoipa::path(
+    post,
+    operation_id = "answerJobMfa",
+    path = "/v1/jobs/{jobId}/mfa",
+    tag = "jobs",
+    security(("appJwt" = [])),
+    params(("jobId" = String, Path, description = "The job waiting on the answer.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    request_body = MfaAnswer,
+    responses(
+        (status = 200, description = "The answer was accepted; the job as it now is.", body = JobView),
+        (status = 400, response = responses::BadRequest),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 422, response = responses::Unprocessable),
+        responses::CommonErrors,
+    )
+)]
+#[tracing::instrument(skip_all, fields(basiq_user_id, job_id = %job_id))]
+async fn answer_mfa(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(job_id): Path<String>,
+    JsonBody(answer): JsonBody<MfaAnswer>,
+) -> ApiResult<Json<JobView>> {
+    check_id("jobId", &job_id)?;
+    answer.check()?;
+    let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let recorded_owner = db::jobs::owner(&state.pool, &job_id).await?;
+    if recorded_owner
+        .as_deref()
+        .is_some_and(|owner| owner != user.sub)
+    {
+        return Err(ApiError::NotFound);
+    }
+    let job = state
+        .basiq
+        .job(&job_id)
+        .await
+        .map_err(ApiError::not_found_if_missing)?;
+    check_owner(&state, &basiq_user_id, recorded_owner.is_some(), &job).await?;
+    let not_waiting = || ApiError::Conflict {
+        code: "job_not_waiting_for_mfa",
+        detail: "This job is not waiting on an answer to the bank's challenge.".into(),
+    };
+    let Some(challenge) = state.job_view(&job).await.mfa_challenge else {
+        return Err(not_waiting());
+    };
+    if answer.responses.len() != challenge.input.len() {
+        return Err(ApiError::validation(
+            "responses",
+            format!(
+                "must hold {} answers, one per mfaChallenge.input",
+                challenge.input.len()
+            ),
+        ));
+    }
+    match state
+        .basiq
+        .answer_mfa(&basiq_user_id, &job_id, &answer.responses)
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.status() == Some(400) && e.code() == Some("invalid-credentials") => {
+            tracing::info!("the bank refused the MFA answer");
+            return Err(ApiError::Unprocessable {
+                code: "mfa_rejected",
+                field: "responses",
+                detail: "The bank did not accept these answers; ask the user again (the challenge stays open until its expiresAt).".into(),
+            });
+        }
+        // Basiq says the job does not wait on an answer (it ended, or the challenge lapsed).
+        Err(e) if e.status() == Some(400) => return Err(not_waiting()),
+        Err(e) => return Err(ApiError::not_found_if_missing(e)),
+    }
+    tracing::info!("MFA answer accepted");
+    let view = state.job_view(&state.basiq.job(&job_id).await?).await;
     state.events.job_seen(&user.sub, "observed", &view).await?;
     Ok(Json(view))
 }

@@ -46,10 +46,19 @@ pub enum CommonErrors {
 #[response(content_type = "application/problem+json")]
 pub struct UriTooLong(pub Problem);
 
-/// The user was erased while this request ran (`user_erased`); start again.
+/// The request does not fit the resource's state now: the user was erased while it ran
+/// (`user_erased`; start again), Basiq purges active connections only
+/// (`connection_not_active`), or the job is not waiting on an MFA answer
+/// (`job_not_waiting_for_mfa`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(pub Problem);
+
+/// Well-formed, but refused: the bank did not accept the MFA answers (`mfa_rejected`, with
+/// `field: "responses"`); the challenge stays open until its `expiresAt`.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Unprocessable(pub Problem);
 
 /// Too many requests: this user's rate limit (`rate_limited`) or consent-link cap
 /// (`consent_rate_limited`), Basiq rate limiting us (`upstream_rate_limited`), or a connection

@@ -20,20 +20,20 @@ use crate::helpers::{Setup, TestApp, jwt_for, spawn_app, spawn_app_with};
 
 /// One event as a stream sent it.
 #[derive(Debug, Clone)]
-struct Sse {
-    id: Option<i64>,
-    event: String,
-    data: Value,
+pub struct Sse {
+    pub id: Option<i64>,
+    pub event: String,
+    pub data: Value,
 }
 
 /// An open `GET /v1/events`, read event by event.
-struct Stream {
+pub struct Stream {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Stream {
-    async fn open(app: &TestApp, sub: &str, last_event_id: Option<i64>) -> Self {
+    pub async fn open(app: &TestApp, sub: &str, last_event_id: Option<i64>) -> Self {
         let mut request = app
             .http
             .get(format!("{}/v1/events", app.base))
@@ -89,14 +89,14 @@ impl Stream {
         }
     }
 
-    async fn next(&mut self) -> Sse {
+    pub async fn next(&mut self) -> Sse {
         self.next_within(Duration::from_secs(15))
             .await
             .expect("an event arrives")
     }
 
     /// Events until one satisfies `done` (included).
-    async fn until(&mut self, done: impl Fn(&Sse) -> bool) -> Vec<Sse> {
+    pub async fn until(&mut self, done: impl Fn(&Sse) -> bool) -> Vec<Sse> {
         let mut seen = Vec::new();
         loop {
             let event = self.next().await;

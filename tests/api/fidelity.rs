@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
+use crate::events::Stream;
 use crate::helpers::{Setup, TestApp, spawn_app, spawn_app_with};
 use crate::sync::Copy;
 
@@ -401,4 +402,326 @@ async fn an_inactive_connection_cannot_be_purged_but_can_be_deleted() {
             .any(|r| r["path"].as_str().unwrap().ends_with("/purge")),
         "Basiq purges active connections only: it was not asked"
     );
+}
+
+/// `sub` with a Hooli (web) connection whose next refresh fails at `step` with `code`: the job
+/// as its final `job.updated` event showed it, and as `GET /v1/jobs/{id}` shows it.
+async fn refresh_failing_with(app: &TestApp, sub: &str, step: &str, code: &str) -> (Value, Value) {
+    let jobs = app.connect_bank(sub, "Wentworth-Smith", "whislter").await;
+    let connection = app.wait_for_job(sub, &jobs[0]).await["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let basiq_user = app.basiq_user_id(sub).await;
+    app.sim_post(
+        &format!("/__sim/users/{basiq_user}/connections/{connection}/next-job"),
+        json!({"step": step, "code": code, "detail": "as the bank said it"}),
+    )
+    .await;
+    let mut stream = Stream::open(app, sub, None).await;
+    let job = app
+        .post(
+            &format!("/v1/connections/{connection}/refresh"),
+            sub,
+            json!({}),
+        )
+        .await;
+    assert_eq!(job.status, 200, "{:?}", job.body);
+    let id = job.body["id"].as_str().unwrap().to_owned();
+    let events = stream
+        .until(|e| {
+            e.event == "job.updated"
+                && e.data["id"] == id.as_str()
+                && !matches!(e.data["status"].as_str(), Some("pending" | "in_progress"))
+        })
+        .await;
+    let event = events.last().unwrap().data.clone();
+    let polled = app.wait_for_job(sub, &id).await;
+    (event, polled)
+}
+
+/// Drives a real job to each of `codes` (one user each, at once) and checks the row's outcome
+/// in the job, in its `job.updated` event, and on the connection.
+async fn row_outcome(codes: &[&str], status: &str, action: &str, attention: Option<&str>) {
+    let app = spawn_app().await;
+    let runs = codes.iter().enumerate().map(|(i, code)| {
+        let app = &app;
+        async move {
+            let sub = format!("user-{i}");
+            // Basiq's invalidating codes are also checked at a later step.
+            let step = if i % 2 == 0 {
+                "verify-credentials"
+            } else {
+                "retrieve-accounts"
+            };
+            let (event, polled) = refresh_failing_with(app, &sub, step, code).await;
+            for job in [&event, &polled] {
+                assert_eq!(job["status"], status, "{code}: {job}");
+                assert_eq!(job["error"]["code"], *code, "{code}");
+                assert_eq!(job["error"]["userAction"], action, "{code}");
+                assert_eq!(job["error"]["detail"], "as the bank said it", "{code}");
+                assert_eq!(
+                    job["error"]["retryAfterSeconds"].as_u64(),
+                    (action == "retry_later").then_some(600),
+                    "{code}"
+                );
+                assert_eq!(job["error"]["institutionStatus"], "operational", "{code}");
+            }
+            let connection = &app.get("/v1/connections", &sub).await.body["data"][0];
+            match attention {
+                Some(reason) => {
+                    assert_eq!(connection["needsAttention"], true, "{code}: {connection}");
+                    // Basiq invalidates the connection for some of these: that says it too.
+                    let got = connection["attentionReason"].as_str().unwrap();
+                    assert!(got == reason || got == "invalid", "{code}: {got}");
+                }
+                None => assert_eq!(connection["needsAttention"], false, "{code}: {connection}"),
+            }
+        }
+    });
+    futures_util::future::join_all(runs).await;
+}
+
+// One test per row of the outcome table (src/domain/jobs.rs, README "Job outcomes"), each
+// code of the row driven to a real failure through the simulator.
+
+#[tokio::test]
+async fn credentials_the_bank_refused_ask_the_user_to_reenter_them() {
+    row_outcome(
+        &[
+            "invalid-credentials",
+            "invalid-username-or-password",
+            "authorization-failed",
+            "invalid-connection",
+        ],
+        "action_required",
+        "reenter_credentials",
+        Some("reenter_credentials"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_locked_account_or_a_prompt_at_the_bank_sends_the_user_to_the_bank() {
+    row_outcome(
+        &[
+            "locked-account",
+            "multifactor-required",
+            "multi-factor-authentication",
+            "account-not-accessible-requires-user-action",
+            "user-action-required",
+        ],
+        "action_required",
+        "visit_bank",
+        Some("visit_bank"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bank_that_cannot_be_connected_this_way_asks_for_another() {
+    row_outcome(
+        &[
+            "institution-not-found",
+            "institution-disabled",
+            "institution-not-supported",
+            "too-many-sandbox-connections",
+            "missing-required-field",
+            "missing-required-field-value",
+            "invalid-field-value",
+            "invalid-csv-row",
+            "row-count-exceeded",
+            "account-data-differs",
+            "empty-file",
+            "bank-statement-invalid",
+            "bank-statement-new-product",
+            "bank-statement-parsing-error",
+            "bank-statement-not-supported",
+            "txn-after-last-updated-date",
+        ],
+        "failed",
+        "choose_another_bank",
+        Some("choose_another_bank"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bank_that_is_down_is_retried_later() {
+    row_outcome(
+        &[
+            "service-unavailable",
+            "system-unavailable",
+            "maintenance",
+            "institution-not-available",
+        ],
+        "failed",
+        "retry_later",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failure_on_basiqs_side_tells_the_user_to_wait() {
+    row_outcome(
+        &[
+            "connector-error",
+            "unknown-error",
+            "job-timed-out",
+            "internal-server-error",
+            "parameter-not-supplied",
+            "resource-not-found",
+        ],
+        "failed",
+        "wait",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_code_basiq_does_not_document_is_wait_and_is_counted() {
+    row_outcome(&["brand-new-basiq-code"], "failed", "wait", None).await;
+    let app = spawn_app().await;
+    let metrics = app.get_unauthenticated("/metrics").await;
+    let text = metrics.body.as_str().unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("basiq_unknown_job_codes_total{code=\"brand-new-basiq-code\"}")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_bank_in_a_major_outage_says_so_and_is_retried_in_an_hour() {
+    let app = spawn_app().await;
+    // Before the BFF first reads Basiq's connectors list (it keeps it for an hour).
+    app.sim_post(
+        "/__sim/institutions/AU00000/status",
+        json!({"status": "major-outage"}),
+    )
+    .await;
+    let (event, polled) =
+        refresh_failing_with(&app, "alice", "verify-credentials", "maintenance").await;
+    for job in [event, polled] {
+        assert_eq!(job["error"]["userAction"], "retry_later");
+        assert_eq!(job["error"]["retryAfterSeconds"], 3600);
+        assert_eq!(job["error"]["institutionStatus"], "major-outage");
+    }
+    let connection = &app.get("/v1/connections", "alice").await.body["data"][0];
+    assert_eq!(connection["institution"]["status"], "major-outage");
+    assert_eq!(connection["needsAttention"], false, "not the user's to fix");
+}
+
+#[tokio::test]
+async fn a_refresh_stopped_by_the_banks_challenge_is_answered_wrongly_then_rightly() {
+    let app = spawn_app().await;
+    // Pied Piper Bank always asks on a refresh; gavinBelson's is a security question
+    // (reference/TOPICS/testing.md, "MFA users").
+    let jobs = app
+        .start_connect_bank_at("alice", "AU00002", "gavinBelson", "hooli2016")
+        .await;
+    let connection = app.wait_for_job("alice", &jobs[0]).await["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accounts_before = app.get("/v1/accounts", "alice").await.body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    let mut stream = Stream::open(&app, "alice", None).await;
+    let job = app
+        .post(
+            &format!("/v1/connections/{connection}/refresh"),
+            "alice",
+            json!({}),
+        )
+        .await;
+    let id = job.body["id"].as_str().unwrap().to_owned();
+    let waiting = stream
+        .until(|e| {
+            e.event == "job.updated"
+                && e.data["id"] == id.as_str()
+                && e.data["status"] == "action_required"
+        })
+        .await
+        .pop()
+        .unwrap()
+        .data;
+    assert_eq!(waiting["error"]["userAction"], "answer_mfa");
+    assert_eq!(waiting["error"]["code"], "mfa-challenge");
+    let challenge = &waiting["mfaChallenge"];
+    assert_eq!(challenge["method"], "security-questions");
+    assert_eq!(challenge["input"], json!(["What's your first company?"]));
+    assert!(challenge["expiresAt"].is_string(), "{challenge}");
+    assert_eq!(
+        app.wait_for_job("alice", &id).await["mfaChallenge"],
+        *challenge
+    );
+
+    let path = format!("/v1/jobs/{id}/mfa");
+    // Someone else cannot answer it; nonsense never reaches Basiq.
+    assert_eq!(
+        app.post(&path, "mallory", json!({"responses": ["Hooli"]}))
+            .await
+            .status,
+        404
+    );
+    for (body, field) in [
+        (json!({"responses": []}), "responses"),
+        (json!({"responses": ["a", "b"]}), "responses"),
+        (json!({"responses": ["\u{7}"]}), "responses[0]"),
+        (json!({"answers": ["Hooli"]}), "answers"),
+    ] {
+        let a = app.post(&path, "alice", body.clone()).await;
+        assert_eq!(a.status, 400, "{body}: {:?}", a.body);
+        assert_eq!(a.problem_field(), Some(field), "{body}");
+    }
+    let wrong = app
+        .post(&path, "alice", json!({"responses": ["Pied Piper"]}))
+        .await;
+    assert_eq!(wrong.status, 422, "{:?}", wrong.body);
+    assert_eq!(wrong.body["code"], "mfa_rejected");
+    assert_eq!(wrong.problem_field(), Some("responses"));
+    assert_eq!(
+        app.wait_for_job("alice", &id).await["error"]["userAction"],
+        "answer_mfa"
+    );
+
+    let right = app
+        .post(&path, "alice", json!({"responses": ["Hooli"]}))
+        .await;
+    assert_eq!(right.status, 200, "{:?}", right.body);
+    let done = stream
+        .until(|e| {
+            e.event == "job.updated"
+                && e.data["id"] == id.as_str()
+                && e.data["status"] == "succeeded"
+        })
+        .await;
+    assert!(done.last().unwrap().data["mfaChallenge"].is_null());
+    stream.until(|e| e.event == "data.updated").await;
+    assert_eq!(
+        app.get("/v1/accounts", "alice").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        accounts_before
+    );
+    // Answered, it no longer waits.
+    let again = app
+        .post(&path, "alice", json!({"responses": ["Hooli"]}))
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["code"], "job_not_waiting_for_mfa");
+    // The answers were sent to Basiq with a client token of the user, and never logged: the
+    // request log records the call, not its body.
+    let answered = app
+        .sim_requests()
+        .await
+        .iter()
+        .filter(|r| r["path"] == format!("/jobs/{id}/mfa").as_str())
+        .count();
+    assert_eq!(answered, 2);
 }

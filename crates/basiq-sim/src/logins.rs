@@ -38,12 +38,12 @@ impl Outcome {
         }
     }
 
-    /// Whether ending this way makes the connection invalid: any failure to verify the
-    /// credentials, or a user-related failure at a later step.
+    /// Whether ending this way makes the connection invalid: a user-related failure, at any
+    /// step (reference/Core/events/index.md, `connection.invalidated`).
     pub fn invalidates(&self) -> bool {
         match self {
             Self::Success => false,
-            Self::Fail { step, code, .. } => *step == 0 || INVALIDATING.contains(&code.as_ref()),
+            Self::Fail { code, .. } => INVALIDATING.contains(&code.as_ref()),
         }
     }
 }

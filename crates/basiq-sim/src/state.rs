@@ -246,9 +246,11 @@ impl Store {
             if job.invalidates_at().is_some_and(|t| t <= now) {
                 return "invalid";
             }
+            // A login that failed for the bank's or Basiq's reasons (not the user's) leaves the
+            // status as the jobs before it made it (reference/Core/events/index.md: a
+            // connection is invalidated by user-related errors).
             match job.state_of(Step::VerifyCredentials, now) {
                 StepState::Success => return "active",
-                StepState::Failed => return "invalid",
                 _ => continue,
             }
         }

@@ -245,7 +245,6 @@ pub fn watch_job(sim: &SimState, job_id: &str) {
             let connection = connection_json(&store, c, &sim.public_base, Utc::now());
             let path = format!("/users/{u}/connections/{cid}");
             let mut events = Vec::new();
-            // How the job ended, not how the login would: an expired challenge ends it early.
             // How the job ended, not how its login would: an expired challenge ends it early.
             if job.success_at(Step::RetrieveTransactions).is_some() {
                 if job.status_before != "active" {

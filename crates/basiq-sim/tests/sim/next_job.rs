@@ -109,8 +109,9 @@ async fn the_next_refresh_fails_at_the_asked_step_with_the_asked_result_once() {
     );
     assert_eq!(
         connection_status(&sim, &token, &user, &connection).await,
-        "invalid",
-        "as any failure to verify the credentials"
+        "active",
+        "the bank under maintenance is not the user's login: the connection is not invalidated \
+         (reference/Core/events/index.md: user-related errors invalidate)"
     );
 }
 
