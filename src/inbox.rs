@@ -158,8 +158,13 @@ async fn process(state: Worker, delivery: Delivery) {
                 tracing::warn!(error = %e, attempt, "fetching the webhook's event failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
             }
+            Err(e) if e.is_not_found() => {
+                // Basiq's test messages (`admin webhooks test`) name no event it keeps.
+                tracing::info!("Basiq has no such event (a test message?); nothing to do");
+                return;
+            }
             Err(e) => {
-                tracing::error!(error = %e, "could not fetch the webhook's event; dropped");
+                tracing::error!(error = %e, "could not fetch the webhook's event; recovery tries again");
                 return;
             }
         }

@@ -24,6 +24,7 @@ pub mod recovery;
 pub mod single_flight;
 pub mod startup;
 pub mod state;
+pub mod subscription;
 pub mod sync;
 pub mod tasks;
 pub mod telemetry;

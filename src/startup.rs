@@ -21,6 +21,7 @@ use crate::{
     limits::Limits,
     monitoring, outbox, recovery,
     state::{App, AppState, ConsentConfig},
+    subscription,
     sync::{self as sync_store, SyncStore},
     tasks::{TaskContext, Tasks},
     telemetry::{self, Telemetry},
@@ -107,6 +108,7 @@ impl Application {
         let data_key = &data_keys[0];
         let mut callback_url = settings.public_base_url.clone();
         callback_url.set_path("/v1/consent/callback");
+        let webhook_url = webhook_url(&settings.public_base_url);
         let shutdown = CancellationToken::new();
         let (inbox, deliveries) = inbox::inbox();
         let outbox = match &settings.app_webhook {
@@ -141,6 +143,8 @@ impl Application {
             },
             state_key: MacKey::derive(data_key, "basiq-bff/consent-state/v1"),
             cursor_key: MacKey::derive(data_key, "basiq-bff/transactions-cursor/v1"),
+            webhook_url,
+            subscription: Default::default(),
             webhook_key: settings
                 .webhook_secret
                 .as_ref()
@@ -228,6 +232,11 @@ impl Application {
                 events::prune(state.pool.clone(), task)
             }),
         ];
+        if state.webhook_key.is_some() {
+            running.push(tasks.spawn("webhook_subscription", |task| {
+                subscription::run(state.clone(), recovery_interval, task)
+            }));
+        }
         if let Some(outbox) = outbox {
             running.push(tasks.spawn("app_webhooks", |task| {
                 outbox::run(outbox, state.hub.clone(), task)
@@ -255,6 +264,14 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Where Basiq sends webhooks: `PUBLIC_BASE_URL/webhooks/basiq`.
+pub fn webhook_url(public_base_url: &url::Url) -> url::Url {
+    let mut url = public_base_url.clone();
+    url.set_path("/webhooks/basiq");
+    url.set_query(None);
+    url
 }
 
 /// Connects to `DATABASE_URL` and applies the migrations (under sqlx's migration lock, so

@@ -57,6 +57,10 @@ pub struct App {
     pub sealer: Arc<Sealer>,
     /// `None` while `BASIQ_WEBHOOK_SECRET` is unset: the webhook route answers 404.
     pub webhook_key: Option<WebhookKey>,
+    /// Where Basiq sends webhooks: `PUBLIC_BASE_URL/webhooks/basiq`.
+    pub webhook_url: Url,
+    /// Whether Basiq still sends them (`subscription.rs`).
+    pub subscription: crate::subscription::Watch,
     /// Writes events (push, SPEC.md §7).
     pub events: Events,
     /// This replica's open event streams.

@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod replay_events;
 pub mod rotate_key;
 pub mod user;
+pub mod webhooks;
 
 use std::{io::Write, sync::Arc};
 
@@ -54,6 +55,7 @@ pub enum Admin {
     Jobs(jobs::Args),
     User(user::Args),
     Erase(erase::Args),
+    Webhooks(webhooks::Args),
 }
 
 /// Why a command failed.
@@ -182,6 +184,10 @@ pub async fn run(command: Admin, settings: &Settings, out: &mut impl Write) -> R
         Admin::Jobs(args) => jobs::run(&context, &args, out).await,
         Admin::User(args) => user::run(&context, &args, out).await,
         Admin::Erase(args) => erase::run(&context, &args, out).await,
+        Admin::Webhooks(args) => {
+            let url = startup::webhook_url(&settings.public_base_url);
+            webhooks::run(&context, url.as_str(), &args, out).await
+        }
     };
     context.pool.close().await;
     result

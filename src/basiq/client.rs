@@ -590,6 +590,49 @@ impl BasiqClient {
         .map(drop)
     }
 
+    /// The application's webhook subscriptions (`GET /notifications/webhooks`).
+    pub async fn webhooks(&self) -> Result<Vec<Webhook>, BasiqError> {
+        let list: List<Webhook> = self.get("GET /notifications/webhooks", &[]).await?;
+        Ok(list.data)
+    }
+
+    /// Subscribes `url` to `events`; the answer carries the signing secret, shown this once.
+    pub async fn create_webhook(&self, url: &str, events: &[&str]) -> Result<Webhook, BasiqError> {
+        const EP: &str = "POST /notifications/webhooks";
+        let answer = self
+            .call(EP, &[], None, Some(&webhook_body(url, events)))
+            .await?;
+        parse(EP, &answer.body)
+    }
+
+    /// Changes what subscription `id` receives.
+    pub async fn update_webhook(
+        &self,
+        id: &str,
+        url: &str,
+        events: &[&str],
+    ) -> Result<Webhook, BasiqError> {
+        const EP: &str = "POST /notifications/webhooks/{id}";
+        let answer = self
+            .call(EP, &[id], None, Some(&webhook_body(url, events)))
+            .await?;
+        parse(EP, &answer.body)
+    }
+
+    pub async fn delete_webhook(&self, id: &str) -> Result<(), BasiqError> {
+        self.call("DELETE /notifications/webhooks/{id}", &[id], None, None)
+            .await
+            .map(drop)
+    }
+
+    /// Asks Basiq to send a test message of `event_type` to the subscriptions of it.
+    pub async fn test_webhook(&self, event_type: &str) -> Result<(), BasiqError> {
+        let body = serde_json::json!({ "eventTypeId": event_type });
+        self.call("POST /notifications/messages/test", &[], None, Some(&body))
+            .await
+            .map(drop)
+    }
+
     pub async fn event(&self, event_id: &str) -> Result<Event, BasiqError> {
         self.get("GET /events/{id}", &[event_id]).await
     }
@@ -621,6 +664,16 @@ impl BasiqClient {
         .await
         .map(drop)
     }
+}
+
+/// What creating or updating a webhook subscription sends (webhooks.json, addWebhook).
+fn webhook_body(url: &str, events: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "name": "basiq-bff",
+        "description": "basiq-bff's webhook route",
+        "url": url,
+        "subscribedEvents": events,
+    })
 }
 
 /// The method and path of `endpoint` (`"GET /users/{id}/accounts"`), each `{id}` filled from

@@ -36,6 +36,9 @@ pub struct Readiness {
     pub shutting_down: bool,
     /// The background work (shown, not part of readiness).
     pub background_tasks: Vec<TaskStatus>,
+    /// What an operator should look at, though it does not make the replica unready: e.g.
+    /// Basiq no longer sending webhooks to this BFF.
+    pub warnings: Vec<String>,
 }
 
 /// Liveness: the process answers.
@@ -82,6 +85,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             basiq_token: token,
             shutting_down,
             background_tasks: state.tasks.status(),
+            warnings: state.subscription.warning().into_iter().collect(),
         }),
     )
 }

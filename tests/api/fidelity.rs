@@ -725,3 +725,173 @@ async fn a_refresh_stopped_by_the_banks_challenge_is_answered_wrongly_then_right
         .count();
     assert_eq!(answered, 2);
 }
+
+#[tokio::test]
+async fn admin_webhooks_ensure_twice_registers_one_subscription_and_shows_its_secret_once() {
+    let app = spawn_app().await;
+    let ours = format!("{}/webhooks/basiq", app.base);
+    let first = app.run_bff(&["admin", "webhooks", "ensure"], &[]).await;
+    assert_eq!(first.code, Some(0), "{first:?}");
+    let secret = first
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("BASIQ_WEBHOOK_SECRET="))
+        .unwrap_or_else(|| panic!("{}", first.stdout))
+        .to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let second = app.run_bff(&["admin", "webhooks", "ensure"], &[]).await;
+    assert_eq!(second.code, Some(0), "{second:?}");
+    assert!(
+        second.stdout.contains("already subscribed"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        !second.stdout.contains("whsec_"),
+        "the secret is shown once"
+    );
+    assert!(!second.stderr.contains("whsec_") && !first.stderr.contains("whsec_"));
+    let at_basiq = app.basiq_get("/notifications/webhooks").await;
+    let subscriptions: Vec<&Value> = at_basiq["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["url"] == ours.as_str())
+        .collect();
+    assert_eq!(subscriptions.len(), 1, "{at_basiq}");
+    let events: HashSet<&str> = subscriptions[0]["subscribedEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    for handled in [
+        "consent.revoked",
+        "connection.deleted",
+        "consent.reminder",
+        "transactions.updated",
+    ] {
+        assert!(events.contains(handled), "{handled}");
+    }
+    let list = app.run_bff(&["admin", "webhooks", "list"], &[]).await;
+    assert_eq!(list.code, Some(0), "{list:?}");
+    assert!(
+        list.stdout
+            .lines()
+            .any(|l| l.starts_with("* ") && l.contains(&ours)),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        list.stdout.contains("receives every event"),
+        "{}",
+        list.stdout
+    );
+    let test = app
+        .run_bff(
+            &["admin", "webhooks", "test", "--event", "consent.updated"],
+            &[],
+        )
+        .await;
+    assert_eq!(test.code, Some(0), "{test:?}");
+    assert!(
+        app.sim_requests()
+            .await
+            .iter()
+            .any(|r| r["method"] == "POST" && r["path"] == "/notifications/messages/test")
+    );
+    let bad = app
+        .run_bff(&["admin", "webhooks", "test", "--event", "nonsense"], &[])
+        .await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+}
+
+#[tokio::test]
+async fn a_subscription_basiq_removed_after_failed_deliveries_is_noticed_and_its_events_recovered()
+{
+    let mut setup = Setup {
+        webhooks: true,
+        ..Setup::default()
+    };
+    // The BFF holds another secret than Basiq signs with: every delivery is refused, and
+    // Basiq's retries (27 hours, scaled down to a few seconds) run out.
+    setup.env.push((
+        "BASIQ_WEBHOOK_SECRET",
+        "whsec_YW5vdGhlci1zZWNyZXQtdGhhbi1iYXNpcXMtMTIzNA==".to_owned(),
+    ));
+    setup.sim.webhook_retry_scale = 0.00002;
+    setup.options.recovery_interval = std::time::Duration::from_millis(300);
+    let app = spawn_app_with(setup).await;
+    let ready = app.get_unauthenticated("/readyz").await;
+    assert_eq!(ready.body["warnings"], json!([]), "{:?}", ready.body);
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let mut warned = Value::Null;
+    for _ in 0..200 {
+        warned = app.get_unauthenticated("/readyz").await.body;
+        if warned["warnings"].as_array().is_some_and(|w| !w.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let warning = warned["warnings"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("{warned}"));
+    assert!(warning.contains("admin webhooks ensure"), "{warning}");
+    assert_eq!(warned["status"], "ready", "readiness is unaffected");
+    // Meanwhile, what Basiq no longer sends is recovered from its GET /events.
+    let basiq_user = app.basiq_user_id("alice").await;
+    app.sim_post(
+        &format!("/__sim/users/{basiq_user}/consents/revoke"),
+        json!({}),
+    )
+    .await;
+    app.eventually(
+        "the revocation is recovered and acted on",
+        |pool| async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from processed_events
+              where event_type = 'consent.revoked' and source = 'recovered'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+                == 1
+        },
+    )
+    .await;
+    let jobs: i64 = sqlx::query_scalar("select count(*) from jobs where app_user_id = 'alice'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 0, "the user's data is erased");
+}
+
+#[tokio::test]
+async fn basiqs_consent_reminder_is_told_as_a_consent_update() {
+    let app = spawn_app_with(Setup {
+        webhooks: true,
+        ..Setup::default()
+    })
+    .await;
+    app.connect_bank("alice", "Wentworth-Smith", "whislter")
+        .await;
+    let basiq_user = app.basiq_user_id("alice").await;
+    let consent = app.get("/v1/consents", "alice").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stream = Stream::open(&app, "alice", None).await;
+    app.sim_post(
+        &format!("/__sim/users/{basiq_user}/consents/{consent}/reminder"),
+        json!({}),
+    )
+    .await;
+    let event = stream
+        .until(|e| e.event == "consent.updated")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(event.data["change"], "reminder");
+    assert_eq!(event.data["consentId"], consent.as_str());
+}

@@ -288,6 +288,41 @@ where
     Ok(serde_json::from_value(v).ok())
 }
 
+/// A webhook subscription of the application (webhooks.json `Webhook`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: String,
+    #[serde(default)]
+    pub url: String,
+    /// `active` or `pending-approval`; anything else (or a subscription gone) no longer
+    /// receives.
+    pub status: Option<String>,
+    /// The schema says a list; its own example sends a bare string: accept both.
+    #[serde(default, deserialize_with = "list_or_one")]
+    pub subscribed_events: Vec<String>,
+    /// Only when it was just created or updated: the signing secret (`whsec_…`).
+    pub secret: Option<String>,
+}
+
+/// A list Basiq may send as a single bare value.
+fn list_or_one<'de, D>(d: D) -> Result<Vec<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrOne {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match Option::<ListOrOne>::deserialize(d)? {
+        None => Vec::new(),
+        Some(ListOrOne::List(list)) => list,
+        Some(ListOrOne::One(one)) => vec![one],
+    })
+}
+
 /// Basiq's error envelope.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
