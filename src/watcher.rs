@@ -154,8 +154,8 @@ async fn settle(
             .events
             .connection_updated_in(&mut tx, app_user_id, seen)
             .await?;
+        crate::faults::crash_point("job.settled");
     }
-    crate::faults::crash_point("job.settled");
     tx.commit().await?;
     Ok(wake)
 }

@@ -440,15 +440,15 @@ async fn polls_of_a_job_cost_basiq_nothing_extra() {
 
 /// The company's backend, as a test sees it: every delivery it was sent, and whether it is up.
 #[derive(Clone, Default)]
-struct Backend {
+pub struct Backend {
     received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     up: Arc<std::sync::atomic::AtomicBool>,
 }
 
-const APP_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const APP_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 impl Backend {
-    async fn start() -> (Self, String) {
+    pub async fn start() -> (Self, String) {
         let backend = Self::default();
         backend.set_up(true);
         let shared = backend.clone();
@@ -471,15 +471,15 @@ impl Backend {
         (backend, url)
     }
 
-    fn set_up(&self, up: bool) {
+    pub fn set_up(&self, up: bool) {
         self.up.store(up, std::sync::atomic::Ordering::SeqCst);
     }
 
-    fn received(&self) -> Vec<(HeaderMap, String)> {
+    pub fn received(&self) -> Vec<(HeaderMap, String)> {
         self.received.lock().unwrap().clone()
     }
 
-    async fn wait_for(&self, what: &str, done: impl Fn(&[(HeaderMap, String)]) -> bool) {
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&[(HeaderMap, String)]) -> bool) {
         for _ in 0..600 {
             if done(&self.received()) {
                 return;
@@ -510,7 +510,7 @@ fn verifies(headers: &HeaderMap, body: &str) -> bool {
             .any(|s| s == expected)
 }
 
-fn with_backend(url: &str) -> Setup {
+pub fn with_backend(url: &str) -> Setup {
     Setup {
         env: vec![
             ("APP_WEBHOOK_URL", url.to_owned()),

@@ -290,6 +290,18 @@ impl TestApp {
         self.get_with_token(path, &jwt_for(sub)).await
     }
 
+    /// `GET` from another server of the same configuration (a replica, the real binary).
+    pub async fn get_at(&self, base: &str, path: &str, sub: &str) -> Answer {
+        let r = self
+            .http
+            .get(format!("{base}{path}"))
+            .bearer_auth(jwt_for(sub))
+            .send()
+            .await
+            .unwrap();
+        answer(r).await
+    }
+
     pub async fn get_with_token(&self, path: &str, token: &str) -> Answer {
         let r = self
             .http
@@ -527,6 +539,15 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The user's Basiq user, as stored (without asking a server).
+    pub async fn basiq_user_id_in_db(&self, sub: &str) -> String {
+        sqlx::query_scalar("select basiq_user_id from app_users where app_user_id = $1")
+            .bind(sub)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
     pub async fn basiq_user_id(&self, sub: &str) -> String {
         self.get("/v1/me", sub).await.body["basiqUserId"]
             .as_str()
@@ -608,11 +629,12 @@ impl TestApp {
     /// database and simulator) with `overrides` replacing variables, and waits until it is
     /// ready.
     pub async fn start_bff(&self, overrides: &[(&str, &str)]) -> Bff {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        self.start_bff_on(free_port(), overrides).await
+    }
+
+    /// [`Self::start_bff`] on `port` (a restart keeps its address, and the address Basiq's
+    /// webhooks go to).
+    pub async fn start_bff_on(&self, port: u16, overrides: &[(&str, &str)]) -> Bff {
         let base = format!("http://127.0.0.1:{port}");
         let mut env = self.env_with(overrides);
         env.insert("BIND_ADDR".into(), format!("127.0.0.1:{port}"));
@@ -654,6 +676,15 @@ impl TestApp {
     }
 }
 
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The real binary serving, from [`TestApp::start_bff`]; killed if dropped unstopped.
 pub struct Bff {
     pub base: String,
@@ -678,6 +709,27 @@ impl Bff {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("basiq-bff did not exit after SIGTERM");
+    }
+}
+
+impl Bff {
+    /// SIGKILL, as a crash or an OOM kill: no shutdown work at all.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits up to `within` for the process to end by itself (a crash point aborted it):
+    /// whether it did, and did not exit cleanly.
+    pub async fn crashed_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return !status.success();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
     }
 }
 

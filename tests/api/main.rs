@@ -11,6 +11,7 @@ mod consent;
 mod consents;
 mod data;
 mod docs;
+mod durability;
 mod edges;
 mod egress;
 mod events;

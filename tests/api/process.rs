@@ -9,15 +9,7 @@ use std::{
 use basiq_sim::SimConfig;
 use serde_json::{Value, json};
 
-use crate::helpers::{JWT_SECRET, RETURN_TO, fresh_database, jwt_for};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::helpers::{JWT_SECRET, RETURN_TO, free_port, fresh_database, jwt_for};
 
 #[tokio::test]
 async fn sigterm_during_a_slow_upstream_call_still_answers_it_ends_event_streams_and_exits_cleanly()

@@ -30,11 +30,22 @@ pub struct Changes {
 impl Copy {
     /// Syncs one page and applies it, as the README tells apps to; the page's changes.
     pub async fn page(&mut self, app: &TestApp, sub: &str, limit: u32) -> (Changes, bool) {
+        self.page_at(app, &app.base, sub, limit).await
+    }
+
+    /// [`Self::page`] from the server at `base`.
+    pub async fn page_at(
+        &mut self,
+        app: &TestApp,
+        base: &str,
+        sub: &str,
+        limit: u32,
+    ) -> (Changes, bool) {
         let mut path = format!("/v1/transactions/sync?limit={limit}");
         if let Some(c) = &self.cursor {
             path.push_str(&format!("&cursor={}", urlencode(c)));
         }
-        let a = app.get(&path, sub).await;
+        let a = app.get_at(base, &path, sub).await;
         assert_eq!(a.status, 200, "{:?}", a.body);
         let mut changes = Changes::default();
         for id in a.body["removed"].as_array().unwrap() {
@@ -70,9 +81,14 @@ impl Copy {
 
     /// Syncs until nothing more waits; every page's changes together.
     pub async fn sync(&mut self, app: &TestApp, sub: &str) -> Changes {
+        self.sync_at(app, &app.base, sub).await
+    }
+
+    /// [`Self::sync`] from the server at `base`.
+    pub async fn sync_at(&mut self, app: &TestApp, base: &str, sub: &str) -> Changes {
         let mut all = Changes::default();
         loop {
-            let (c, more) = self.page(app, sub, 500).await;
+            let (c, more) = self.page_at(app, base, sub, 500).await;
             all.added.extend(c.added);
             all.modified.extend(c.modified);
             all.removed.extend(c.removed);
@@ -108,7 +124,7 @@ fn urlencode(s: &str) -> String {
 }
 
 /// Every transaction Basiq itself lists for the user, by id.
-async fn basiq_transactions(app: &TestApp, basiq_user: &str) -> HashMap<String, Value> {
+pub async fn basiq_transactions(app: &TestApp, basiq_user: &str) -> HashMap<String, Value> {
     let mut out = HashMap::new();
     let mut path = format!("/users/{basiq_user}/transactions?limit=500");
     loop {
