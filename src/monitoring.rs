@@ -93,6 +93,7 @@ pub fn webhook(outcome: &'static str, event_type: &str) {
         "consent.revoked",
         "consent.expired",
         "consent.warning",
+        "consent.reminder",
     ];
     let event_type = KNOWN
         .iter()
