@@ -375,36 +375,44 @@ async fn act(
 ) -> Result<bool, sqlx::Error> {
     let user = target.app_user_id.as_str();
     let consent = |change| {
-        Change::Consent(ConsentUpdated {
+        Some(Change::Consent(ConsentUpdated {
             change,
             consent_id: target.consent_id.clone(),
-        })
+        }))
     };
+    let mut wake = false;
     let change = match (event_type, target.connection_id.as_deref(), prepared) {
         ("connection.invalidated", Some(c), Prepared::Connection(seen)) => {
             db::connections::mark_invalidated(&mut *tx, user, c).await?;
-            return connection_updated(state, tx, user, seen).await;
+            state.events.connection_updated_in(tx, user, *seen).await?;
+            None
         }
         ("connection.activated" | "connection.created", Some(c), Prepared::Connection(seen)) => {
             db::connections::clear_invalidated(&mut *tx, c, chrono::Utc::now()).await?;
-            return connection_updated(state, tx, user, seen).await;
+            state.events.connection_updated_in(tx, user, *seen).await?;
+            None
         }
         ("connection.deleted", Some(c), Prepared::Connection(seen)) => {
-            db::connections::delete(&mut *tx, user, c).await?;
-            connection_updated(state, tx, user, seen).await?;
-            Change::Data(DataUpdated {
-                connection_id: Some(c.to_owned()),
-            })
+            // Deleted through us, the user was told then.
+            match db::connections::delete(&mut *tx, user, c).await? {
+                true => {
+                    state.events.connection_updated_in(tx, user, *seen).await?;
+                    Some(Change::Data(DataUpdated {
+                        connection_id: Some(c.to_owned()),
+                    }))
+                }
+                false => None,
+            }
         }
         ("transactions.updated" | "account.updated", connection, _) => {
-            if let Some(c) = connection
-                && db::connections::deleted(&mut *tx, user).await?.contains(c)
-            {
-                tracing::info!("data of a deleted connection changed at Basiq; not told");
-                return Ok(false);
+            match connection {
+                Some(c) if db::connections::deleted(&mut *tx, user).await?.contains(c) => {
+                    tracing::info!("data of a deleted connection changed at Basiq; not told");
+                }
+                // `data.updated` follows, once the user's sync store (if any) is refreshed.
+                _ => wake = state.sync.data_changed_in(tx, user, connection).await?,
             }
-            // `data.updated` follows, once the user's sync store (if any) is refreshed.
-            return state.sync.data_changed_in(tx, user, connection).await;
+            None
         }
         ("consent.revoked" | "consent.expired", _, Prepared::ConsentEnded { erase }) => {
             // Basiq requires the app to delete or de-identify the user's data.
@@ -414,23 +422,25 @@ async fn act(
             };
             let consent_id = target.consent_id.as_deref();
             consent_ended(&mut *tx, &state.events, user, consent_id, change, erase).await?;
-            return Ok(false);
+            None
         }
-        ("consent.warning", _, _) => {
-            let Some(id) = &target.consent_id else {
+        ("consent.warning", _, _) => match &target.consent_id {
+            Some(id) => {
+                let expires_at = event
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("expiryDate"))
+                    .and_then(|v| v.as_str())
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.to_utc());
+                db::consents::warn(&mut *tx, user, id, expires_at).await?;
+                consent(ConsentChange::Warning)
+            }
+            None => {
                 tracing::warn!("the consent warning names no consent; ignored");
-                return Ok(false);
-            };
-            let expires_at = event
-                .data
-                .as_ref()
-                .and_then(|d| d.get("expiryDate"))
-                .and_then(|v| v.as_str())
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.to_utc());
-            db::consents::warn(&mut *tx, user, id, expires_at).await?;
-            consent(ConsentChange::Warning)
-        }
+                None
+            }
+        },
         // A new or extended consent: the warning no longer stands.
         ("consent.created", _, _) => {
             db::consents::clear(&mut *tx, user).await?;
@@ -445,32 +455,23 @@ async fn act(
         ("user.deleted", _, _) => {
             state.users.forget(user);
             db::users::delete(&mut *tx, user).await?;
-            Change::Erased(UserErased {
+            Some(Change::Erased(UserErased {
                 user_id: user.to_owned(),
-            })
+            }))
         }
-        ("user.created" | "user.updated", _, _) => return Ok(false),
+        ("user.created" | "user.updated", _, _) => None,
         (other, _, _) => {
             tracing::warn!(
                 event_type = other,
                 "webhook event not handled; acknowledged"
             );
-            return Ok(false);
+            None
         }
     };
-    state.events.publish_in(tx, user, &change).await?;
-    Ok(false)
-}
-
-/// `connection.updated`, in the event's transaction.
-async fn connection_updated(
-    state: &Worker,
-    tx: &mut PgConnection,
-    user: &str,
-    seen: Box<SeenConnection>,
-) -> Result<bool, sqlx::Error> {
-    state.events.connection_updated_in(tx, user, *seen).await?;
-    Ok(false)
+    if let Some(change) = change {
+        state.events.publish_in(tx, user, &change).await?;
+    }
+    Ok(wake)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 import { createBasiqBffClient, ProblemError, subscribe, TransactionSync, unwrap } from 'basiq-bff-client';
 import { BFF_BASE_URL, DEV_JWT_SECRET } from './config.js';
 
-/** @import { Account, BffEvent, Consent, Job, Merchant, Problem, Subscription, Transaction } from 'basiq-bff-client' */
+/** @import { Account, BffEvent, Consent, Job, Merchant, MfaChallenge, Problem, Subscription, Transaction } from 'basiq-bff-client' */
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -268,6 +268,7 @@ function renderConsent(c) {
 /** @type {Record<string, string>} */
 const STEP_NAMES = {
   'verify-credentials': 'Checking your login',
+  'mfa-challenge': 'Confirming it is you',
   'retrieve-accounts': 'Fetching your accounts',
   'retrieve-transactions': 'Fetching your transactions',
 };
@@ -431,9 +432,23 @@ function renderUserAction(job) {
       }
       break;
     }
+    case 'answer_mfa': {
+      // A refresh stopped at the bank's one-time code or security questions: ask them here.
+      if (job.mfaChallenge) box.append(renderMfaForm(job.id, job.mfaChallenge));
+      break;
+    }
+    case 'choose_another_bank': {
+      // No retry will clear it: the bank cannot be connected this way.
+      const other = el('button', { type: 'button', 'data-testid': 'choose-another-bank' }, 'Connect another bank');
+      onClick(other, () => connectBank({}));
+      box.append(el('p', {}, 'This bank cannot be connected this way. Choose another bank, or ' +
+        'contact support if this is the one you need.'), other);
+      break;
+    }
     case 'retry_later': {
       const minutes = Math.max(1, Math.ceil((retryAfterSeconds ?? 600) / 60));
-      box.append(el('p', {}, `Your bank is not available right now. Please try again in about ${minutes} minutes.`));
+      const outage = job.error.institutionStatus === 'major-outage' ? ' It reports a major outage.' : '';
+      box.append(el('p', {}, `Your bank is not available right now.${outage} Please try again in about ${minutes} minutes.`));
       break;
     }
     default: // 'wait', and anything newer than this page
@@ -442,6 +457,48 @@ function renderUserAction(job) {
   }
   box.append(el('p', { class: 'muted' }, `The bank said: ${title} (code ${code})`));
   return box;
+}
+
+// The bank's challenge, one field per question (or the code's label), sent to
+// POST /v1/jobs/{jobId}/mfa. A refused answer keeps the form, with the problem shown above; an
+// accepted one lets the job go on (its job.updated events follow).
+/** @param {string} jobId @param {MfaChallenge} challenge */
+function renderMfaForm(jobId, challenge) {
+  const form = el('form', { 'data-testid': 'mfa-form' },
+    el('p', {}, challenge.description || 'Your bank asks you to confirm it is you.'));
+  const fields = challenge.input.map((label, i) => {
+    const input = el('input', { type: 'text', required: '',
+      autocomplete: 'one-time-code', 'data-testid': 'mfa-answer', id: `mfa-${jobId}-${i}` });
+    form.append(el('label', { for: input.id }, label), input);
+    return input;
+  });
+  const send = el('button', { type: 'submit', 'data-testid': 'mfa-send' }, 'Send');
+  form.append(send);
+  if (challenge.expiresAt) {
+    form.append(el('p', { class: 'muted' }, `Answer before ${new Date(challenge.expiresAt).toLocaleTimeString()}.`));
+  }
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    send.disabled = true;
+    $('problem').hidden = true;
+    try {
+      const responses = fields.map((input) => input.value);
+      showJob(await api(bff.POST('/v1/jobs/{jobId}/mfa', { params: { path: { jobId } }, body: { responses } })), null);
+    } catch (e) {
+      showProblem(e);
+    } finally {
+      send.disabled = false;
+    }
+  });
+  return form;
+}
+
+// Refreshing every bank of the user: a job per connection, followed like the first ones.
+async function refreshBanks() {
+  const { data: started } = await api(bff.POST('/v1/connections/refresh'));
+  watched.clear();
+  jobs.clear();
+  await watchJobs(started.map((job) => job.id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -614,6 +671,7 @@ async function main() {
   onClick($button('connect-bank'), () => connectBank());
   onClick($button('renew-consent'), () => connectBank({ action: 'extend' }));
   onClick($button('load-more'), async () => showMoreTransactions());
+  onClick($button('refresh-banks'), refreshBanks);
 
   if (!session.jwt) {
     $('signin').hidden = false;

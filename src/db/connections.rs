@@ -58,21 +58,23 @@ pub async fn invalidated(
 /// The connection was deleted (through us, Basiq's dashboard, or its `connection.deleted`
 /// event), in the caller's transaction: it is remembered as deleted, so that what Basiq still
 /// lists of it is never answered again; what we stored about it goes; and the sync store reports
-/// its records removed once and erases what it held of them. Answers how many records the
-/// store removed.
+/// its records removed once and erases what it held of them. `false` when it was known as
+/// deleted already (its deletion is heard of twice: from us, then from Basiq's event).
 pub async fn delete(
     tx: &mut PgConnection,
     app_user_id: &str,
     connection_id: &str,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query!(
+) -> Result<bool, sqlx::Error> {
+    let first = sqlx::query!(
         "insert into deleted_connections (app_user_id, connection_id) values ($1, $2)
          on conflict do nothing",
         app_user_id,
         connection_id
     )
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected()
+        == 1;
     sqlx::query!(
         "delete from connections where connection_id = $1 and app_user_id = $2",
         connection_id,
@@ -94,7 +96,8 @@ pub async fn delete(
     )
     .execute(&mut *tx)
     .await?;
-    super::sync::remove_connection(tx, app_user_id, connection_id).await
+    super::sync::remove_connection(tx, app_user_id, connection_id).await?;
+    Ok(first)
 }
 
 /// The connections the user deleted.

@@ -577,12 +577,12 @@ pub async fn erase(tx: &mut PgConnection, app_user_id: &str) -> Result<(), sqlx:
 
 /// The connection was deleted: each of its records a client may hold is reported removed
 /// once (a new change each), and what the log held of them is erased (their changes keep their
-/// sequence numbers, without bodies). Answers how many were removed.
+/// sequence numbers, without bodies).
 pub async fn remove_connection(
     tx: &mut PgConnection,
     app_user_id: &str,
     connection_id: &str,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     lock(tx, app_user_id).await?;
     let Some(last_seq) = sqlx::query_scalar!(
         "select last_seq from sync_state where app_user_id = $1 for update",
@@ -591,26 +591,30 @@ pub async fn remove_connection(
     .fetch_optional(&mut *tx)
     .await?
     else {
-        return Ok(0);
+        return Ok(());
     };
-    let version = sqlx::query_scalar!(
-        "update sync_state set version = version + 1 where app_user_id = $1 returning version",
-        app_user_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "update sync_changes c set change = 'erased', body_sealed = null, erased_in = $3
+    // An erasure with nothing to erase (the connection's deletion heard of twice) changes
+    // nothing, not even the store's version.
+    let erased = sqlx::query!(
+        "update sync_changes c set change = 'erased', body_sealed = null,
+                erased_in = (select version + 1 from sync_state where app_user_id = $1)
           where c.app_user_id = $1 and c.change in ('added', 'modified')
             and exists (select 1 from sync_records r
                          where r.app_user_id = c.app_user_id and r.kind = c.kind
                            and r.record_id = c.record_id and r.connection_id = $2)",
         app_user_id,
-        connection_id,
-        version
+        connection_id
     )
     .execute(&mut *tx)
     .await?;
+    if erased.rows_affected() > 0 {
+        sqlx::query!(
+            "update sync_state set version = version + 1 where app_user_id = $1",
+            app_user_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     let removed = sqlx::query_scalar!(
         "with live as (
              select kind, record_id,
@@ -639,5 +643,5 @@ pub async fn remove_connection(
     )
     .execute(&mut *tx)
     .await?;
-    Ok(removed)
+    Ok(())
 }

@@ -375,16 +375,18 @@ async fn remove(
         Err(e) => return Err(e.into()),
     }
     let mut tx = state.pool.begin().await?;
-    let removed = db::connections::delete(&mut tx, &user.sub, &connection_id).await?;
-    let gone = Change::Connection(ConnectionView::deleted(&connection_id));
-    state.events.publish_in(&mut tx, &user.sub, &gone).await?;
-    let data = Change::Data(DataUpdated {
-        connection_id: Some(connection_id.clone()),
-    });
-    state.events.publish_in(&mut tx, &user.sub, &data).await?;
+    // Basiq's `connection.deleted` may have told it first.
+    if db::connections::delete(&mut tx, &user.sub, &connection_id).await? {
+        let gone = Change::Connection(ConnectionView::deleted(&connection_id));
+        state.events.publish_in(&mut tx, &user.sub, &gone).await?;
+        let data = Change::Data(DataUpdated {
+            connection_id: Some(connection_id.clone()),
+        });
+        state.events.publish_in(&mut tx, &user.sub, &data).await?;
+    }
     tx.commit().await?;
     state.users.forget(&user.sub);
-    tracing::info!(sync_removed = removed, "connection deleted");
+    tracing::info!("connection deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 

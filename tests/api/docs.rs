@@ -20,6 +20,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/consent/callback"),
     ("get", "/v1/jobs"),
     ("get", "/v1/jobs/{jobId}"),
+    ("post", "/v1/jobs/{jobId}/mfa"),
     ("get", "/v1/events"),
     ("post", "/v1/events/ticket"),
     ("get", "/v1/connections"),

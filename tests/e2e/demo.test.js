@@ -81,9 +81,9 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
   }
 
   // On the Consent UI: pick an institution (when asked), log in, submit; then wait to be back.
-  async function logInAtBank(page, loginId, password) {
+  async function logInAtBank(page, loginId, password, institutionId = 'AU00000') {
     if (await page.locator('select#institutionId').count()) {
-      await page.selectOption('#institutionId', 'AU00000');
+      await page.selectOption('#institutionId', institutionId);
     }
     await page.fill('#loginId', loginId);
     await page.fill('#password', password);
@@ -385,6 +385,68 @@ describe('the demo page against basiq-bff and basiq-sim', { timeout: 180_000, co
         assert.match(await action.textContent(), message);
       });
     }
+  });
+
+  // Pied Piper Bank asks a refresh of an MFA user's connection the user's question, always
+  // (reference/TOPICS/testing.md, "MFA users": gavinBelson's is "What's your first company?",
+  // answered "Hooli"). The page shows the question; a wrong answer is refused and the form stays;
+  // the right one lets the job go on to succeed.
+  it('answers the bank\'s question on a refresh: a wrong answer is refused, the right one succeeds', async () => {
+    await withPage('mfa', async (page) => {
+      await signInAndOpenConsent(page, `e2e-mfa-${randomBytes(4).toString('hex')}`);
+      await logInAtBank(page, 'gavinBelson', 'hooli2016', 'AU00002');
+      await jobStatus(page, 'succeeded');
+      await page.locator('[data-testid=account-row]').first().waitFor();
+
+      await page.click('[data-testid=refresh-banks]');
+      await jobStatus(page, 'action_required');
+      const action = page.locator('[data-testid=job-action]');
+      assert.equal(await action.getAttribute('data-action'), 'answer_mfa');
+      const form = page.locator('[data-testid=mfa-form]');
+      assert.match(await form.textContent(), /What's your first company\?/);
+      await page.screenshot({ path: path.join(OUT_DIR, 'mfa-question.png'), fullPage: true });
+
+      await form.locator('[data-testid=mfa-answer]').fill('Pied Piper');
+      await form.locator('[data-testid=mfa-send]').click();
+      await page.locator('[data-testid=problem]').waitFor();
+      assert.match(await page.textContent('[data-testid=problem-meta]'), /HTTP 422 · mfa_rejected · field: responses/);
+      assert.ok(await page.isVisible('[data-testid=mfa-form]'), 'the question is still asked');
+
+      await page.locator('[data-testid=mfa-answer]').fill('Hooli');
+      await page.locator('[data-testid=mfa-send]').click();
+      await jobStatus(page, 'succeeded');
+      const steps = await page.locator('[data-testid=job-step]').evaluateAll(
+        (items) => items.map((li) => li.dataset.status));
+      assert.deepEqual(steps, ['succeeded', 'succeeded', 'succeeded', 'succeeded'], 'four steps, the question among them');
+      assert.equal(await page.locator('[data-testid=mfa-form]').count(), 0);
+    });
+  });
+
+  // A bank Basiq cannot connect this way (here a refresh the simulator fails with
+  // institution-disabled): the page asks the user to choose another.
+  it('asks the user to choose another bank when no retry will help', async () => {
+    await withPage('choose-another-bank', async (page) => {
+      await signInAndOpenConsent(page, `e2e-disabled-${randomBytes(4).toString('hex')}`);
+      await logInAtBank(page, 'Wentworth-Smith', 'whislter');
+      await jobStatus(page, 'succeeded');
+      const { basiqUserId } = await bffAnswer(page, '/v1/me');
+      const { data: [connection] } = await bffAnswer(page, '/v1/connections');
+      const next = await fetch(`${stack.sim}/__sim/users/${basiqUserId}/connections/${connection.id}/next-job`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ step: 'verify-credentials', code: 'institution-disabled' }),
+      });
+      assert.equal(next.status, 204);
+      await page.click('[data-testid=refresh-banks]');
+      await jobStatus(page, 'failed');
+      const action = page.locator('[data-testid=job-action]');
+      assert.equal(await action.getAttribute('data-action'), 'choose_another_bank');
+      assert.match(await action.textContent(), /cannot be connected this way/);
+      await page.screenshot({ path: path.join(OUT_DIR, 'choose-another-bank.png'), fullPage: true });
+      await page.click('[data-testid=choose-another-bank]');
+      await page.waitForURL((url) => url.href.startsWith(`${stack.sim}/consent/home?`));
+      assert.equal(new URL(page.url()).searchParams.get('connectionId'), null, 'a new connection, any bank');
+    });
   });
 
   it('tells bighead that the bank rejected the login, and Try again re-connects the same connection', async () => {

@@ -151,10 +151,40 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Deletes a connection.
-         * @description At Basiq first, then what we stored about it.
+         * Deletes a connection, and its data.
+         * @description Basiq keeps a deleted connection's accounts and transactions, so they are purged at Basiq
+         *     first (Basiq purges only active connections: an inactive one's data stays at Basiq, and is
+         *     never answered again); if the purge fails, nothing is deleted and the upstream problem is
+         *     answered. Then the connection is deleted at Basiq, and what the BFF stored of it: its
+         *     accounts and transactions are never answered again (not by the accounts and transactions
+         *     routes, nor by sync, whose next page reports them removed once). `connection.updated`
+         *     (`status: deleted`) and `data.updated` follow.
          */
         delete: operations["deleteConnection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connections/{connectionId}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purges a connection's data.
+         * @description Basiq removes the connection's accounts and transactions and keeps the connection, for a
+         *     later refresh to fetch its data again (Basiq's advice, for example to get the latest
+         *     enrichment). Basiq purges only active connections: an inactive one is `409
+         *     connection_not_active`. `data.updated` follows (after the sync copy drops the data, for a
+         *     user who syncs).
+         */
+        post: operations["purgeConnection"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -369,6 +399,31 @@ export interface paths {
         get: operations["getJob"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{jobId}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answers the bank's challenge a job waits on.
+         * @description A refresh of a web connection can stop at the bank's `mfa-challenge` (a one-time code, or
+         *     security questions): the job is then `action_required`, `error.userAction: answer_mfa`,
+         *     with `mfaChallenge`. Send the user's answers, one per `mfaChallenge.input`, in order; the
+         *     job goes on and is answered (watch it with `job.updated`). Answers the BFF never logs or
+         *     stores. The bank refusing them is `422 mfa_rejected` (the challenge stays open until
+         *     `expiresAt`); a job not waiting on an answer is `409 job_not_waiting_for_mfa`.
+         */
+        post: operations["answerJobMfa"];
         delete?: never;
         options?: never;
         head?: never;
@@ -653,9 +708,11 @@ export interface components {
             needsAttention: boolean;
             /**
              * @description When `needsAttention`: `invalid` (reconnect through the Consent UI with this
-             *     `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
-             *     its `error.userAction`), or `consent_expiring` (within 7 days, or Basiq warned that the
-             *     consent expires: renew it with `POST /v1/consent` and `action: extend`).
+             *     `connectionId`), `reenter_credentials`, `visit_bank`, `answer_mfa` or
+             *     `choose_another_bank` (the last job needs the user, see its `error.userAction`), or
+             *     `consent_expiring` (within 7 days, or Basiq warned that the consent expires: renew it
+             *     with `POST /v1/consent` and `action: extend`). A bank that is down is not the user's to
+             *     fix: `institution.status` says so.
              */
             attentionReason?: string | null;
         };
@@ -663,7 +720,7 @@ export interface components {
          * @description What happened to a consent.
          * @enum {string}
          */
-        ConsentChange: "created" | "updated" | "revoked" | "expired" | "warning";
+        ConsentChange: "created" | "updated" | "revoked" | "expired" | "warning" | "reminder";
         /**
          * @description Where to send the browser back, and what to do in the Consent UI.
          * @example {
@@ -814,9 +871,11 @@ export interface components {
                 needsAttention: boolean;
                 /**
                  * @description When `needsAttention`: `invalid` (reconnect through the Consent UI with this
-                 *     `connectionId`), `reenter_credentials` or `visit_bank` (the last job needs the user, see
-                 *     its `error.userAction`), or `consent_expiring` (within 7 days, or Basiq warned that the
-                 *     consent expires: renew it with `POST /v1/consent` and `action: extend`).
+                 *     `connectionId`), `reenter_credentials`, `visit_bank`, `answer_mfa` or
+                 *     `choose_another_bank` (the last job needs the user, see its `error.userAction`), or
+                 *     `consent_expiring` (within 7 days, or Basiq warned that the consent expires: renew it
+                 *     with `POST /v1/consent` and `action: extend`). A bank that is down is not the user's to
+                 *     fix: `institution.status` says so.
                  */
                 attentionReason?: string | null;
             }[];
@@ -877,6 +936,7 @@ export interface components {
                 connectionId?: string | null;
                 steps: components["schemas"]["JobStep"][];
                 error?: components["schemas"]["JobError"] | null;
+                mfaChallenge?: components["schemas"]["MfaChallenge"] | null;
                 /** @description RFC 3339, as Basiq gives it. */
                 createdAt?: string | null;
                 updatedAt?: string | null;
@@ -979,6 +1039,12 @@ export interface components {
         InstitutionRef: {
             id?: string | null;
             name?: string | null;
+            /**
+             * @description The bank's status in Basiq's connectors list: `operational`, `degraded-performance`,
+             *     `partial-outage`, `major-outage` (refreshing will fail: wait) or `under-maintenance`;
+             *     `null` when unknown.
+             */
+            status?: string | null;
         };
         /** @description A bank, through one of Basiq's connectors (a bank may have an open-banking and a web one). */
         InstitutionView: {
@@ -1003,18 +1069,27 @@ export interface components {
             from?: string | null;
             to?: string | null;
         };
-        /** @description Why a job failed, and what the user should do about it. */
+        /** @description Why a job failed or waits, and what the user should do about it. */
         JobError: {
-            /** @description Basiq's failure code, e.g. `invalid-credentials`, `maintenance`, `connector-error`. */
+            /**
+             * @description Basiq's failure code, e.g. `invalid-credentials`, `maintenance`, `connector-error`;
+             *     `mfa-challenge` while the job waits on the user's answer.
+             */
             code: string;
             title: string;
             detail: string;
             userAction: components["schemas"]["UserAction"];
             /**
              * Format: int64
-             * @description With `retry_later`: seconds to wait before refreshing again.
+             * @description With `retry_later`: seconds to wait before refreshing again (600, or 3600 while the
+             *     bank reports a `major-outage`).
              */
             retryAfterSeconds?: number | null;
+            /**
+             * @description The bank's status in Basiq's connectors list when this was seen: `operational`,
+             *     `degraded-performance`, `partial-outage`, `major-outage` or `under-maintenance`.
+             */
+            institutionStatus?: string | null;
         };
         /**
          * @description Derived from the steps: `action_required` and `failed` come with an `error`.
@@ -1022,7 +1097,7 @@ export interface components {
          */
         JobStatus: "pending" | "in_progress" | "succeeded" | "failed" | "action_required";
         JobStep: {
-            /** @description e.g. `verify-credentials`, `retrieve-accounts`, `retrieve-transactions`. */
+            /** @description e.g. `verify-credentials`, `mfa-challenge`, `retrieve-accounts`, `retrieve-transactions`. */
             title: string;
             /** @description `pending`, `in_progress`, `succeeded` or `failed`. */
             status: string;
@@ -1037,6 +1112,7 @@ export interface components {
             connectionId?: string | null;
             steps: components["schemas"]["JobStep"][];
             error?: components["schemas"]["JobError"] | null;
+            mfaChallenge?: components["schemas"]["MfaChallenge"] | null;
             /** @description RFC 3339, as Basiq gives it. */
             createdAt?: string | null;
             updatedAt?: string | null;
@@ -1117,6 +1193,32 @@ export interface components {
             website?: string | null;
             phone?: components["schemas"]["Phone"] | null;
             logo?: components["schemas"]["Logo"] | null;
+        };
+        /**
+         * @description The user's answers to the bank's challenge, one per `mfaChallenge.input`, in order.
+         * @example {
+         *       "responses": [
+         *         "1234"
+         *       ]
+         *     }
+         */
+        MfaAnswer: {
+            /** @description The one-time code, or each question's answer; 1–10 of them, each 1–256 characters. */
+            responses: string[];
+        };
+        /** @description The bank's challenge a job waits on (`userAction: answer_mfa`), as Basiq gives it. */
+        MfaChallenge: {
+            /** @description `token` (a one-time code) or `security-questions`. */
+            method: string;
+            /** @description The bank's words, e.g. "A SMS code has been sent to your device". */
+            description?: string | null;
+            /**
+             * @description What to ask the user, one answer each, in order: the questions, or the input's label
+             *     (`OTP Password`). `POST /v1/jobs/{jobId}/mfa` takes the answers in the same order.
+             */
+            input: string[];
+            /** @description When the challenge lapses (RFC 3339); `null` when Basiq does not say. */
+            expiresAt?: string | null;
         };
         PaymentDetails: {
             bpay?: components["schemas"]["Bpay"] | null;
@@ -1224,6 +1326,11 @@ export interface components {
             shuttingDown: boolean;
             /** @description The background work (shown, not part of readiness). */
             backgroundTasks: components["schemas"]["TaskStatus"][];
+            /**
+             * @description What an operator should look at, though it does not make the replica unready: e.g.
+             *     Basiq no longer sending webhooks to this BFF.
+             */
+            warnings: string[];
         };
         /** @description A ticket for `GET /v1/events?ticket=…`. */
         StreamTicket: {
@@ -1331,10 +1438,20 @@ export interface components {
             enrich?: components["schemas"]["Enrich"] | null;
         };
         /**
-         * @description What the app should tell its user about a failed job.
+         * @description What the app should ask of its user about a job that failed or waits on them, by Basiq's failure code:
+         *
+         *     | Basiq codes | `status` | `error.userAction` | what to tell the user |
+         *     |---|---|---|---|
+         *     | `invalid-credentials`, `invalid-username-or-password`, `authorization-failed`, `invalid-connection` | `action_required` | `reenter_credentials` | the bank refused the login: open the Consent UI again with `connectionId` |
+         *     | `locked-account`, `multifactor-required`, `multi-factor-authentication`, `account-not-accessible-requires-user-action`, `user-action-required` | `action_required` | `visit_bank` | the bank needs the user (a locked account, an MFA the connector cannot do, a prompt or new terms): log in at the bank, clear it, then refresh |
+         *     | `mfa-challenge` | `action_required` | `answer_mfa` | a refresh waits on the bank's one-time code or security questions (`mfaChallenge`): answer with `POST /v1/jobs/{jobId}/mfa` before `expiresAt` |
+         *     | `institution-not-found`, `institution-disabled`, `institution-not-supported`, `too-many-sandbox-connections`, `missing-required-field`, `missing-required-field-value`, `invalid-field-value`, `invalid-csv-row`, `row-count-exceeded`, `account-data-differs`, `empty-file`, `bank-statement-invalid`, `bank-statement-new-product`, `bank-statement-parsing-error`, `bank-statement-not-supported`, `txn-after-last-updated-date` | `failed` | `choose_another_bank` | no retry will clear it (the bank is gone, disabled or not supported, the sandbox is full, or a statement upload was refused): choose another bank or way to connect, or contact support |
+         *     | `service-unavailable`, `system-unavailable`, `maintenance`, `institution-not-available` | `failed` | `retry_later` | the bank is down: refresh again after `retryAfterSeconds` (600, or 3600 while the bank reports a `major-outage`) |
+         *     | `connector-error`, `unknown-error`, `job-timed-out`, `internal-server-error`, `parameter-not-supplied`, `resource-not-found` | `failed` | `wait` | Basiq's side failed and Basiq retries by itself (every 2 hours for up to 7 days): tell the user their data will follow |
+         *     | anything else | `failed` | `wait` | as above; counted in `basiq_unknown_job_codes_total` and logged once |
          * @enum {string}
          */
-        UserAction: "reenter_credentials" | "visit_bank" | "retry_later" | "wait";
+        UserAction: "reenter_credentials" | "visit_bank" | "answer_mfa" | "choose_another_bank" | "retry_later" | "wait";
         /** @description The user was erased: everything stored about them is gone. */
         UserErased: {
             userId: string;
@@ -1368,7 +1485,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The user was erased while this request ran (`user_erased`); start again. */
+        /**
+         * @description The request does not fit the resource's state now: the user was erased while it ran
+         *     (`user_erased`; start again), Basiq purges active connections only
+         *     (`connection_not_active`), or the job is not waiting on an MFA answer
+         *     (`job_not_waiting_for_mfa`).
+         */
         Conflict: {
             headers: {
                 [name: string]: unknown;
@@ -1436,6 +1558,18 @@ export interface components {
         };
         /** @description The bearer token is missing, malformed, expired or not signed by the configured key. */
         Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description Well-formed, but refused: the bank did not accept the MFA answers (`mfa_rejected`, with
+         *     `field: "responses"`); the challenge stays open until its `expiresAt`.
+         */
+        Unprocessable: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1692,7 +1826,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The connection is deleted. */
+            /** @description The connection and its data are deleted. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -1702,6 +1836,37 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    purgeConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A connection id from `GET /v1/connections`. */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The connection's data is purged; the connection stays. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             414: components["responses"]["UriTooLong"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -2020,6 +2185,44 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    answerJobMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job waiting on the answer. */
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaAnswer"];
+            };
+        };
+        responses: {
+            /** @description The answer was accepted; the job as it now is. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
