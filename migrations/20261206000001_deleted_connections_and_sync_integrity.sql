@@ -19,15 +19,20 @@ delete from sync_changes c
  where not exists (select 1 from sync_state s where s.app_user_id = c.app_user_id);
 delete from sync_refreshes f
  where not exists (select 1 from sync_state s where s.app_user_id = f.app_user_id);
+-- Added unchecked, then checked: the check reads the tables without blocking their writes,
+-- so replicas of the previous version keep serving during a rolling deploy.
 alter table sync_records
     add constraint sync_records_state_fkey foreign key (app_user_id)
-        references sync_state (app_user_id) on delete cascade;
+        references sync_state (app_user_id) on delete cascade not valid;
 alter table sync_changes
     add constraint sync_changes_state_fkey foreign key (app_user_id)
-        references sync_state (app_user_id) on delete cascade;
+        references sync_state (app_user_id) on delete cascade not valid;
 alter table sync_refreshes
     add constraint sync_refreshes_state_fkey foreign key (app_user_id)
-        references sync_state (app_user_id) on delete cascade;
+        references sync_state (app_user_id) on delete cascade not valid;
+alter table sync_records validate constraint sync_records_state_fkey;
+alter table sync_changes validate constraint sync_changes_state_fkey;
+alter table sync_refreshes validate constraint sync_refreshes_state_fkey;
 
 -- A refresh reads Basiq without holding a database connection; this lease keeps other
 -- replicas from reading the same user's data at once (a crashed replica's lease lapses).

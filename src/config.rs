@@ -81,6 +81,9 @@ pub struct Settings {
     /// The egress proxy for calls to an https Basiq, if one is configured.
     pub basiq_proxy: Option<EgressProxy>,
     pub connection_limits: ConnectionLimits,
+    /// Kept answers: their byte budget and maximum age (`ANSWER_CACHE_BYTES`,
+    /// `ANSWER_CACHE_MAX_AGE_SECS`).
+    pub answer_cache: crate::answers::Limits,
     /// Spans go out over OTLP/HTTP: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set (and `OTEL_SDK_DISABLED` is not `true`). The
     /// OpenTelemetry SDK reads those and the other `OTEL_*` variables itself; they are
@@ -451,6 +454,16 @@ impl Settings {
             )? as usize,
         };
 
+        let answer_defaults = crate::answers::Limits::default();
+        let answer_cache = crate::answers::Limits {
+            bytes: whole("ANSWER_CACHE_BYTES", answer_defaults.bytes, 0..=1 << 40)?,
+            max_age: Duration::from_secs(whole(
+                "ANSWER_CACHE_MAX_AGE_SECS",
+                answer_defaults.max_age.as_secs(),
+                0..=86_400,
+            )?),
+        };
+
         let traces = traces(get)?;
         let basiq_proxy = EgressProxy::from_lookup(get, &basiq_api_url)?;
         Ok(Self {
@@ -472,6 +485,7 @@ impl Settings {
             log_format,
             basiq_proxy,
             connection_limits,
+            answer_cache,
             traces,
         })
     }
@@ -704,6 +718,8 @@ mod tests {
             ("ALLOWED_RETURN_URLS", "javascript:alert(1)"),
             ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path"),
             ("APP_JWT_SECRET", "short"),
+            ("ANSWER_CACHE_BYTES", "lots"),
+            ("ANSWER_CACHE_MAX_AGE_SECS", "90000"),
         ] {
             let err = settings(&with(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var, "{value}");

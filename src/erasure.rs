@@ -7,14 +7,14 @@ use crate::{
     basiq::{BasiqClient, BasiqError, types::Consent},
     db,
     events::{Change, ConsentChange, ConsentUpdated, Events, UserErased},
-    user_cache::UserCache,
+    remembered::Remembered,
 };
 
 /// What erasure needs.
 pub struct Eraser<'a> {
     pub pool: &'a PgPool,
     pub basiq: &'a BasiqClient,
-    pub users: &'a UserCache,
+    pub remembered: &'a Remembered,
     pub events: &'a Events,
 }
 
@@ -55,19 +55,21 @@ impl Eraser<'_> {
             .publish_in(&mut tx, app_user_id, &erased)
             .await?;
         tx.commit().await?;
-        self.users.forget(app_user_id);
+        self.remembered.forget(app_user_id);
         tracing::info!("user erased");
         Ok(())
     }
 }
 
 /// Whether a consent that ended (`ended`, when the event names it) takes the user's stored
-/// data with it: only when none of the user's consents at Basiq is still active. A late event
-/// about an old consent, after the user consented again, erases nothing current.
-pub fn consent_end_erases(consents: &[Consent], ended: Option<&str>) -> bool {
+/// data with it, by the user's consents as Basiq now lists them (`consents`): only when none of
+/// them is still active. A late event about an old consent, after the user consented again,
+/// erases nothing current; nor does an event about a consent Basiq says is active (unless it is
+/// being revoked now, `revoking`, and Basiq listed it before).
+pub fn consent_end_erases(consents: &[Consent], ended: Option<&str>, revoking: bool) -> bool {
     !consents
         .iter()
-        .any(|c| c.status.as_deref() == Some("active") && c.id.as_deref() != ended)
+        .any(|c| c.status.as_deref() == Some("active") && (c.id.as_deref() != ended || !revoking))
 }
 
 /// A consent of the user ended (revoked or expired), in the caller's transaction: their stored

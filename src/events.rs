@@ -30,8 +30,8 @@ use crate::{
         jobs::JobView,
     },
     institutions::Institutions,
+    remembered::Remembered,
     tasks::TaskContext,
-    user_cache::UserCache,
 };
 
 /// Events are kept at least this long, for streams that reconnect with `Last-Event-ID`.
@@ -155,14 +155,6 @@ impl Events {
         }
     }
 
-    /// Publishes `change` for `app_user_id`, in a transaction of its own.
-    pub async fn publish(&self, app_user_id: &str, change: &Change) -> Result<i64, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let id = self.publish_in(&mut tx, app_user_id, change).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
     /// Publishes `change` for `app_user_id` in the caller's transaction (it is seen once that
     /// commits).
     pub async fn publish_in(
@@ -191,13 +183,6 @@ impl Events {
         Ok(id)
     }
 
-    /// Publishes from background work, where a failure is logged rather than answered.
-    pub async fn publish_or_log(&self, app_user_id: &str, change: &Change) {
-        if let Err(e) = self.publish(app_user_id, change).await {
-            tracing::error!(error = %e, event_type = change.event_type(), "could not publish an event");
-        }
-    }
-
     /// Records what was just seen of the user's job (`db::jobs::record`) and, when it is new or
     /// moved, publishes `job.updated`, in one transaction.
     pub async fn job_seen(
@@ -207,6 +192,14 @@ impl Events {
         view: &JobView,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        // A job of a deleted connection (Basiq still lists its jobs for 7 days) is not told.
+        if let Some(c) = &view.connection_id
+            && db::connections::deleted(&mut *tx, app_user_id)
+                .await?
+                .contains(c)
+        {
+            return Ok(());
+        }
         if db::jobs::record(&mut tx, app_user_id, origin, view).await? {
             self.publish_in(&mut tx, app_user_id, &Change::Job(view.clone()))
                 .await?;
@@ -215,25 +208,17 @@ impl Events {
         tx.commit().await
     }
 
-    /// Stores what the job watcher saw (`db::jobs::watched`) and, when the job moved,
-    /// publishes `job.updated`, in the caller's transaction; `false` when the job is no longer
-    /// stored (its user was erased).
-    pub async fn job_watched_in(
+    /// Publishes `job.updated` with `view`, in the caller's transaction.
+    pub async fn job_moved_in(
         &self,
         tx: &mut PgConnection,
         app_user_id: &str,
         view: &JobView,
-        next_check_in_secs: f64,
-    ) -> Result<bool, sqlx::Error> {
-        let Some(moved) = db::jobs::watched(&mut *tx, view, next_check_in_secs).await? else {
-            return Ok(false);
-        };
-        if moved {
-            self.publish_in(tx, app_user_id, &Change::Job(view.clone()))
-                .await?;
-            count_unknown_code(view);
-        }
-        Ok(true)
+    ) -> Result<(), sqlx::Error> {
+        self.publish_in(tx, app_user_id, &Change::Job(view.clone()))
+            .await?;
+        count_unknown_code(view);
+        Ok(())
     }
 
     /// Publishes `connection.updated` in the caller's transaction: the connection as Basiq had
@@ -342,9 +327,9 @@ pub struct Hub {
     users: Mutex<HashMap<String, UserStreams>>,
     open: AtomicUsize,
     limits: StreamLimits,
-    /// What this replica remembers of users, forgotten for a user whenever anything is
-    /// published for them (a deleted connection, an erasure), wherever it was published.
-    known: Arc<UserCache>,
+    /// What this replica remembers of users: stale for a user when a notice of their events
+    /// arrives (published on any replica, committed), for everyone when notices were missed.
+    remembered: Arc<Remembered>,
     /// Woken on every new event, for the delivery to the company's backend.
     pub deliveries: Notify,
 }
@@ -371,12 +356,12 @@ impl Drop for StreamSlot {
 }
 
 impl Hub {
-    pub fn new(limits: StreamLimits, known: Arc<UserCache>) -> Arc<Self> {
+    pub fn new(limits: StreamLimits, remembered: Arc<Remembered>) -> Arc<Self> {
         Arc::new(Self {
             users: Mutex::default(),
             open: AtomicUsize::new(0),
             limits,
-            known,
+            remembered,
             deliveries: Notify::new(),
         })
     }
@@ -405,7 +390,7 @@ impl Hub {
     }
 
     fn wake(&self, user: &str) {
-        self.known.forget(user);
+        self.remembered.forget(user);
         self.deliveries.notify_one();
         if let Some(streams) = self.users.lock().expect("hub lock").get(user) {
             streams.wake.notify_waiters();
@@ -413,7 +398,7 @@ impl Hub {
     }
 
     fn wake_all(&self) {
-        self.known.clear();
+        self.remembered.forget_all();
         self.deliveries.notify_one();
         for streams in self.users.lock().expect("hub lock").values() {
             streams.wake.notify_waiters();

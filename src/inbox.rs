@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use sqlx::{PgConnection, PgPool};
 use tokio::{sync::mpsc, task::JoinSet};
 
@@ -21,7 +19,6 @@ use crate::{
     institutions::Institutions,
     sync::SyncStore,
     tasks::TaskContext,
-    user_cache::UserCache,
 };
 
 /// Deliveries waiting to be worked on; beyond this the webhook route asks Basiq to redeliver.
@@ -70,8 +67,6 @@ impl Room<'_> {
 pub struct Worker {
     pub pool: PgPool,
     pub basiq: BasiqClient,
-    /// Known users, to forget one Basiq deleted.
-    pub users: Arc<UserCache>,
     /// What a webhook changed is published for the user.
     pub events: Events,
     /// Names the institutions of connections in `connection.updated` events.
@@ -351,7 +346,7 @@ async fn prepare(
         )),
         ("consent.revoked" | "consent.expired", _) => {
             let consents = state.basiq.consents(&target.basiq_user_id).await?;
-            let erase = consent_end_erases(&consents, target.consent_id.as_deref());
+            let erase = consent_end_erases(&consents, target.consent_id.as_deref(), false);
             if !erase {
                 tracing::info!(
                     "a consent ended that is not the user's active one; nothing current is erased"
@@ -380,6 +375,15 @@ async fn act(
             consent_id: target.consent_id.clone(),
         }))
     };
+    // What Basiq says later of a deleted connection (a late or recovered event) is not told:
+    // for the user it is gone.
+    if let Some(c) = target.connection_id.as_deref()
+        && event_type != "connection.deleted"
+        && db::connections::deleted(&mut *tx, user).await?.contains(c)
+    {
+        tracing::info!("the event is about a deleted connection; nothing to do");
+        return Ok(false);
+    }
     let mut wake = false;
     let change = match (event_type, target.connection_id.as_deref(), prepared) {
         ("connection.invalidated", Some(c), Prepared::Connection(seen)) => {
@@ -405,13 +409,8 @@ async fn act(
             }
         }
         ("transactions.updated" | "account.updated", connection, _) => {
-            match connection {
-                Some(c) if db::connections::deleted(&mut *tx, user).await?.contains(c) => {
-                    tracing::info!("data of a deleted connection changed at Basiq; not told");
-                }
-                // `data.updated` follows, once the user's sync store (if any) is refreshed.
-                _ => wake = state.sync.data_changed_in(tx, user, connection).await?,
-            }
+            // `data.updated` follows, once the user's sync store (if any) is refreshed.
+            wake = state.sync.data_changed_in(tx, user, connection).await?;
             None
         }
         ("consent.revoked" | "consent.expired", _, Prepared::ConsentEnded { erase }) => {
@@ -453,7 +452,6 @@ async fn act(
         // Basiq reminds that the consent has run 90 days since it was last updated.
         ("consent.reminder", _, _) => consent(ConsentChange::Reminder),
         ("user.deleted", _, _) => {
-            state.users.forget(user);
             db::users::delete(&mut *tx, user).await?;
             Some(Change::Erased(UserErased {
                 user_id: user.to_owned(),

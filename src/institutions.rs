@@ -109,10 +109,17 @@ impl Institutions {
         }
     }
 
-    /// The bank's status in the connectors list (`operational`, `major-outage`, …), best
-    /// effort.
-    pub async fn status(&self, institution_id: &str) -> Option<String> {
-        let list = self.get().await.ok()?;
+    /// The bank's status in the cached connectors list (`operational`, `major-outage`, …), best
+    /// effort and at once: with no list yet, `None`, and the list is fetched in the background
+    /// for next time (a job's view never waits on Basiq's connectors).
+    pub fn status(&self, institution_id: &str) -> Option<String> {
+        let Some((list, _)) = self.snapshot() else {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let _ = me.get().await;
+            });
+            return None;
+        };
         list.iter()
             .find(|c| c.id == institution_id)
             .and_then(|c| c.status.clone())

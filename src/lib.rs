@@ -4,6 +4,7 @@
 //! `crates/basiq-sim`.
 
 pub mod admin;
+pub mod answers;
 pub mod auth;
 pub mod basiq;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod limits;
 pub mod monitoring;
 pub mod outbox;
 pub mod recovery;
+pub mod remembered;
 pub mod single_flight;
 pub mod startup;
 pub mod state;

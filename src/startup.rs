@@ -20,6 +20,7 @@ use crate::{
     institutions::{INSTITUTIONS_TTL, Institutions},
     limits::Limits,
     monitoring, outbox, recovery,
+    remembered::Remembered,
     state::{App, AppState, ConsentConfig},
     subscription,
     sync::{self as sync_store, SyncStore},
@@ -118,6 +119,7 @@ impl Application {
             ),
             None => None,
         };
+        let remembered = Arc::new(Remembered::new(settings.answer_cache));
         let events = Events::new(pool.clone(), sealer.clone(), outbox.is_some());
         let sync = SyncStore::new(
             pool.clone(),
@@ -127,7 +129,6 @@ impl Application {
             events.clone(),
         );
 
-        let users = Arc::new(crate::user_cache::UserCache::default());
         let state = AppState(Arc::new(App {
             health_pool: db::health_pool(&pool),
             pool,
@@ -152,10 +153,10 @@ impl Application {
             sealer,
             events,
             sync,
-            hub: Hub::new(options.stream_limits, users.clone()),
+            hub: Hub::new(options.stream_limits, remembered.clone()),
+            remembered,
             job_polls: Default::default(),
             limits: Limits::new(settings.rate_limit_per_minute),
-            users,
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
             hsts: settings.public_base_url.scheme() == "https",
             shutdown,
@@ -201,7 +202,6 @@ impl Application {
         let worker = inbox::Worker {
             pool: state.pool.clone(),
             basiq: state.basiq.clone(),
-            users: state.users.clone(),
             events: state.events.clone(),
             institutions: state.institutions.clone(),
             sync: state.sync.clone(),

@@ -12,10 +12,11 @@ use crate::{
     inbox::Inbox,
     institutions::Institutions,
     limits::Limits,
+    remembered::Remembered,
     single_flight::KeyedLocks,
     sync::SyncStore,
     tasks::Tasks,
-    user_cache::{Link, UserCache},
+    user_cache::Link,
     webhook_signature::WebhookKey,
 };
 
@@ -47,8 +48,8 @@ pub struct App {
     /// The background tasks, for `/readyz` and `/metrics`.
     pub tasks: Tasks,
     pub limits: Limits,
-    /// Known app user → Basiq user mappings.
-    pub users: Arc<UserCache>,
+    /// What is remembered of users (their Basiq links, their kept answers) until they change.
+    pub remembered: Arc<Remembered>,
     /// Web origins allowed to call the API from a browser (`CORS_ALLOWED_ORIGINS`).
     pub cors_allowed_origins: Vec<String>,
     /// Send `Strict-Transport-Security`: the BFF is reached over https.
@@ -100,12 +101,17 @@ impl App {
 
     /// A Basiq job as the API shows it, with its bank's status from the cached connectors
     /// list (which decides how long to wait before retrying a bank that is down).
-    pub async fn job_view(&self, job: &crate::basiq::types::Job) -> crate::domain::jobs::JobView {
-        let status = match job.institution_id() {
-            Some(id) => self.institutions.status(id).await,
-            None => None,
-        };
+    pub fn job_view(&self, job: &crate::basiq::types::Job) -> crate::domain::jobs::JobView {
+        let status = job
+            .institution_id()
+            .and_then(|id| self.institutions.status(id));
         job.view().with_institution_status(status)
+    }
+
+    /// The request changed something of the user, and committed it: what is remembered of
+    /// them is stale here now (other replicas hear of it from the change's event).
+    pub fn changed(&self, app_user_id: &str) {
+        self.remembered.forget(app_user_id);
     }
 
     /// The Basiq user of an app user, if one has been created.
@@ -115,13 +121,14 @@ impl App {
 
     /// The app user's Basiq user and deleted connections, if a Basiq user has been created.
     pub async fn user_link(&self, app_user_id: &str) -> Result<Option<Link>, sqlx::Error> {
-        let link = match self.users.get(app_user_id) {
+        let link = match self.remembered.links.get(app_user_id) {
             Some(link) => Some(link),
             None => {
+                let read = std::time::Instant::now();
                 // Boxed: the known-user path stays a small future.
                 let link = Box::pin(crate::db::users::link(&self.pool, app_user_id)).await?;
                 if let Some(link) = &link {
-                    self.users.put(app_user_id, link.clone());
+                    self.remembered.links.put(app_user_id, link.clone(), read);
                 }
                 link
             }

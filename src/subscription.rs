@@ -28,7 +28,7 @@ pub const HANDLED_EVENTS: &[&str] = &[
 ];
 
 /// What Basiq's subscriptions say of ours.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Subscription<'a> {
     /// Basiq sends every event type we handle to our URL.
     Receiving(&'a Webhook),
@@ -178,7 +178,7 @@ mod tests {
             Subscription::Disabled(_)
         ));
         let other = webhook("https://other.example/hook", "active", HANDLED_EVENTS);
-        assert_eq!(assess(&[other], url), Subscription::Missing);
+        assert!(matches!(assess(&[other], url), Subscription::Missing));
         assert!(
             Subscription::Missing
                 .warning(url)

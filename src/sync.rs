@@ -4,17 +4,19 @@
 //!
 //! A store is made on a user's first sync. After that, whatever learns that Basiq's data
 //! changed (the job watcher when a job succeeds, the webhook inbox on `transactions.updated` or
-//! `account.updated`) asks for a refresh ([`SyncStore::data_changed`]); the `sync_refresher`
-//! task does it and then publishes `data.updated`, so an app that syncs on that event sees the
-//! change. A user without a store gets `data.updated` at once, as before.
+//! `account.updated`) asks for a refresh ([`SyncStore::data_changed_in`], in its own
+//! transaction); the `sync_refresher` task does it and publishes `data.updated` in the
+//! refresh's transaction, so an app that syncs on that event sees the change. A user without a
+//! store gets `data.updated` at once, as before.
 //!
-//! A refresh reads every account and every page of transactions from Basiq, one page at a
-//! time, holding the user's lock (a Postgres advisory lock, so one refresh at a time across
-//! replicas), and compares each record with the stored one by a keyed MAC of its JSON: new
-//! ones are added, changed ones modified, ones gone from Basiq removed, and a pending
-//! transaction whose posted copy arrived is removed even while Basiq still lists it
-//! (`domain::sync` says when one replaces another). Each change takes the next sequence
-//! number of the user; a sync cursor is a sequence number.
+//! A refresh reads every account and every page of transactions from Basiq holding no database
+//! connection (one refresh of a user at a time in this process, and a lease in `sync_state`
+//! across replicas), then, in one short transaction under the user's lock (a Postgres advisory
+//! lock, which erasure and connection deletion take too), compares each record with the stored
+//! one by a keyed MAC of its JSON: new ones are added, changed ones modified, ones gone from
+//! Basiq removed, and a pending transaction whose posted copy arrived is removed even while
+//! Basiq still lists it (`domain::sync` says when one replaces another). Each change takes the
+//! next sequence number of the user; a sync cursor is a sequence number.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -47,6 +49,9 @@ pub enum SyncError {
     Basiq(#[from] BasiqError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The refresh's task panicked, or the runtime is stopping.
+    #[error("the refresh stopped: {0}")]
+    Stopped(String),
 }
 
 /// Why a refresh runs, which decides when it is not needed.
@@ -61,7 +66,8 @@ pub enum Why {
 /// What a refresh did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refreshed {
-    /// Another refresh holds the lock, or has already done what was asked.
+    /// Another refresh is reading Basiq for the user, or has already done what was asked, or
+    /// the store was erased while this one read.
     Skipped,
     Done(Counts),
 }
@@ -188,14 +194,35 @@ impl SyncStore {
         app_user_id: &str,
         connection_id: Option<&str>,
     ) -> Result<bool, sqlx::Error> {
-        if db::sync::request(&mut *tx, app_user_id).await? {
+        if self.request_in(tx, app_user_id).await? {
             return Ok(true);
         }
+        self.tell_in(tx, app_user_id, connection_id).await?;
+        Ok(false)
+    }
+
+    /// The first half of [`Self::data_changed_in`]: a refresh asked for, `false` when the user
+    /// has no store (then [`Self::tell_in`] them).
+    pub async fn request_in(
+        &self,
+        tx: &mut PgConnection,
+        app_user_id: &str,
+    ) -> Result<bool, sqlx::Error> {
+        db::sync::request(&mut *tx, app_user_id).await
+    }
+
+    /// The second half: `data.updated`, for a user without a store.
+    pub async fn tell_in(
+        &self,
+        tx: &mut PgConnection,
+        app_user_id: &str,
+        connection_id: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         let change = Change::Data(DataUpdated {
             connection_id: connection_id.map(str::to_owned),
         });
         self.0.events.publish_in(tx, app_user_id, &change).await?;
-        Ok(false)
+        Ok(())
     }
 
     /// Wakes this replica's refresher: a refresh was asked for here.
@@ -219,6 +246,22 @@ impl SyncStore {
         basiq_user_id: &str,
         why: Why,
     ) -> Result<Refreshed, SyncError> {
+        // In a task of its own: it runs to its end (its lease given back, its writes done) even
+        // when the request that asked goes away, timed out or cancelled.
+        let store = self.clone();
+        let (user, basiq_user) = (app_user_id.to_owned(), basiq_user_id.to_owned());
+        let refresh = async move { store.refresh_here(&user, &basiq_user, why).await };
+        tokio::spawn(tracing::Instrument::in_current_span(refresh))
+            .await
+            .map_err(|e| SyncError::Stopped(e.to_string()))?
+    }
+
+    async fn refresh_here(
+        &self,
+        app_user_id: &str,
+        basiq_user_id: &str,
+        why: Why,
+    ) -> Result<Refreshed, SyncError> {
         let inner = &self.0;
         let _one_at_a_time = inner.flights.lock(app_user_id).await;
         let lease = loop {
@@ -233,7 +276,7 @@ impl SyncStore {
             }
         };
         let result = self
-            .read_and_write(app_user_id, basiq_user_id, &lease)
+            .read_and_write(app_user_id, basiq_user_id, &lease, why)
             .await;
         if result.is_err()
             && let Err(e) = db::sync::release(&inner.pool, app_user_id).await
@@ -243,12 +286,14 @@ impl SyncStore {
         result
     }
 
-    /// Reads everything Basiq has of the user, then writes what changed.
+    /// Reads everything Basiq has of the user, then writes what changed, and, for a refresh
+    /// that was asked for, tells the user (`data.updated`) in the same transaction.
     async fn read_and_write(
         &self,
         app_user_id: &str,
         basiq_user_id: &str,
         lease: &db::sync::Lease,
+        why: Why,
     ) -> Result<Refreshed, SyncError> {
         let inner = &self.0;
         let mut fetched = Vec::new();
@@ -319,6 +364,15 @@ impl SyncStore {
             counts,
         )
         .await?;
+        if why == Why::Requested && counts.total() > 0 {
+            let change = Change::Data(DataUpdated {
+                connection_id: None,
+            });
+            inner
+                .events
+                .publish_in(&mut tx, app_user_id, &change)
+                .await?;
+        }
         tx.commit().await?;
         tracing::info!(
             added = counts.added,
@@ -638,12 +692,6 @@ async fn refresh_requested(store: &SyncStore, app_user_id: &str) {
         .refresh(app_user_id, &basiq_user_id, Why::Requested)
         .await
     {
-        Ok(Refreshed::Done(counts)) if counts.total() > 0 => {
-            let change = Change::Data(DataUpdated {
-                connection_id: None,
-            });
-            store.0.events.publish_or_log(app_user_id, &change).await;
-        }
         Ok(_) => {}
         Err(e) => {
             tracing::warn!(error = %e, "refreshing the sync store failed; will retry");

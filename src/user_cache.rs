@@ -1,16 +1,19 @@
 //! App user → Basiq user (and the connections the user deleted), remembered in memory so a
 //! known user costs no database round trip.
 //!
-//! An entry is forgotten when anything is published for its user, on every replica (the events
-//! listener hears each replica's `NOTIFY`), so a deleted connection or an erasure is seen at
-//! once; entries also live for a short TTL, in case a notice was lost. The map is bounded: when
-//! full it is cleared, which only costs a few database reads.
+//! An entry is used only if it was read after the user's last change was heard here
+//! (`remembered.rs`): a deleted connection or an erasure is seen at the user's next request on
+//! this replica, and on the others once their listener hears the change. Entries also live for
+//! a short TTL, in case a notice was lost. The map is bounded: when full it is cleared, which
+//! only costs a few database reads.
 
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
+
+use crate::remembered::Changes;
 
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(60);
 const MAX_ENTRIES: usize = 100_000;
@@ -30,38 +33,38 @@ impl Link {
     }
 }
 
-#[derive(Default)]
 pub struct UserCache {
+    /// Each link, and when it began to be read from the database.
     entries: RwLock<HashMap<String, (Link, Instant)>>,
+    changes: Arc<Changes>,
 }
 
 impl UserCache {
-    pub fn get(&self, app_user_id: &str) -> Option<Link> {
-        let entries = self.entries.read().expect("user cache lock");
-        entries
-            .get(app_user_id)
-            .filter(|(_, at)| at.elapsed() < USER_CACHE_TTL)
-            .map(|(link, _)| link.clone())
+    pub fn new(changes: Arc<Changes>) -> Self {
+        Self {
+            entries: RwLock::default(),
+            changes,
+        }
     }
 
-    pub fn put(&self, app_user_id: &str, link: Link) {
+    pub fn get(&self, app_user_id: &str) -> Option<Link> {
+        let entries = self.entries.read().expect("user cache lock");
+        let (link, read) = entries.get(app_user_id)?;
+        (read.elapsed() < USER_CACHE_TTL && *read > self.changes.stale_before(app_user_id))
+            .then(|| link.clone())
+    }
+
+    /// Remembers the user's link, read from the database from `read` on (unless the user
+    /// changed since).
+    pub fn put(&self, app_user_id: &str, link: Link, read: Instant) {
+        if read <= self.changes.stale_before(app_user_id) {
+            return;
+        }
         let mut entries = self.entries.write().expect("user cache lock");
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(app_user_id.to_owned(), (link, Instant::now()));
-    }
-
-    pub fn forget(&self, app_user_id: &str) {
-        self.entries
-            .write()
-            .expect("user cache lock")
-            .remove(app_user_id);
-    }
-
-    /// Forgets everyone (notices may have been missed).
-    pub fn clear(&self) {
-        self.entries.write().expect("user cache lock").clear();
+        entries.insert(app_user_id.to_owned(), (link, read));
     }
 }
 
@@ -70,21 +73,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn remembers_and_forgets() {
-        let cache = UserCache::default();
+    fn remembers_until_the_user_changes() {
+        let changes = Arc::new(Changes::new(Duration::from_secs(60)));
+        let cache = UserCache::new(changes.clone());
         assert!(cache.get("a").is_none());
         let link = Link {
             basiq_user_id: "basiq-a".into(),
             deleted_connections: Arc::new(HashSet::from(["c-gone".to_owned()])),
         };
-        cache.put("a", link);
+        cache.put("a", link.clone(), Instant::now());
         let got = cache.get("a").unwrap();
         assert_eq!(got.basiq_user_id, "basiq-a");
         assert!(got.shows(Some("c-1")) && got.shows(None) && !got.shows(Some("c-gone")));
-        cache.forget("a");
+        changes.changed("a");
         assert!(cache.get("a").is_none());
-        cache.put("b", got);
-        cache.clear();
+        // Read before the change, stored after it: never used.
+        let before = Instant::now();
+        changes.changed("b");
+        cache.put("b", link, before);
         assert!(cache.get("b").is_none());
     }
 }

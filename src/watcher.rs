@@ -72,7 +72,7 @@ async fn check(state: &AppState, due: &db::jobs::DueJob) {
             return;
         }
     };
-    let view = state.job_view(&job).await;
+    let view = state.job_view(&job);
     let next = match (view.settled(), view.status) {
         (true, _) => 0.0,
         (false, JobStatus::Failed) => BASIQ_RETRY_SECS,
@@ -109,11 +109,14 @@ async fn check(state: &AppState, due: &db::jobs::DueJob) {
     }
 }
 
-/// Stores what the watcher saw of the job (`job.updated` when it moved) and, once it ended,
-/// what follows from that, in one transaction: a success clears an earlier invalidation of its
-/// connection and changes the connection's data (a sync refresh, or `data.updated`), and the
-/// connection is told (`connection.updated`, from `seen`). Said once: the watcher sees a job
-/// settled once, and stops watching it. `true` when a sync refresh was asked for.
+/// Stores what the watcher saw of the job (`job.updated` when it moved) and, when this check
+/// ended the watch, what follows from that, in one transaction: a success clears an earlier
+/// invalidation of its connection and changes the connection's data (a sync refresh, or
+/// `data.updated`), and the connection is told (`connection.updated`, from `seen`). Said once:
+/// only the check that takes the job off the watch does it, on whichever replica. Writes come
+/// before the news: publishing takes the user's events lock, last in every transaction that
+/// writes and publishes, so two of them never wait on each other in a circle. `true` when a
+/// sync refresh was asked for.
 async fn settle(
     state: &AppState,
     app_user_id: &str,
@@ -122,32 +125,41 @@ async fn settle(
     seen: Option<SeenConnection>,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = state.pool.begin().await?;
-    if !state
-        .events
-        .job_watched_in(&mut tx, app_user_id, view, next_check_in_secs)
-        .await?
-    {
-        // Its user was erased meanwhile.
+    let Some(watched) = db::jobs::watched(&mut tx, view, next_check_in_secs).await? else {
+        // Its user was erased, or its connection deleted, meanwhile.
         return Ok(false);
-    }
-    let finished = view
-        .updated_at
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    };
+    let seen = seen.filter(|_| watched.ended);
+    // The data changed with a successful job: a refresh of the user's store is asked for here,
+    // or, for a user without one, `data.updated` told after the job's own news.
     let mut wake = false;
+    let mut tell_data = None;
     if view.status == JobStatus::Succeeded
         && let Some(connection_id) = &view.connection_id
+        && seen.is_some()
     {
+        let finished = view
+            .updated_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
         if let Some(finished) = finished {
             // An invalidation before the job finished no longer stands.
             db::connections::clear_invalidated(&mut *tx, connection_id, finished.into()).await?;
         }
-        if seen.is_some() {
-            wake = state
-                .sync
-                .data_changed_in(&mut tx, app_user_id, Some(connection_id))
-                .await?;
-        }
+        wake = state.sync.request_in(&mut tx, app_user_id).await?;
+        tell_data = (!wake).then_some(connection_id);
+    }
+    if watched.moved {
+        state
+            .events
+            .job_moved_in(&mut tx, app_user_id, view)
+            .await?;
+    }
+    if let Some(connection_id) = tell_data {
+        state
+            .sync
+            .tell_in(&mut tx, app_user_id, Some(connection_id))
+            .await?;
     }
     if let Some(seen) = seen {
         state

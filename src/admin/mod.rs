@@ -23,9 +23,9 @@ use crate::{
     events::Events,
     inbox::Worker,
     institutions::{INSTITUTIONS_TTL, Institutions},
+    remembered::Remembered,
     startup,
     sync::SyncStore,
-    user_cache::UserCache,
 };
 
 /// basiq-bff: a backend-for-frontend for the Basiq open-banking API.
@@ -104,7 +104,7 @@ pub struct Context {
     pub basiq: BasiqClient,
     pub events: Events,
     pub institutions: Institutions,
-    pub users: Arc<UserCache>,
+    pub remembered: Arc<Remembered>,
     /// Asked to refresh when a replayed event says a user's data changed (a running replica's
     /// refresher does it).
     pub sync: SyncStore,
@@ -123,6 +123,11 @@ impl Context {
             TokenPolicy::default(),
             UpstreamPolicy::default(),
         )?;
+        // The commands keep no answers; what they change reaches the replicas' notices.
+        let remembered = Arc::new(Remembered::new(crate::answers::Limits {
+            bytes: 0,
+            ..Default::default()
+        }));
         let events = Events::new(pool.clone(), sealer.clone(), settings.app_webhook.is_some());
         Ok(Self {
             sync: SyncStore::new(
@@ -134,7 +139,7 @@ impl Context {
             ),
             events,
             institutions: Institutions::new(basiq.clone(), INSTITUTIONS_TTL),
-            users: Arc::default(),
+            remembered,
             pool,
             sealer,
             basiq,
@@ -146,7 +151,6 @@ impl Context {
         Worker {
             pool: self.pool.clone(),
             basiq: self.basiq.clone(),
-            users: self.users.clone(),
             events: self.events.clone(),
             institutions: self.institutions.clone(),
             sync: self.sync.clone(),
@@ -157,7 +161,7 @@ impl Context {
         Eraser {
             pool: &self.pool,
             basiq: &self.basiq,
-            users: &self.users,
+            remembered: &self.remembered,
             events: &self.events,
         }
     }

@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use secrecy::ExposeSecret;
+
 use super::{Context, Failure};
 use crate::{
     basiq::types::Webhook,
@@ -128,7 +130,7 @@ async fn ensure(context: &Context, url: &str, out: &mut impl Write) -> Result<()
                         out,
                         "Its signing secret, shown this once: store it as BASIQ_WEBHOOK_SECRET and restart the BFF:"
                     )?;
-                    writeln!(out, "BASIQ_WEBHOOK_SECRET={secret}")?;
+                    writeln!(out, "BASIQ_WEBHOOK_SECRET={}", secret.expose_secret())?;
                 }
                 None => writeln!(
                     out,

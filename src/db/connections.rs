@@ -100,6 +100,26 @@ pub async fn delete(
     Ok(first)
 }
 
+/// Whether anything stored names `connection_id` as the user's (its jobs, its state, its
+/// records in the sync store, a deletion already known).
+pub async fn stored_for(
+    db: impl PgExecutor<'_>,
+    app_user_id: &str,
+    connection_id: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from jobs where app_user_id = $1 and connection_id = $2)
+               or exists (select 1 from connections where app_user_id = $1 and connection_id = $2)
+               or exists (select 1 from sync_records where app_user_id = $1 and connection_id = $2)
+               or exists (select 1 from deleted_connections
+                           where app_user_id = $1 and connection_id = $2) as "stored!""#,
+        app_user_id,
+        connection_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// The connections the user deleted.
 pub async fn deleted(
     db: impl PgExecutor<'_>,

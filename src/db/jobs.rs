@@ -8,7 +8,7 @@ use crate::domain::jobs::JobView;
 /// a step, its error or its connection changed. A first sight is progress.
 fn progressed(previous: Option<&serde_json::Value>, view: &serde_json::Value) -> bool {
     previous.is_none_or(|previous| {
-        ["status", "steps", "error", "connectionId"]
+        ["status", "steps", "error", "connectionId", "mfaChallenge"]
             .iter()
             .any(|k| previous.get(k) != view.get(k))
     })
@@ -162,23 +162,35 @@ pub async fn claim_due(pool: &PgPool, limit: i64) -> Result<Vec<DueJob>, sqlx::E
     .await
 }
 
+/// What storing a watcher check did.
+#[derive(Debug, Clone, Copy)]
+pub struct Watched {
+    /// The job shows progress over what was stored: its news is worth telling.
+    pub moved: bool,
+    /// This check took the job off the watch (it settled, or its window closed): what follows
+    /// a job's end is done by this check alone.
+    pub ended: bool,
+}
+
 /// Stores what a watcher check saw and when to look again (never, once final or past the
-/// 7-day window): `Some(true)` when it shows progress over what was stored, `None` when the
-/// job is no longer stored (its user was erased).
+/// 7-day window); `None` when the job is no longer stored (its user was erased, or its
+/// connection deleted).
 pub async fn watched(
     tx: &mut PgConnection,
     view: &JobView,
     next_check_in_secs: f64,
-) -> Result<Option<bool>, sqlx::Error> {
+) -> Result<Option<Watched>, sqlx::Error> {
     let json = serde_json::to_value(view).expect("a job view serialises");
-    let previous = sqlx::query_scalar!(
-        "select view from jobs where job_id = $1 for update",
+    let Some(previous) = sqlx::query!(
+        "select view, next_check_at from jobs where job_id = $1 for update",
         view.id
     )
     .fetch_optional(&mut *tx)
     .await?
-    .flatten();
-    let stored = sqlx::query!(
+    else {
+        return Ok(None);
+    };
+    let next_check_at = sqlx::query_scalar!(
         "update jobs
             set status = $2,
                 connection_id = coalesce($3, connection_id),
@@ -190,7 +202,8 @@ pub async fn watched(
                 view = $7,
                 viewed_at = now(),
                 updated_at = now()
-          where job_id = $1",
+          where job_id = $1
+         returning next_check_at",
         view.id,
         view.status.as_str(),
         view.connection_id,
@@ -199,9 +212,12 @@ pub async fn watched(
         next_check_in_secs,
         json
     )
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok((stored.rows_affected() == 1).then(|| progressed(previous.as_ref(), &json)))
+    Ok(Some(Watched {
+        moved: progressed(previous.view.as_ref(), &json),
+        ended: previous.next_check_at.is_some() && next_check_at.is_none(),
+    }))
 }
 
 /// Stops watching a job (Basiq no longer knows it).

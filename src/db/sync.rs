@@ -161,7 +161,8 @@ pub async fn release(pool: &PgPool, app_user_id: &str) -> Result<(), sqlx::Error
 
 /// Takes the user's store lock to write what a refresh under `lease` read: the store's last
 /// sequence number, or `None` when the store was erased (or erased and made again) since the
-/// refresh began, which must then write nothing.
+/// refresh began, or a refresh that began reading later has written already (this one's lease
+/// lapsed and another took over): it must then write nothing.
 pub async fn lock_for_write(
     tx: &mut PgConnection,
     app_user_id: &str,
@@ -169,9 +170,12 @@ pub async fn lock_for_write(
 ) -> Result<Option<i64>, sqlx::Error> {
     lock(tx, app_user_id).await?;
     let last_seq = sqlx::query_scalar!(
-        "select last_seq from sync_state where app_user_id = $1 and epoch = $2 for update",
+        "select last_seq from sync_state
+          where app_user_id = $1 and epoch = $2 and (fetched_at is null or fetched_at < $3)
+            for update",
         app_user_id,
-        lease.epoch
+        lease.epoch,
+        lease.started_at
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -596,12 +600,9 @@ pub async fn remove_connection(
     // An erasure with nothing to erase (the connection's deletion heard of twice) changes
     // nothing, not even the store's version.
     let erased = sqlx::query!(
-        "update sync_changes c set change = 'erased', body_sealed = null,
+        "update sync_changes set change = 'erased', body_sealed = null,
                 erased_in = (select version + 1 from sync_state where app_user_id = $1)
-          where c.app_user_id = $1 and c.change in ('added', 'modified')
-            and exists (select 1 from sync_records r
-                         where r.app_user_id = c.app_user_id and r.kind = c.kind
-                           and r.record_id = c.record_id and r.connection_id = $2)",
+          where app_user_id = $1 and connection_id = $2 and change in ('added', 'modified')",
         app_user_id,
         connection_id
     )

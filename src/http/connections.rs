@@ -203,7 +203,7 @@ async fn refresh(
         db::jobs::latest_for_connection(&state.pool, app_user_id, &connection.id).await?
         && matches!(status.as_str(), "pending" | "in_progress")
     {
-        let view = state.job_view(&state.basiq.job(&job_id).await?).await;
+        let view = state.job_view(&state.basiq.job(&job_id).await?);
         if !view.status.is_final() {
             return Ok(view);
         }
@@ -238,7 +238,7 @@ async fn refresh(
     }
     tx.commit().await?;
     tracing::info!(job_id = %stub.id, connection_id = %connection.id, created, "connection refresh");
-    let mut view = state.job_view(&state.basiq.job(&stub.id).await?).await;
+    let mut view = state.job_view(&state.basiq.job(&stub.id).await?);
     view.connection_id
         .get_or_insert_with(|| connection.id.clone());
     state.events.job_seen(app_user_id, "refresh", &view).await?;
@@ -352,27 +352,37 @@ async fn remove(
 ) -> ApiResult<StatusCode> {
     check_id("connectionId", &connection_id)?;
     let basiq_user_id = basiq_user(&state, &user).await?;
-    let connection = state
-        .basiq
-        .connection(&basiq_user_id, &connection_id)
-        .await
-        .map_err(ApiError::not_found_if_missing)?;
-    if connection.status.as_deref() == Some("active") {
-        state
-            .basiq
-            .purge_connection(&basiq_user_id, &connection_id)
-            .await?;
-    } else {
-        tracing::info!(status = ?connection.status, "not active: Basiq cannot purge it; its data is hidden instead");
-    }
-    match state
-        .basiq
-        .delete_connection(&basiq_user_id, &connection_id)
-        .await
-    {
-        Ok(()) => {}
-        Err(e) if e.is_not_found() => tracing::info!("the connection was already gone at Basiq"),
-        Err(e) => return Err(e.into()),
+    match state.basiq.connection(&basiq_user_id, &connection_id).await {
+        Ok(connection) => {
+            if connection.status.as_deref() == Some("active") {
+                state
+                    .basiq
+                    .purge_connection(&basiq_user_id, &connection_id)
+                    .await?;
+            } else {
+                tracing::info!(status = ?connection.status, "not active: Basiq cannot purge it; its data is hidden instead");
+            }
+            match state
+                .basiq
+                .delete_connection(&basiq_user_id, &connection_id)
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {
+                    tracing::info!("the connection was already gone at Basiq")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Gone at Basiq already (an earlier attempt got this far, or Basiq's dashboard): what
+        // we stored of it as the user's still goes.
+        Err(e)
+            if e.is_not_found()
+                && db::connections::stored_for(&state.pool, &user.sub, &connection_id).await? =>
+        {
+            tracing::info!("the connection is gone at Basiq; forgetting it here");
+        }
+        Err(e) => return Err(ApiError::not_found_if_missing(e)),
     }
     let mut tx = state.pool.begin().await?;
     // Basiq's `connection.deleted` may have told it first.
@@ -385,7 +395,7 @@ async fn remove(
         state.events.publish_in(&mut tx, &user.sub, &data).await?;
     }
     tx.commit().await?;
-    state.users.forget(&user.sub);
+    state.changed(&user.sub);
     tracing::info!("connection deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -442,6 +452,7 @@ async fn purge(
         .data_changed_in(&mut tx, &user.sub, Some(&connection_id))
         .await?;
     tx.commit().await?;
+    state.changed(&user.sub);
     if wake {
         state.sync.wake();
     }

@@ -400,7 +400,7 @@ async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Api
         let found = user_jobs.iter().find(|j| &j.id == id);
         match found {
             Some(job) => {
-                let view = state.job_view(job).await;
+                let view = state.job_view(job);
                 state
                     .events
                     .job_seen(&app_user_id, "consent", &view)

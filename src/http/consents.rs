@@ -194,15 +194,16 @@ async fn revoke(
         return Err(ApiError::NotFound);
     };
     tracing::Span::current().record("basiq_user_id", basiq_user_id.as_str());
+    // As a `consent.revoked` webhook would: the data goes unless another consent is active.
+    // Read first: if Basiq cannot say, nothing is revoked either.
+    let consents = state.basiq.consents(&basiq_user_id).await?;
+    let erase = consent_end_erases(&consents, Some(&consent_id), true);
     // The path names the user: another user's consent is Basiq's 404, and ours.
     state
         .basiq
         .revoke_consent(&basiq_user_id, &consent_id)
         .await
         .map_err(ApiError::not_found_if_missing)?;
-    // As a `consent.revoked` webhook would: the data goes unless another consent is active.
-    let consents = state.basiq.consents(&basiq_user_id).await?;
-    let erase = consent_end_erases(&consents, Some(&consent_id));
     let mut tx = state.pool.begin().await?;
     consent_ended(
         &mut tx,
@@ -214,6 +215,7 @@ async fn revoke(
     )
     .await?;
     tx.commit().await?;
+    state.changed(&user.sub);
     tracing::info!(erased = erase, "consent revoked");
     Ok(StatusCode::NO_CONTENT)
 }

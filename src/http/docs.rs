@@ -17,8 +17,8 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::{error::Problem, state::AppState};
 
 use super::responses::{
-    BadGateway, BadRequest, Conflict, GatewayTimeout, InternalError, NotFound, ServiceUnavailable,
-    TooManyRequests, Unauthorized, Unprocessable, UriTooLong,
+    BadGateway, BadRequest, Conflict, GatewayTimeout, InternalError, NotFound, NotModified,
+    ServiceUnavailable, TooManyRequests, Unauthorized, Unprocessable, UriTooLong,
 };
 
 #[derive(OpenApi)]
@@ -48,7 +48,8 @@ exactly like a missing one."
             ServiceUnavailable,
             GatewayTimeout,
             UriTooLong,
-            Unprocessable
+            Unprocessable,
+            NotModified
         )
     ),
     modifiers(&Security),

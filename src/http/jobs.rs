@@ -47,10 +47,13 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<D
     let Some(basiq_user_id) = state.basiq_user_id(&user.sub).await? else {
         return Ok(Json(DataList::new(Vec::new())));
     };
-    let mut views = Vec::new();
-    for job in state.basiq.user_jobs(&basiq_user_id).await? {
-        views.push(state.job_view(&job).await);
-    }
+    let mut views: Vec<JobView> = state
+        .basiq
+        .user_jobs(&basiq_user_id)
+        .await?
+        .iter()
+        .map(|job| state.job_view(job))
+        .collect();
     views.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     Ok(Json(DataList::new(views)))
 }
@@ -107,7 +110,7 @@ async fn one(
         .await
         .map_err(ApiError::not_found_if_missing)?;
     check_owner(&state, &basiq_user_id, recorded_owner.is_some(), &job).await?;
-    let view = state.job_view(&job).await;
+    let view = state.job_view(&job);
     state.events.job_seen(&user.sub, "observed", &view).await?;
     Ok(Json(view))
 }
@@ -135,12 +138,24 @@ async fn check_owner(
 }
 
 /// The user's answers to the bank's challenge, one per `mfaChallenge.input`, in order.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"responses": ["1234"]}))]
 pub struct MfaAnswer {
     /// The one-time code, or each question's answer; 1–10 of them, each 1–256 characters.
     pub responses: Vec<String>,
+}
+
+/// The answers are the user's secrets: never shown, even in a debug print.
+impl std::fmt::Debug for MfaAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaAnswer")
+            .field(
+                "responses",
+                &format_args!("[{} redacted]", self.responses.len()),
+            )
+            .finish()
+    }
 }
 
 /// At most this many answers, each at most this long: more than any bank asks.
@@ -225,10 +240,11 @@ async fn answer_mfa(
         code: "job_not_waiting_for_mfa",
         detail: "This job is not waiting on an answer to the bank's challenge.".into(),
     };
-    let Some(challenge) = state.job_view(&job).await.mfa_challenge else {
+    let Some(challenge) = state.job_view(&job).mfa_challenge else {
         return Err(not_waiting());
     };
-    if answer.responses.len() != challenge.input.len() {
+    // (A challenge whose inputs Basiq does not list is answered as the user sees fit.)
+    if !challenge.input.is_empty() && answer.responses.len() != challenge.input.len() {
         return Err(ApiError::validation(
             "responses",
             format!(
@@ -256,7 +272,7 @@ async fn answer_mfa(
         Err(e) => return Err(ApiError::not_found_if_missing(e)),
     }
     tracing::info!("MFA answer accepted");
-    let view = state.job_view(&state.basiq.job(&job_id).await?).await;
+    let view = state.job_view(&state.basiq.job(&job_id).await?);
     state.events.job_seen(&user.sub, "observed", &view).await?;
     Ok(Json(view))
 }

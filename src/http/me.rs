@@ -203,7 +203,7 @@ async fn erase(State(state): State<AppState>, user: AuthUser) -> ApiResult<Statu
     Eraser {
         pool: &state.pool,
         basiq: &state.basiq,
-        users: &state.users,
+        remembered: &state.remembered,
         events: &state.events,
     }
     .erase(&user.sub, basiq_user_id.as_deref())

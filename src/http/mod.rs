@@ -11,6 +11,7 @@ pub mod health;
 pub mod institutions;
 pub mod jobs;
 pub mod json;
+pub mod kept;
 pub mod me;
 pub mod metrics;
 pub mod responses;
@@ -101,8 +102,15 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::CONTENT_TYPE,
             // A fetch-based event stream resumes with it (`GET /v1/events`).
             HeaderName::from_static("last-event-id"),
+            // Conditional requests for kept answers (`http/kept.rs`).
+            header::IF_NONE_MATCH,
         ])
-        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+            header::ETAG,
+            kept::DATA_READ_AT,
+        ])
         .max_age(Duration::from_secs(600))
 }
 

@@ -40,6 +40,15 @@ pub enum CommonErrors {
     GatewayTimeout(#[ref_response] GatewayTimeout),
 }
 
+/// The answer the request's `If-None-Match` names is still current: no body; keep using yours
+/// (its `ETag` and `Data-Read-At` come again).
+#[derive(ToResponse)]
+#[response(headers(
+    ("ETag" = String, description = "The answer's strong entity tag"),
+    ("Data-Read-At" = String, description = "When the answer's data was read from Basiq (RFC 3339)"),
+))]
+pub struct NotModified;
+
 /// The path and query are longer than this API accepts (`uri_too_long`), e.g. a query value
 /// that is long once percent-encoded.
 #[derive(ToResponse)]

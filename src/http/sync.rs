@@ -52,8 +52,9 @@ pub struct SyncPage {
     /// Transactions that changed since the cursor: replace your copy.
     #[schema(value_type = Vec<TransactionView>)]
     pub modified: Vec<Box<RawValue>>,
-    /// Ids of transactions gone since the cursor: gone from Basiq, or pending ones whose
-    /// posted copy arrived.
+    /// Ids of transactions gone since the cursor: gone from Basiq, pending ones whose posted
+    /// copy arrived, or a deleted connection's (the page after a deletion may carry more of
+    /// these than `limit`).
     pub removed: Vec<String>,
     /// Pass as `cursor` next time. Opaque; only for the user it was issued to.
     pub next_cursor: String,
@@ -92,6 +93,7 @@ fn sync_error(e: SyncError) -> ApiError {
     match e {
         SyncError::Basiq(e) => e.into(),
         SyncError::Database(e) => e.into(),
+        SyncError::Stopped(e) => ApiError::Internal(anyhow::anyhow!(e)),
     }
 }
 
@@ -113,6 +115,7 @@ fn sync_error(e: SyncError) -> ApiError {
     responses(
         (status = 200, description = "The changes since the cursor.", body = SyncPage),
         (status = 400, response = responses::BadRequest),
+        (status = 409, response = responses::Conflict),
         responses::CommonErrors,
     )
 )]
@@ -151,6 +154,10 @@ async fn sync(
         .into_response());
     };
     let mut store = db::sync::state(&state.pool, &user.sub).await?;
+    // A cursor of a copy that is gone expires before anything is read for a new one.
+    if store.is_none() && cursor.as_ref().is_some_and(|c| *c != start) {
+        return Err(ApiError::CursorExpired);
+    }
     if store.as_ref().is_none_or(|s| s.fetched_at.is_none()) {
         state
             .sync
@@ -159,7 +166,11 @@ async fn sync(
             .map_err(sync_error)?;
         store = db::sync::state(&state.pool, &user.sub).await?;
     }
-    let store = store.ok_or_else(|| anyhow::anyhow!("the sync store was not made"))?;
+    // Erased while its first refresh read Basiq (the consent was withdrawn meanwhile).
+    let store = store.ok_or_else(|| ApiError::Conflict {
+        code: "user_erased",
+        detail: "The user's data was erased while this sync ran; sync again.".into(),
+    })?;
     // Without a cursor, a client receives nothing the log has erased: it is at the store's
     // version.
     let (after, version) = match cursor {

@@ -2,10 +2,11 @@
 //! signed cursor (never a URL) for the next page.
 
 use axum::{
-    Json,
+    body::Bytes,
     extract::{Path, RawQuery, State},
+    http::HeaderMap,
     middleware,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -13,13 +14,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    answers::What,
     auth::AuthUser,
     basiq::PageRows,
     domain::cursor::Cursor,
     error::{ApiError, ApiResult},
     http::{
         extract::{check_id, limit, no_query_params, query_params},
-        json::json,
+        kept::{answer, json_bytes},
         responses,
     },
     state::AppState,
@@ -235,16 +237,7 @@ impl TransactionQuery {
 
     /// The first-page query for Basiq, in its `filter` syntax, from these validated values.
     pub fn first_page(&self) -> String {
-        self.first_page_without(&[])
-    }
-
-    /// [`Self::first_page`], leaving out the transactions of `connections` (the user deleted
-    /// them; Basiq still lists their data). Their ids are ours, checked when stored.
-    pub fn first_page_without(&self, connections: &[&str]) -> String {
         let mut filters = Vec::new();
-        for c in connections {
-            filters.push(format!("connection.id.ne('{c}')"));
-        }
         for (value, field) in [
             (&self.account_id, "account.id"),
             (&self.connection_id, "connection.id"),
@@ -283,15 +276,23 @@ impl TransactionQuery {
 /// The caller's transactions.
 ///
 /// Filtered, newest first, a page at a time: pass `nextCursor` as `cursor` for the next page.
+/// A deleted connection's transactions, which Basiq keeps, are left out, so a page may be short,
+/// or even empty with a `nextCursor`: follow `nextCursor` until it is `null`. Kept until the
+/// user's data changes: send the `ETag` back as `If-None-Match`.
 #[utoipa::path(
     get,
     operation_id = "listTransactions",
     path = "/v1/transactions",
     tag = "transactions",
     security(("appJwt" = [])),
-    params(TransactionQuery),
+    params(TransactionQuery, ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the answer held: `304` without a body while it is current")),
     responses(
-        (status = 200, description = "A page of transactions.", body = TransactionPage),
+        (status = 200, description = "A page of transactions.", body = TransactionPage, headers(
+            ("ETag" = String, description = "The answer's strong entity tag: send it back as `If-None-Match`"),
+            ("Cache-Control" = String, description = "`private, no-cache`: keep it, and ask again (with `If-None-Match`) before reusing it"),
+            ("Data-Read-At" = String, description = "When the answer's data was read from Basiq (RFC 3339): for \"updated 3 minutes ago\""),
+        )),
+        (status = 304, response = responses::NotModified),
         (status = 400, response = responses::BadRequest),
         (status = 404, response = responses::NotFound),
         responses::CommonErrors,
@@ -302,36 +303,47 @@ async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let params = TransactionQuery::parse(raw.as_deref())?;
     let first = params.first_page();
-    let Some(link) = state.user_link(&user.sub).await? else {
-        return Ok(Json(TransactionPage {
-            data: Vec::new(),
-            next_cursor: None,
-        })
-        .into_response());
+    // The page is the filters (in one spelling, whatever the query's order) and the cursor.
+    let what = What::Transactions(format!(
+        "{first}#{}",
+        params.cursor.as_deref().unwrap_or_default()
+    ));
+    answer(&state, &user.sub, what, &headers, || {
+        page(&state, &user.sub, &params, first)
+    })
+    .await
+}
+
+/// The page `params` asks for, as JSON.
+async fn page(
+    state: &AppState,
+    app_user_id: &str,
+    params: &TransactionQuery,
+    first: String,
+) -> ApiResult<Bytes> {
+    let empty = || {
+        json_bytes(
+            &TransactionPage {
+                data: Vec::new(),
+                next_cursor: None,
+            },
+            32,
+        )
+    };
+    let Some(link) = state.user_link(app_user_id).await? else {
+        return empty();
     };
     let basiq_user_id = &link.basiq_user_id;
     if !link.shows(params.connection_id.as_deref()) {
         // A deleted connection has no transactions.
-        return Ok(Json(TransactionPage {
-            data: Vec::new(),
-            next_cursor: None,
-        })
-        .into_response());
+        return empty();
     }
     let (query, issued_for) = match &params.cursor {
-        None => {
-            // What Basiq still lists of deleted connections is left out of every page.
-            let mut deleted: Vec<&str> = link
-                .deleted_connections
-                .iter()
-                .map(String::as_str)
-                .collect();
-            deleted.sort_unstable();
-            (params.first_page_without(&deleted), first)
-        }
+        None => (first.clone(), first),
         Some(c) => {
             let cursor = Cursor::decode(&state.cursor_key, basiq_user_id, c).ok_or_else(|| {
                 ApiError::validation("cursor", "is not a cursor this API issued to you")
@@ -359,7 +371,9 @@ async fn list(
         !loops
     });
     let page = TransactionPage {
-        // A connection deleted since the first page: its rows are left out here.
+        // What Basiq still lists of a deleted connection is left out (Basiq's filters cannot
+        // exclude it: `ne` is its institutions endpoint's only), so a page may be short, or
+        // empty with a `nextCursor`.
         data: rows
             .iter()
             .filter(|t| link.shows(t.connection.map(|c| c.0.decoded()).as_deref()))
@@ -373,7 +387,7 @@ async fn list(
             .encode(&state.cursor_key, basiq_user_id)
         }),
     };
-    Ok(json(&page, size))
+    json_bytes(&page, size)
 }
 
 /// One of the caller's transactions.
@@ -383,9 +397,17 @@ async fn list(
     path = "/v1/transactions/{transactionId}",
     tag = "transactions",
     security(("appJwt" = [])),
-    params(("transactionId" = String, Path, description = "A transaction id from `GET /v1/transactions`.", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    params(
+        ("transactionId" = String, Path, description = "A transaction id from `GET /v1/transactions`.", pattern = r"^[A-Za-z0-9_-]{1,64}$"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the answer held: `304` without a body while it is current"),
+    ),
     responses(
-        (status = 200, description = "The transaction.", body = TransactionView),
+        (status = 200, description = "The transaction.", body = TransactionView, headers(
+            ("ETag" = String, description = "The answer's strong entity tag: send it back as `If-None-Match`"),
+            ("Cache-Control" = String, description = "`private, no-cache`: keep it, and ask again (with `If-None-Match`) before reusing it"),
+            ("Data-Read-At" = String, description = "When the answer's data was read from Basiq (RFC 3339): for \"updated 3 minutes ago\""),
+        )),
+        (status = 304, response = responses::NotModified),
         (status = 400, response = responses::BadRequest),
         (status = 404, response = responses::NotFound),
         responses::CommonErrors,
@@ -396,28 +418,30 @@ async fn one(
     State(state): State<AppState>,
     user: AuthUser,
     Path(transaction_id): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     check_id("transactionId", &transaction_id)?;
-    let Some(link) = state.user_link(&user.sub).await? else {
-        return Err(ApiError::NotFound);
-    };
-    let transaction = state
-        .basiq
-        .transaction(&link.basiq_user_id, &transaction_id)
-        .await
-        .map_err(ApiError::not_found_if_missing)?;
-    let connection = transaction
-        .borrow_dependent()
-        .connection
-        .map(|c| c.0.decoded());
-    if !link.shows(connection.as_deref()) {
-        return Err(ApiError::NotFound);
-    }
-    let size = transaction.borrow_owner().body.len();
-    Ok(json(
-        &TransactionView::from(transaction.borrow_dependent()),
-        size,
-    ))
+    let what = What::Transaction(transaction_id.clone());
+    answer(&state, &user.sub, what, &headers, || async {
+        let Some(link) = state.user_link(&user.sub).await? else {
+            return Err(ApiError::NotFound);
+        };
+        let transaction = state
+            .basiq
+            .transaction(&link.basiq_user_id, &transaction_id)
+            .await
+            .map_err(ApiError::not_found_if_missing)?;
+        let connection = transaction
+            .borrow_dependent()
+            .connection
+            .map(|c| c.0.decoded());
+        if !link.shows(connection.as_deref()) {
+            return Err(ApiError::NotFound);
+        }
+        let size = transaction.borrow_owner().body.len();
+        json_bytes(&TransactionView::from(transaction.borrow_dependent()), size)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -241,49 +241,43 @@ async fn a_crash_after_a_job_ends_before_its_news_is_stored_loses_nothing() {
 #[tokio::test]
 async fn a_consent_revoked_while_a_refresh_reads_basiq_leaves_no_store_behind_and_sync_works_after()
 {
-    let app = spawn_app().await;
+    let mut setup = crate::helpers::Setup::default();
+    // The refresher looks for requested refreshes every 100 ms.
+    setup.options.sync_interval = Duration::from_millis(100);
+    let app = crate::helpers::spawn_app_with(setup).await;
     app.connect_bank("alice", "Wentworth-Smith", "whislter")
         .await;
     let mut copy = Copy::default();
     copy.sync(&app, "alice").await;
-    let basiq_user = app.basiq_user_id("alice").await;
-    // Basiq is slow to list transactions: the refresh is reading them when the consent goes.
-    app.sim_post(
-        "/__sim/faults",
-        json!({"path": "/transactions", "method": "GET", "status": 200, "latencyMs": 1500}),
-    )
-    .await;
-    app.sim_post(
-        &format!("/__sim/users/{basiq_user}/transactions"),
-        json!({"add": [{"count": 1}]}),
-    )
-    .await;
-    let data_changed = {
-        let app = &app;
-        async move {
-            // As the webhook would: a refresh of the store is asked for and runs.
-            let r = app.get("/v1/transactions/sync", "alice").await;
-            assert_eq!(r.status, 200);
-        }
-    };
     let consent = app.get("/v1/consents", "alice").await.body["data"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    // Basiq takes 3 s to list transactions: a refresh is asked for (as a webhook would), and
+    // the refresher is reading them when the consent goes, a second later.
+    app.sim_post(
+        "/__sim/faults",
+        json!({"path": "/transactions", "method": "GET", "status": 200, "latencyMs": 3000}),
+    )
+    .await;
     sqlx::query("update sync_state set requested_at = clock_timestamp()")
         .execute(&app.pool)
         .await
         .unwrap();
-    let revoke = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let r = app
-            .delete(&format!("/v1/consents/{consent}"), "alice")
-            .await;
-        assert_eq!(r.status, 204, "{:?}", r.body);
-    };
-    tokio::join!(data_changed, revoke);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let leased: bool = sqlx::query_scalar(
+        "select refreshing_until > now() from sync_state where app_user_id = 'alice'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(leased, "the refresh is reading Basiq");
+    let r = app
+        .delete(&format!("/v1/consents/{consent}"), "alice")
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
     // Let the refresh that was reading finish (and find the store gone).
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     app.sim_delete("/__sim/faults").await;
     for table in ["sync_records", "sync_changes", "sync_refreshes"] {
         assert_eq!(
@@ -660,8 +654,15 @@ async fn killed_at_random_moments_and_restarted_nothing_is_lost_done_twice_or_ke
         }
     })
     .await;
-    // Carol's data is gone.
-    for table in ["jobs", "sync_state", "connections"] {
+    // Carol's data is gone: what the BFF kept of her, and her sealed contact details; the
+    // revocation itself was told (and nothing before it is left to tell).
+    for table in [
+        "jobs",
+        "sync_state",
+        "sync_changes",
+        "connections",
+        "refreshes",
+    ] {
         assert_eq!(
             count(
                 &app,
@@ -672,6 +673,23 @@ async fn killed_at_random_moments_and_restarted_nothing_is_lost_done_twice_or_ke
             "{table}"
         );
     }
+    let carol: (Option<Vec<u8>>, Option<Vec<u8>>) = sqlx::query_as(
+        "select email_sealed, mobile_sealed from app_users where app_user_id = 'carol'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(carol, (None, None), "no contact details kept");
+    let carol_events: Vec<String> =
+        sqlx::query_scalar("select event_type from events where app_user_id = 'carol' order by id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        carol_events,
+        ["consent.updated"],
+        "only the revocation remains, told once"
+    );
     // Every delivery is made.
     app.eventually("every delivery is made", |pool| async move {
         sqlx::query_scalar::<_, i64>("select count(*) from outbox where delivered_at is null")

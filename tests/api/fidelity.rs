@@ -895,3 +895,26 @@ async fn basiqs_consent_reminder_is_told_as_a_consent_update() {
     assert_eq!(event.data["change"], "reminder");
     assert_eq!(event.data["consentId"], consent.as_str());
 }
+
+#[tokio::test]
+async fn a_connection_already_gone_at_basiq_is_still_forgotten_when_the_user_deletes_it() {
+    // No webhooks: the BFF has not heard that the connection went.
+    let app = spawn_app().await;
+    let (gone, kept) = two_banks(&app, "alice").await;
+    let basiq_user = app.basiq_user_id("alice").await;
+    app.basiq_delete(&format!("/users/{basiq_user}/connections/{gone}"))
+        .await;
+    // (An earlier attempt may have got this far and failed: the user tries again.)
+    let r = app
+        .delete(&format!("/v1/connections/{gone}"), "alice")
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    only_kept_is_answered(&app, "alice", &gone, &kept).await;
+    // Someone else's, or an unknown, connection is still 404.
+    let r = app
+        .delete(&format!("/v1/connections/{gone}"), "mallory")
+        .await;
+    assert_eq!(r.status, 404);
+    let r = app.delete("/v1/connections/never-was", "alice").await;
+    assert_eq!(r.status, 404);
+}

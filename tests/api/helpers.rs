@@ -136,6 +136,14 @@ impl Default for Setup {
     }
 }
 
+/// A setup whose app keeps no answers: every read calls Basiq (for tests of the upstream path).
+pub fn calling_basiq_every_time() -> Setup {
+    Setup {
+        env: vec![("ANSWER_CACHE_BYTES", "0".into())],
+        ..Setup::default()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Setup::default()).await
 }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{calling_basiq_every_time, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_connection_id_from_basiq_that_is_not_an_id_never_reaches_a_path() {
@@ -43,7 +43,7 @@ async fn a_connection_id_from_basiq_that_is_not_an_id_never_reaches_a_path() {
 
 #[tokio::test]
 async fn a_next_page_that_points_back_at_the_page_ends_the_paging() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(calling_basiq_every_time()).await;
     app.connect_bank("alice", "Wentworth-Smith", "whislter")
         .await;
     let user = app.basiq_user_id("alice").await;

@@ -19,6 +19,7 @@ mod fidelity;
 mod health;
 mod hostile_upstream;
 mod input;
+mod kept;
 mod live;
 mod process;
 mod server_token;

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 
-use crate::helpers::{Setup, spawn_app, spawn_app_with};
+use crate::helpers::{Setup, calling_basiq_every_time, spawn_app, spawn_app_with};
 
 fn token_calls(requests: &[serde_json::Value]) -> Vec<u64> {
     requests
@@ -32,7 +32,10 @@ async fn a_token_expiring_mid_traffic_fails_no_request() {
     // Eight workers as fast as they go: the per-user rate limit is not what this is about.
     let app = Arc::new(
         spawn_app_with(Setup {
-            env: vec![("RATE_LIMIT_PER_MINUTE", "0".into())],
+            env: vec![
+                ("RATE_LIMIT_PER_MINUTE", "0".into()),
+                ("ANSWER_CACHE_BYTES", "0".into()),
+            ],
             ..Setup::default()
         })
         .await,
@@ -83,7 +86,7 @@ async fn a_token_expiring_mid_traffic_fails_no_request() {
 
 #[tokio::test]
 async fn while_the_token_endpoint_fails_requests_use_the_old_token_and_refresh_backs_off() {
-    let mut setup = Setup::default();
+    let mut setup = calling_basiq_every_time();
     setup.sim.token_ttl = Duration::from_secs(4);
     let app = spawn_app_with(setup).await;
     app.connect_bank("alice", "Wentworth-Smith", "whislter")

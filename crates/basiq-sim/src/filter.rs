@@ -1,13 +1,14 @@
 //! Basiq's `filter` query syntax: comma-joined (AND) conditions
-//! `<entity>.<field>.<op>(<value>)` with single-quoted values, ops `eq ne gt gteq lt lteq` and
-//! `bt('from','to')`.
+//! `<entity>.<field>.<op>(<value>)` with single-quoted values, ops `eq gt gteq lt lteq` and
+//! `bt('from','to')`. Basiq documents `ne` "only currently for Institutions endpoint"
+//! (reference/TOPICS/collections-filters.md): on users' accounts, transactions and connections it
+//! is refused.
 
 use chrono::NaiveDate;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     Eq,
-    Ne,
     Gt,
     Gteq,
     Lt,
@@ -69,7 +70,9 @@ pub fn parse(input: &str, fields: FieldTable) -> Result<Vec<Condition>, String> 
             .ok_or_else(|| format!("`{head}` has no operator"))?;
         let op = match op {
             "eq" => Op::Eq,
-            "ne" => Op::Ne,
+            "ne" => {
+                return Err("`ne` is supported on Basiq's institutions endpoint only".to_owned());
+            }
             "gt" => Op::Gt,
             "gteq" => Op::Gteq,
             "lt" => Op::Lt,
@@ -86,8 +89,8 @@ pub fn parse(input: &str, fields: FieldTable) -> Result<Vec<Condition>, String> 
         if raw.len() != wanted {
             return Err(format!("`{clause}` needs {wanted} quoted value(s)"));
         }
-        if *kind != Kind::Date && !matches!(op, Op::Eq | Op::Ne) {
-            return Err(format!("`{name}` only supports eq and ne"));
+        if *kind != Kind::Date && op != Op::Eq {
+            return Err(format!("`{name}` only supports eq"));
         }
         let mut values = Vec::with_capacity(raw.len());
         for v in raw {
@@ -163,13 +166,11 @@ impl Condition {
         match (field, self.values.as_slice()) {
             (Field::Text(actual), [Value::Text(v)]) => match self.op {
                 Op::Eq => actual == v,
-                Op::Ne => actual != v,
                 _ => false,
             },
             (Field::Date(None), _) => false,
             (Field::Date(Some(d)), [Value::Date(v)]) => match self.op {
                 Op::Eq => d == *v,
-                Op::Ne => d != *v,
                 Op::Gt => d > *v,
                 Op::Gteq => d >= *v,
                 Op::Lt => d < *v,

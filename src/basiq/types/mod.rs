@@ -289,7 +289,7 @@ where
 }
 
 /// A webhook subscription of the application (webhooks.json `Webhook`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
     pub id: String,
@@ -302,7 +302,7 @@ pub struct Webhook {
     #[serde(default, deserialize_with = "list_or_one")]
     pub subscribed_events: Vec<String>,
     /// Only when it was just created or updated: the signing secret (`whsec_…`).
-    pub secret: Option<String>,
+    pub secret: Option<secrecy::SecretString>,
 }
 
 /// A list Basiq may send as a single bare value.

@@ -59,11 +59,16 @@ async fn a_connection_failing_verify_credentials_is_invalid_and_a_good_one_activ
         .get(
             &token,
             &filtered(&format!(
-                "connection.id.ne('{good}'),connection.status.eq('invalid')"
+                "connection.id.eq('{bad}'),connection.status.eq('invalid')"
             )),
         )
         .await;
     assert_eq!(ids(&l), [bad.as_str()]);
+    // `ne` is Basiq's institutions endpoint's only (reference/TOPICS/collections-filters.md).
+    let (status, _) = sim
+        .get(&token, &filtered(&format!("connection.id.ne('{good}')")))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, body) = sim
         .get(&token, &filtered("connection.status.gt('active')"))
         .await;
