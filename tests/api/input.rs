@@ -118,3 +118,39 @@ async fn a_body_that_never_arrives_is_answered_408_within_ten_seconds() {
     assert!(answer.contains("application/problem+json"), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(12));
 }
+
+#[tokio::test]
+async fn an_email_or_mobile_made_to_look_like_another_is_a_400_naming_it_and_never_reaches_basiq() {
+    let app = spawn_app().await;
+    for (field, value) in [
+        // A right-to-left override, a zero-width space, a Cyrillic "а" among Latin letters.
+        ("email", "alice\u{202e}@example.com"),
+        ("email", "al\u{200b}ice@example.com"),
+        ("email", "alice@p\u{430}ypal.com"),
+        // Too few digits for any country; a country code no country has.
+        ("mobile", "+12345678"),
+        ("mobile", "+2801234567"),
+    ] {
+        let a = app
+            .post(
+                "/v1/consent",
+                "alice",
+                serde_json::json!({"returnTo": RETURN_TO, field: value}),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{value:?}: {:?}", a.body);
+        assert_eq!(a.problem_field(), Some(field), "{value:?}");
+        let a = app
+            .patch("/v1/me", "alice", serde_json::json!({field: value}))
+            .await;
+        assert_eq!(a.status, 400, "{value:?}: {:?}", a.body);
+        assert_eq!(a.problem_field(), Some(field), "{value:?}");
+    }
+    let users_calls = app
+        .sim_requests()
+        .await
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/users")))
+        .count();
+    assert_eq!(users_calls, 0, "nothing reached Basiq");
+}
