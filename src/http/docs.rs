@@ -18,7 +18,7 @@ use crate::{error::Problem, state::AppState};
 
 use super::responses::{
     BadGateway, BadRequest, Conflict, GatewayTimeout, InternalError, NotFound, ServiceUnavailable,
-    TooManyRequests, Unauthorized, Unprocessable, UriTooLong,
+    TooManyRequests, Unauthorized, Unprocessable, UnsupportedMediaType, UriTooLong,
 };
 
 #[derive(OpenApi)]
@@ -48,7 +48,8 @@ exactly like a missing one."
             ServiceUnavailable,
             GatewayTimeout,
             UriTooLong,
-            Unprocessable
+            Unprocessable,
+            UnsupportedMediaType
         )
     ),
     modifiers(&Security),
