@@ -256,7 +256,19 @@ pub async fn insert_ticket(
     Ok(())
 }
 
-/// The user a ticket was issued to, if it is unused and unexpired; using it is atomic.
+/// The user a ticket was issued to, if it is unused and unexpired; it stays so.
+pub async fn ticket_user(pool: &PgPool, ticket_hash: &[u8]) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select app_user_id from stream_tickets
+          where ticket_hash = $1 and used_at is null and expires_at > now()",
+        ticket_hash
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Uses a ticket: the user it was issued to, if it was unused and unexpired. Of two at once,
+/// one uses it.
 pub async fn redeem_ticket(
     pool: &PgPool,
     ticket_hash: &[u8],

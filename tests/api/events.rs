@@ -343,6 +343,44 @@ async fn a_ticket_opens_its_users_stream_once_and_expires() {
 }
 
 #[tokio::test]
+async fn an_open_refused_for_a_bad_last_event_id_or_a_full_cap_leaves_the_ticket_good_for_one_stream()
+ {
+    let mut setup = Setup::default();
+    setup.options.stream_limits = StreamLimits {
+        per_user: 1,
+        per_replica: 10,
+    };
+    let app = spawn_app_with(setup).await;
+    let ticket = ticket(&app, "alice").await;
+    let open = |last_event_id: &'static str| {
+        let request = app
+            .http
+            .get(format!("{}/v1/events", app.base))
+            .query(&[("ticket", ticket.as_str()), ("lastEventId", last_event_id)]);
+        async move { request.send().await.unwrap() }
+    };
+    let bad_id = open("yesterday").await;
+    assert_eq!(bad_id.status(), 400);
+    // Alice's one stream is open: the cap refuses another.
+    let first = Stream::open(&app, "alice", None).await;
+    let full = open("").await;
+    assert_eq!(full.status(), 429);
+    drop(first);
+    // Once there is room, the ticket opens its stream, and only one.
+    let mut opened = None;
+    for _ in 0..100 {
+        let r = open("").await;
+        if r.status() != 429 {
+            opened = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _stream = Stream::from(opened.expect("the closed stream's place came back"));
+    assert_eq!(open("").await.status(), 401);
+}
+
+#[tokio::test]
 async fn a_ticket_and_an_authorization_header_together_are_refused() {
     let app = spawn_app().await;
     let ticket = ticket(&app, "alice").await;
