@@ -465,7 +465,6 @@ impl AsyncWrite for Watched {
 /// Answers a request head larger than we read on its connection, as the router answers one it
 /// can read that is too large, then closes the connection.
 async fn refuse_head(mut stream: TcpStream, status: StatusCode, router: Router) {
-    metrics::counter!("http_oversized_request_heads_total").increment(1);
     let request = axum::http::Request::builder()
         .uri("/")
         .extension(super::OversizedHead(status))
@@ -473,7 +472,8 @@ async fn refuse_head(mut stream: TcpStream, status: StatusCode, router: Router) 
         .expect("a request of constant parts");
     let Ok(answer) = router.oneshot(request).await;
     let (parts, body) = answer.into_parts();
-    let body = axum::body::to_bytes(body, LINGER_BYTES)
+    // Our own problem document: small.
+    let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
     let mut out = format!("HTTP/1.1 {}\r\n", parts.status).into_bytes();
