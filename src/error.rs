@@ -48,6 +48,9 @@ pub enum ApiError {
     },
     #[error("the request body is larger than this API accepts")]
     PayloadTooLarge,
+    /// A body that must be JSON, sent without `Content-Type: application/json`.
+    #[error("the request body is not declared as JSON")]
+    UnsupportedMediaType,
     #[error("the request body did not arrive in time")]
     BodyTimeout,
     #[error("the database is unavailable: {0}")]
@@ -130,11 +133,12 @@ pub struct Problem {
     /// What went wrong, for a developer; never Basiq's own text.
     pub detail: String,
     /// Stable machine code: `invalid_request`, `unauthorized`, `not_found`, `route_not_found`,
-    /// `method_not_allowed`, `cursor_expired`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
+    /// `method_not_allowed`, `unsupported_media_type`, `cursor_expired`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
     /// `upstream_token_unavailable`, `upstream_timeout`, `upstream_rate_limited`,
     /// `upstream_error`, `upstream_rejected`, `upstream_malformed`, `internal_error`, …
     pub code: String,
-    /// On 400s: the query parameter, path segment or body field at fault.
+    /// On 400s: the query parameter, path segment or body field at fault (on a 415, the
+    /// `Content-Type` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// The request's `x-request-id`, to quote when reporting a problem.
@@ -233,6 +237,16 @@ impl IntoResponse for ApiError {
                 "Payload too large",
                 "The request body is larger than this API accepts.".into(),
             ),
+            Self::UnsupportedMediaType => {
+                let mut p = problem(
+                    S::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    "Content-Type: the body must be JSON, sent as application/json".into(),
+                );
+                p.field = Some("Content-Type".into());
+                p
+            }
             Self::BodyTimeout => problem(
                 S::REQUEST_TIMEOUT,
                 "request_timeout",

@@ -3,7 +3,8 @@
 //! one, signed Standard-Webhooks style (`webhook-id`, `webhook-timestamp`,
 //! `webhook-signature`) with `APP_WEBHOOK_SECRET`.
 //!
-//! - In order per user: only the oldest undelivered event of a user is ever claimed.
+//! - In order per user: only the oldest undelivered event of a user is ever claimed. Users take
+//!   turns, so one with a long backlog does not hold up the others.
 //! - At least once, never lost: a claim is a lease in the table (`FOR UPDATE SKIP LOCKED`), so
 //!   any replica may deliver, a crash mid-delivery only delays it, and a restart goes on from
 //!   the table.
@@ -100,13 +101,23 @@ enum Outcome {
 pub async fn run(outbox: Outbox, hub: Arc<Hub>, task: TaskContext) {
     let outbox = Arc::new(outbox);
     let mut gauges_at: Option<tokio::time::Instant> = None;
+    // Where the next claim's walk over users starts: after the last user claimed, so that
+    // users with deliveries waiting take turns.
+    let mut after = String::new();
     loop {
         if gauges_at.is_none_or(|at| at.elapsed() >= GAUGES_EVERY) {
             record_backlog(&outbox.pool).await;
             gauges_at = Some(tokio::time::Instant::now());
         }
-        let due = match db::events::claim_due(&outbox.pool, BATCH).await {
-            Ok(due) => due,
+        let due = match db::events::claim_due(&outbox.pool, BATCH, &after).await {
+            Ok(due) => {
+                after = match due.last() {
+                    Some(last) if due.len() as i64 == BATCH => last.app_user_id.clone(),
+                    // Round every user: the next walk starts from the first.
+                    _ => String::new(),
+                };
+                due
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not read due deliveries; will retry");
                 Vec::new()

@@ -15,8 +15,9 @@
 //! lock, which erasure and connection deletion take too), compares each record with the stored
 //! one by a keyed MAC of its JSON: new ones are added, changed ones modified, ones gone from
 //! Basiq removed, and a pending transaction whose posted copy arrived is removed even while
-//! Basiq still lists it (`domain::sync` says when one replaces another). Each change takes the
-//! next sequence number of the user; a sync cursor is a sequence number.
+//! Basiq still lists it, and added back if that posted copy turns out to be another's
+//! (`domain::sync` says when one replaces another). Each change takes the next sequence number
+//! of the user; a sync cursor is a sequence number.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -42,6 +43,9 @@ const PAGE: u32 = 500;
 const LEASE_POLL: Duration = Duration::from_millis(100);
 /// How many users one pass of the refresher takes.
 const BATCH: i64 = 10;
+/// A pending transaction that disappeared without a posted copy stays a candidate for one this
+/// long (by its date): a posting comes days after its purchase, a hotel's hold a week or two.
+const GONE_PENDING_DAYS: i64 = 14;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -107,6 +111,8 @@ struct Fetched {
     /// What matching needs of a pending, or a newly posted, transaction.
     candidate: Option<Candidate>,
     pending: bool,
+    /// A listed pending transaction the store keeps out: the posted one that replaced it.
+    replaced_by: Option<String>,
 }
 
 fn date_of(text: Option<wire::Text<'_>>) -> Option<NaiveDate> {
@@ -385,8 +391,10 @@ impl SyncStore {
         Ok(Refreshed::Done(counts))
     }
 
-    /// The stored pending transactions Basiq no longer lists, for matching: one of them is the
-    /// likelier original of a new posted copy than one Basiq still lists.
+    /// The stored pending transactions Basiq no longer lists and no posted copy has replaced,
+    /// for matching: those that disappear in this refresh, and those that disappeared lately
+    /// without one (a bank may drop the pending one a refresh before the posted one arrives).
+    /// One of them is the likelier original of a new posted copy than one Basiq still lists.
     async fn gone_pending(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -399,13 +407,15 @@ impl SyncStore {
             .filter(|f| f.kind == "transaction")
             .map(|f| f.id.as_str())
             .collect();
+        let lately = Utc::now().date_naive() - chrono::TimeDelta::days(GONE_PENDING_DAYS);
         let ids: Vec<String> = stored
             .values()
             .filter(|s| {
                 s.kind == "transaction"
-                    && !s.removed
                     && s.status.as_deref() == Some("pending")
                     && !seen.contains(s.record_id.as_str())
+                    && (!s.removed
+                        || s.replaced_by.is_none() && s.record_date.is_some_and(|d| d >= lately))
             })
             .map(|s| s.record_id.clone())
             .collect();
@@ -446,6 +456,7 @@ impl SyncStore {
             added: false,
             candidate: None,
             pending: false,
+            replaced_by: None,
         })
     }
 
@@ -467,6 +478,7 @@ impl SyncStore {
             body: Some(body),
             added: false,
             pending,
+            replaced_by: None,
         })
     }
 
@@ -487,7 +499,8 @@ impl SyncStore {
 
 /// The records Basiq listed, against what the store holds (`stored`): each marked new (or back
 /// after a removal), its body kept only when it is new or changed, and a pending transaction
-/// its posted copy replaced left out (it stays removed while Basiq still lists it).
+/// its posted copy replaced marked so (it stays removed while Basiq lists both, unless matching
+/// gives its posted copy to another; one that can no longer be matched is left out).
 fn compare(
     fetched: Vec<Fetched>,
     stored: &HashMap<(String, String), db::sync::Stored>,
@@ -496,8 +509,11 @@ fn compare(
         .into_iter()
         .filter_map(|mut f| {
             let before = stored.get(&(f.kind.to_owned(), f.id.clone()));
-            if before.is_some_and(|s| s.removed && s.replaced_by.is_some()) {
-                return None;
+            if let Some(by) = before.and_then(|s| s.replaced_by.as_ref().filter(|_| s.removed)) {
+                if !f.pending || f.candidate.is_none() {
+                    return None;
+                }
+                f.replaced_by = Some(by.clone());
             }
             let live = before.filter(|s| !s.removed);
             f.added = live.is_none();
@@ -565,24 +581,46 @@ fn plan(
     seal: impl Fn(&[u8], i64) -> Vec<u8>,
 ) -> Plan {
     // Pending transactions (those gone from Basiq, then those it lists, oldest first), and
-    // posted ones new in this refresh. Which fetched record each is: `None` for a gone one.
+    // posted ones new in this refresh or keeping a listed pending one out. Which fetched record
+    // each pending one is: `None` for a gone one.
+    let hiding: std::collections::HashSet<&str> = fetched
+        .iter()
+        .filter_map(|f| f.replaced_by.as_deref())
+        .collect();
     let mut pending: Vec<(Option<usize>, Candidate)> =
         gone_pending.into_iter().map(|c| (None, c)).collect();
     let mut posted: Vec<Candidate> = Vec::new();
     for (i, f) in fetched.iter().enumerate() {
         match &f.candidate {
-            Some(c) if matching && f.pending => pending.push((Some(i), c.clone())),
-            Some(c) if matching && f.added && f.kind == "transaction" => posted.push(c.clone()),
+            Some(c) if matching && f.pending => {
+                let mut c = c.clone();
+                c.replaced_by.clone_from(&f.replaced_by);
+                pending.push((Some(i), c));
+            }
+            Some(c)
+                if matching
+                    && f.kind == "transaction"
+                    && (f.added || hiding.contains(f.id.as_str())) =>
+            {
+                posted.push(c.clone());
+            }
             _ => {}
         }
     }
     pending.sort_by(|a, b| (a.1.date, &a.1.id).cmp(&(b.1.date, &b.1.id)));
     let candidates: Vec<Candidate> = pending.iter().map(|(_, c)| c.clone()).collect();
-    // A listed pending transaction replaced by its posted copy: by whom.
+    // A listed pending transaction replaced by its posted copy: by whom; and a gone one.
     let mut replaced: HashMap<usize, String> = HashMap::new();
+    let mut gone_replaced: HashMap<String, String> = HashMap::new();
     for (p, q) in replacements(&candidates, &posted) {
-        if let Some(i) = pending[p].0 {
-            replaced.insert(i, posted[q].id.clone());
+        let by = posted[q].id.clone();
+        match pending[p].0 {
+            Some(i) => {
+                replaced.insert(i, by);
+            }
+            None => {
+                gone_replaced.insert(pending[p].1.id.clone(), by);
+            }
         }
     }
 
@@ -600,11 +638,9 @@ fn plan(
         .filter(|s| !s.removed && !seen.contains(&(s.kind.as_str(), s.record_id.as_str())))
         .collect();
     gone.sort_by(|a, b| (&a.kind, &a.record_id).cmp(&(&b.kind, &b.record_id)));
-    for s in gone {
-        plan.counts.removed += 1;
-        let seq = plan.entry(&s.kind, &s.record_id, None, "removed", None);
+    let removal = |s: &db::sync::Stored, seq: i64, replaced_by: Option<String>| {
         // What is not given keeps its stored value.
-        plan.records.push(db::sync::Record {
+        db::sync::Record {
             kind: s.kind.clone(),
             record_id: s.record_id.clone(),
             connection_id: None,
@@ -613,14 +649,29 @@ fn plan(
             record_date: None,
             seq,
             removed: true,
-            replaced_by: None,
+            replaced_by,
             content_mac: None,
-        });
+        }
+    };
+    for s in gone {
+        plan.counts.removed += 1;
+        let seq = plan.entry(&s.kind, &s.record_id, None, "removed", None);
+        let by = gone_replaced.remove(&s.record_id);
+        plan.records.push(removal(s, seq, by));
     }
-    // Replaced by their posted copy: removed if a client may hold them, else only kept out.
+    // Gone before, and now replaced by their posted copy: so that no other takes it.
+    for (id, by) in gone_replaced {
+        if let Some(s) = stored.get(&("transaction".to_owned(), id)) {
+            plan.records.push(removal(s, 0, Some(by)));
+        }
+    }
+    // Replaced by their posted copy: removed if a client may hold them, else only kept out. One
+    // kept out before and no longer replaced is among the new ones below: added back.
     let mut rest = Vec::new();
     for (i, f) in fetched.into_iter().enumerate() {
         match replaced.remove(&i) {
+            // Kept out as it was.
+            Some(by) if f.replaced_by.as_ref() == Some(&by) => {}
             Some(by) => {
                 let seq = if f.added {
                     0

@@ -147,29 +147,29 @@ pub struct Due {
     pub created_at: DateTime<Utc>,
 }
 
+/// The claim's SQL, for tests that look at its plan.
+pub const CLAIM_DUE_SQL: &str = include_str!("outbox_claim.sql");
+
 /// Claims up to `limit` deliveries that are due and first in line for their user (an older
-/// undelivered one of the same user waits, so a user's events arrive in order). The claim
-/// pushes their next attempt out by a lease, so replicas never deliver one at once.
-pub async fn claim_due(pool: &PgPool, limit: i64) -> Result<Vec<Due>, sqlx::Error> {
-    sqlx::query_as!(
-        Due,
-        "update outbox set next_attempt_at = now() + interval '60 seconds'
-          where event_id in (
-                select o.event_id from outbox o
-                 where o.delivered_at is null and o.dead_at is null
-                   and o.next_attempt_at <= now()
-                   and not exists (
-                       select 1 from outbox p
-                        where p.app_user_id = o.app_user_id and p.event_id < o.event_id
-                          and p.delivered_at is null and p.dead_at is null)
-                 order by o.event_id
-                 limit $1
-                   for update skip locked)
-         returning event_id, app_user_id, body_sealed, attempts, created_at",
-        limit
-    )
-    .fetch_all(pool)
-    .await
+/// undelivered one of the same user waits, so a user's events arrive in order). Users take
+/// turns: the walk starts after `after` (the last user of the previous claim; `""` for the
+/// first) and goes round once. The claim pushes their next attempt out by a lease, so replicas
+/// never deliver one at once. Answers in walk order.
+pub async fn claim_due(pool: &PgPool, limit: i64, after: &str) -> Result<Vec<Due>, sqlx::Error> {
+    let mut due = claim_after(pool, limit, after).await?;
+    let short = limit - due.len() as i64;
+    if short > 0 && !after.is_empty() {
+        // The walk passed the last user: on from the first.
+        due.extend(claim_after(pool, short, "").await?);
+    }
+    Ok(due)
+}
+
+/// One claim (`outbox_claim.sql`, which says how it stays cheap): users after `after` only.
+async fn claim_after(pool: &PgPool, limit: i64, after: &str) -> Result<Vec<Due>, sqlx::Error> {
+    sqlx::query_file_as!(Due, "src/db/outbox_claim.sql", limit, after)
+        .fetch_all(pool)
+        .await
 }
 
 /// What a delivery attempt came to.
@@ -256,7 +256,19 @@ pub async fn insert_ticket(
     Ok(())
 }
 
-/// The user a ticket was issued to, if it is unused and unexpired; using it is atomic.
+/// The user a ticket was issued to, if it is unused and unexpired; it stays so.
+pub async fn ticket_user(pool: &PgPool, ticket_hash: &[u8]) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select app_user_id from stream_tickets
+          where ticket_hash = $1 and used_at is null and expires_at > now()",
+        ticket_hash
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Uses a ticket: the user it was issued to, if it was unused and unexpired. Of two at once,
+/// one uses it.
 pub async fn redeem_ticket(
     pool: &PgPool,
     ticket_hash: &[u8],

@@ -188,6 +188,7 @@ pub struct Stored {
     pub kind: String,
     pub record_id: String,
     pub status: Option<String>,
+    pub record_date: Option<NaiveDate>,
     pub content_mac: Option<Vec<u8>>,
     pub removed: bool,
     pub replaced_by: Option<String>,
@@ -196,8 +197,8 @@ pub struct Stored {
 pub async fn stored(tx: &mut PgConnection, app_user_id: &str) -> Result<Vec<Stored>, sqlx::Error> {
     sqlx::query_as!(
         Stored,
-        "select kind, record_id, status, content_mac, removed_at is not null as \"removed!\",
-                replaced_by
+        "select kind, record_id, status, record_date, content_mac,
+                removed_at is not null as \"removed!\", replaced_by
            from sync_records where app_user_id = $1",
         app_user_id
     )

@@ -12,10 +12,18 @@
 //!   at posting, a hotel's hold released at a lower amount).
 //!
 //! Each posted transaction replaces at most one pending one, and each pending one is replaced
-//! at most once: of two identical coffees the same day, one posting removes one of them. A
-//! pending one that disappeared in the same refresh is the likelier original: it is taken
-//! first, so a posting that Basiq listed in place of its pending one never hides the other
-//! coffee.
+//! at most once: of two identical coffees the same day, one posting removes one of them.
+//!
+//! Which one, when several fit: a pending one Basiq no longer lists is the likelier original,
+//! whether it disappeared in this refresh or in an earlier one without a posted copy to
+//! replace it (a bank may drop the pending one a refresh before the posted one arrives). Only
+//! when none fits does a posting replace one Basiq still lists, which it then keeps out of the
+//! copy while Basiq lists both. Such a pairing is not final: it is matched again at every
+//! refresh (as long as both are listed, whatever their dates by then), and when a pending one
+//! Basiq no longer lists fits the posted copy too, that one takes it over and the listed one
+//! comes back, since Basiq lists it and it is then another purchase. So a purchase identical to
+//! one still pending never hides it for longer than the posting of some other pending one could
+//! explain, and once Basiq settles (the pending one it kept disappears) the copy is Basiq's list.
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::NaiveDate;
@@ -37,8 +45,10 @@ pub struct Candidate {
     pub made: Option<NaiveDate>,
     /// When it posted; for a pending one, when it was made or first seen.
     pub date: NaiveDate,
-    /// A pending one that disappeared from Basiq in this refresh.
+    /// A pending one Basiq no longer lists (and no posted copy has replaced yet).
     pub gone: bool,
+    /// A listed pending one kept out of the copy: the posted one that replaced it.
+    pub replaced_by: Option<String>,
     words: Vec<String>,
 }
 
@@ -59,6 +69,7 @@ impl Candidate {
             made,
             date,
             gone: false,
+            replaced_by: None,
             words: words(description),
         })
     }
@@ -120,6 +131,35 @@ const ALIKE: f64 = 0.5;
 /// When the amount changed at posting, the descriptions must be at least this alike.
 const ALIKE_WITHOUT_AMOUNT: f64 = 0.75;
 
+/// Whether `post` may be the posted copy of `pend`: if so, whether the amount is the same, the
+/// days between them and how alike their descriptions are.
+fn fits(pend: &Candidate, post: &Candidate) -> Option<(bool, i64, f64)> {
+    if pend.account != post.account {
+        return None;
+    }
+    let days = match (pend.made, post.made) {
+        (Some(a), Some(b)) if (b - a).num_days().abs() <= 1 => (b - a).num_days(),
+        (Some(_), Some(_)) => return None,
+        _ => (post.date - pend.date).num_days(),
+    };
+    if !(-1..=POSTING_DAYS).contains(&days) {
+        return None;
+    }
+    let alike = alike(&pend.words, &post.words);
+    if alike < ALIKE {
+        return None;
+    }
+    let same_amount = pend.amount == post.amount;
+    let close_amount = pend.amount.signum() == post.amount.signum()
+        && post.amount.abs() * 2 >= pend.amount.abs()
+        && post.amount.abs() * 2 <= pend.amount.abs() * 3;
+    (same_amount || close_amount && alike >= ALIKE_WITHOUT_AMOUNT).then_some((
+        same_amount,
+        days,
+        alike,
+    ))
+}
+
 /// Which pending transaction each posted one replaces: `(pending index, posted index)` pairs,
 /// each index at most once. Pending ones are taken in the order given (oldest first) when
 /// several fit equally.
@@ -128,30 +168,17 @@ pub fn replacements(pending: &[Candidate], posted: &[Candidate]) -> Vec<(usize, 
     let mut pairs = Vec::new();
     for (p, pend) in pending.iter().enumerate() {
         for (q, post) in posted.iter().enumerate() {
-            if pend.account != post.account {
-                continue;
-            }
-            let days = match (pend.made, post.made) {
-                (Some(a), Some(b)) if (b - a).num_days().abs() <= 1 => (b - a).num_days(),
-                (Some(_), Some(_)) => continue,
-                _ => (post.date - pend.date).num_days(),
+            let paired = pend.replaced_by.as_deref() == Some(post.id.as_str());
+            let (same_amount, days, alike) = match fits(pend, post) {
+                Some(fit) => fit,
+                // A pairing made before stands while both are listed, whatever their dates by
+                // now, unless a better one comes.
+                None if paired => (true, 0, 1.0),
+                None => continue,
             };
-            if !(-1..=POSTING_DAYS).contains(&days) {
-                continue;
-            }
-            let alike = alike(&pend.words, &post.words);
-            if alike < ALIKE {
-                continue;
-            }
-            let same_amount = pend.amount == post.amount;
-            let close_amount = pend.amount.signum() == post.amount.signum()
-                && post.amount.abs() * 2 >= pend.amount.abs()
-                && post.amount.abs() * 2 <= pend.amount.abs() * 3;
-            if !(same_amount || close_amount && alike >= ALIKE_WITHOUT_AMOUNT) {
-                continue;
-            }
             let fit = (
                 u8::from(!pend.gone),
+                u8::from(!paired),
                 u8::from(!same_amount),
                 days.abs(),
                 ((1.0 - alike) * 1000.0) as i64,
@@ -273,6 +300,54 @@ mod tests {
         let pending = [tx("p2", "-4.50", 2, "CAFE BONDI SYDNEY"), gone];
         let posted = [tx("c1", "-4.50", 3, "CAFE BONDI SYDNEY")];
         assert_eq!(replacements(&pending, &posted), vec![(1, 0)]);
+    }
+
+    #[test]
+    fn a_pending_one_that_disappeared_in_an_earlier_refresh_is_taken_before_one_basiq_lists() {
+        // The bank dropped the first coffee's pending one a refresh before its posting came;
+        // the second coffee, still pending, is another purchase.
+        let mut dropped = tx("p1", "-4.50", 2, "CAFE BONDI SYDNEY");
+        dropped.gone = true;
+        let pending = [dropped, tx("p2", "-4.50", 2, "CAFE BONDI SYDNEY")];
+        let posted = [tx("c1", "-4.50", 3, "CAFE BONDI SYDNEY")];
+        assert_eq!(replacements(&pending, &posted), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn a_listed_pending_one_kept_out_comes_back_when_one_basiq_dropped_fits_its_posting() {
+        // c1 replaced p1 while Basiq listed both coffees; now p2 has disappeared: it was p2
+        // that posted, and p1, still listed, is another coffee.
+        let mut kept_out = tx("p1", "-4.50", 2, "CAFE BONDI SYDNEY");
+        kept_out.replaced_by = Some("c1".into());
+        let mut dropped = tx("p2", "-4.50", 2, "CAFE BONDI SYDNEY");
+        dropped.gone = true;
+        let posted = [tx("c1", "-4.50", 3, "CAFE BONDI SYDNEY")];
+        assert_eq!(replacements(&[kept_out, dropped], &posted), vec![(1, 0)]);
+    }
+
+    #[test]
+    fn a_pairing_stands_while_both_are_listed_whatever_their_dates_by_then() {
+        // A pending one without a transaction date is dated when seen: days later it no
+        // longer fits its posting by date, but it stays replaced.
+        let pending = tx("p1", "-4.50", 2, "CAFE BONDI SYDNEY");
+        let posted = [tx(
+            "c1",
+            "-4.50",
+            2 + POSTING_DAYS as u32 + 4,
+            "CAFE BONDI SYDNEY",
+        )];
+        assert_eq!(
+            replacements(std::slice::from_ref(&pending), &posted),
+            vec![]
+        );
+        let mut paired = pending.clone();
+        paired.replaced_by = Some("c1".into());
+        assert_eq!(replacements(&[paired], &posted), vec![(0, 0)]);
+        // And a new pending one that fits does not take the posting from it.
+        let mut paired = pending;
+        paired.replaced_by = Some("c1".into());
+        let newer = tx("p0", "-4.50", 8, "CAFE BONDI SYDNEY");
+        assert_eq!(replacements(&[newer, paired], &posted), vec![(1, 0)]);
     }
 
     #[test]

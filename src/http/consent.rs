@@ -103,6 +103,7 @@ pub struct ConsentResponse {
         (status = 400, response = responses::BadRequest),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
+        (status = 415, response = responses::UnsupportedMediaType),
         responses::CommonErrors,
     )
 )]

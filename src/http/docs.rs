@@ -18,7 +18,8 @@ use crate::{error::Problem, state::AppState};
 
 use super::responses::{
     BadGateway, BadRequest, Conflict, GatewayTimeout, InternalError, NotFound, NotModified,
-    ServiceUnavailable, TooManyRequests, Unauthorized, Unprocessable, UriTooLong,
+    ServiceUnavailable, TooManyRequests, Unauthorized, Unprocessable, UnsupportedMediaType,
+    UriTooLong,
 };
 
 #[derive(OpenApi)]
@@ -49,7 +50,8 @@ exactly like a missing one."
             GatewayTimeout,
             UriTooLong,
             Unprocessable,
-            NotModified
+            NotModified,
+            UnsupportedMediaType
         )
     ),
     modifiers(&Security),

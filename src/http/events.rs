@@ -59,7 +59,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamTicket {
-    /// Opaque; good for one stream, within a minute.
+    /// Opaque; good for one stream, within a minute (an open refused leaves it good).
     pub ticket: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -68,7 +68,8 @@ pub struct StreamTicket {
 ///
 /// `EventSource` cannot send an `Authorization` header, and an app JWT never goes in a URL:
 /// ask for a ticket with the JWT, then open `GET /v1/events?ticket=…` with it. A ticket opens
-/// one stream, within a minute; a reconnect needs a new one.
+/// one stream, within a minute; a reconnect needs a new one. An open that is refused (a bad
+/// `lastEventId`, too many streams) leaves the ticket unused.
 #[utoipa::path(
     post,
     operation_id = "createEventTicket",
@@ -98,8 +99,17 @@ async fn ticket(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json
     Ok(Json(StreamTicket { ticket, expires_at }))
 }
 
-/// The user a stream is for: from `Authorization: Bearer`, or from a ticket.
-struct StreamUser(String);
+/// The user a stream is for: from `Authorization: Bearer`, or from a ticket, which the stream
+/// uses only once it opens.
+struct StreamUser {
+    user: String,
+    /// The ticket's hash, when a ticket says who the user is.
+    ticket: Option<Vec<u8>>,
+}
+
+const BAD_TICKET: ApiError = ApiError::Unauthorized(
+    "the ticket is unknown, used or expired (ask POST /v1/events/ticket for another)",
+);
 
 impl FromRequestParts<AppState> for StreamUser {
     type Rejection = ApiError;
@@ -107,7 +117,8 @@ impl FromRequestParts<AppState> for StreamUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let params = query_params(parts.uri.query(), &["ticket", "lastEventId"])?;
         let Some(ticket) = params.get("ticket") else {
-            return Ok(Self(AuthUser::from_request_parts(parts, state).await?.sub));
+            let user = AuthUser::from_request_parts(parts, state).await?.sub;
+            return Ok(Self { user, ticket: None });
         };
         if parts
             .headers
@@ -117,14 +128,16 @@ impl FromRequestParts<AppState> for StreamUser {
                 "give a ticket or an Authorization header, not both",
             ));
         }
-        let user = db::events::redeem_ticket(&state.pool, &sha256(ticket.as_bytes()))
+        let hash = sha256(ticket.as_bytes()).to_vec();
+        let user = db::events::ticket_user(&state.pool, &hash)
             .await?
-            .ok_or(ApiError::Unauthorized(
-                "the ticket is unknown, used or expired (ask POST /v1/events/ticket for another)",
-            ))?;
+            .ok_or(BAD_TICKET)?;
         tracing::Span::current().record("user_id", user.as_str());
         state.limits.check_request(&user)?;
-        Ok(Self(user))
+        Ok(Self {
+            user,
+            ticket: Some(hash),
+        })
     }
 }
 
@@ -180,7 +193,7 @@ fn last_event_id(headers: &HeaderMap, query: Option<&str>) -> Result<Option<i64>
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn stream(
     State(state): State<AppState>,
-    StreamUser(user): StreamUser,
+    StreamUser { user, ticket }: StreamUser,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
@@ -201,6 +214,16 @@ async fn stream(
         Some(id) => id,
         None => db::events::latest_id(&state.pool, &user).await?,
     };
+    // A ticket is used by the stream it opens, not by an open refused above: the stream's place
+    // is taken first, so that of two opens with one ticket, the one that loses gives it back.
+    if let Some(hash) = ticket
+        && db::events::redeem_ticket(&state.pool, &hash)
+            .await?
+            .as_deref()
+            != Some(user.as_str())
+    {
+        return Err(BAD_TICKET);
+    }
     tracing::debug!(after, "event stream opened");
     metrics::counter!("event_streams_opened_total").increment(1);
     let reader = Reader {

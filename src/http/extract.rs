@@ -36,7 +36,8 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
     }
 }
 
-/// A JSON body; any problem is a 400 naming the field (`body` when the whole body is wrong).
+/// A JSON body; any problem is a 400 naming the field (`body` when the whole body is wrong),
+/// or a 415 when it is not sent as `application/json`.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -52,10 +53,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 mime.eq_ignore_ascii_case("application/json")
             });
         if !is_json {
-            return Err(ApiError::validation(
-                "body",
-                "Content-Type must be application/json",
-            ));
+            return Err(ApiError::UnsupportedMediaType);
         }
         let BodyBytes(bytes) = BodyBytes::from_request(req, state).await?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);

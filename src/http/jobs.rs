@@ -207,6 +207,7 @@ impl MfaAnswer {
         (status = 400, response = responses::BadRequest),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
+        (status = 415, response = responses::UnsupportedMediaType),
         (status = 422, response = responses::Unprocessable),
         responses::CommonErrors,
     )

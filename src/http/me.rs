@@ -142,6 +142,7 @@ pub struct ContactUpdate {
     responses(
         (status = 204, description = "The contact details are updated."),
         (status = 400, response = responses::BadRequest),
+        (status = 415, response = responses::UnsupportedMediaType),
         responses::CommonErrors,
     )
 )]

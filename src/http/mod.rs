@@ -261,9 +261,17 @@ async fn request_id_scope(req: Request, next: Next) -> Response {
     REQUEST_ID.scope(id, next.run(req)).await
 }
 
+/// A request head larger than the server reads (`serve.rs`), to be answered as one this layer
+/// refuses: the status to answer.
+#[derive(Clone, Copy)]
+pub struct OversizedHead(pub StatusCode);
+
 /// Refuses a request target or header block larger than we accept, with problem+json like any
-/// other refusal (hyper's own limits, above these, would answer with a bare status).
+/// other refusal; `serve.rs` sends one too large to read here, marked [`OversizedHead`].
 async fn limit_request_head(req: Request, next: Next) -> Response {
+    if let Some(OversizedHead(status)) = req.extensions().get::<OversizedHead>() {
+        return error_problem(*status).into_response();
+    }
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target > MAX_URI_BYTES {
         return error_problem(StatusCode::URI_TOO_LONG).into_response();

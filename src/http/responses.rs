@@ -49,6 +49,12 @@ pub enum CommonErrors {
 ))]
 pub struct NotModified;
 
+/// The body is not sent as `application/json` (`unsupported_media_type`, with
+/// `field: "Content-Type"`): a missing or other `Content-Type`.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct UnsupportedMediaType(pub Problem);
+
 /// The path and query are longer than this API accepts (`uri_too_long`), e.g. a query value
 /// that is long once percent-encoded.
 #[derive(ToResponse)]

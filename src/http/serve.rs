@@ -16,6 +16,14 @@
 //!   bound is hit. Accept errors (such as running out of file descriptors) are logged and
 //!   retried, never fatal.
 //!
+//! - A request head is read at most [`MAX_HEAD_BYTES`] and [`MAX_HEAD_LINES`] lines far: a larger
+//!   one is answered by the router as a smaller oversized head is (`limit_request_head`: 431
+//!   `headers_too_large`, or 414 `uri_too_long` for a request line that long, in problem+json
+//!   with our headers), never with hyper's own bare status line. The socket is watched for it
+//!   before hyper sees the bytes, hyper's limits are set above ours, and the connection closes
+//!   after the answer, reading what the client still sends for a moment so that the answer is
+//!   read rather than lost to a reset.
+//!
 //! HTTP/1.1 only: what sits in front of the BFF (a load balancer, an ingress) speaks HTTP/1.1 to
 //! it, and a single protocol needs no version sniffing, which has no timeout of its own.
 
@@ -32,7 +40,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{Router, body::Body};
+use axum::{
+    Router,
+    body::Body,
+    http::{StatusCode, header},
+};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::{Request, Response, body::Incoming, server::conn::http1};
 use hyper_util::{
@@ -40,20 +52,31 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
 };
 use tokio::{
-    io::{AsyncRead, AsyncWrite, ReadBuf},
+    io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::{Notify, Semaphore},
+    sync::{Notify, Semaphore, oneshot},
 };
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
 use crate::config::ConnectionLimits;
 
-/// The largest request head hyper buffers (request line and headers). Our own, lower limits
-/// ([`super::MAX_URI_BYTES`], [`super::MAX_HEADER_BYTES`]) answer with problem+json; past this one hyper refuses the request itself.
-const MAX_HEAD_BUFFER: usize = 64 * 1024;
-/// Hyper's own cap on the number of headers, above ours for the same reason.
-const MAX_HEADERS: usize = 128;
+/// The largest request head read (request line and headers). The router's own, lower limits
+/// ([`super::MAX_URI_BYTES`], [`super::MAX_HEADER_BYTES`], [`super::MAX_HEADERS`]) refuse a head
+/// it can read; one larger than this is refused before hyper has all of it.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// The most lines a request head may have (its request line and headers).
+const MAX_HEAD_LINES: usize = 129;
+/// Hyper's limits, above ours so that hyper never refuses a head itself: its buffer holds our
+/// largest head and the read that completed it, and its header slots the headers of our
+/// longest head and the start of one more.
+const HYPER_BUFFER: usize = 2 * MAX_HEAD_BYTES;
+const HYPER_MAX_HEADERS: usize = MAX_HEAD_LINES + 8;
+/// After refusing a head, what the client still sends is read and dropped for this long (and
+/// at most [`LINGER_BYTES`]) before the connection closes: closing with unread bytes would
+/// reset it, and the client could lose the answer.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1024 * 1024;
 /// A request head younger than this is never closed to make room: a client that just
 /// connected is about to be answered, and a burst of new connections must not push it out.
 const EVICTION_GRACE: Duration = Duration::from_millis(250);
@@ -72,8 +95,8 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.idle_timeout)
-        .max_buf_size(MAX_HEAD_BUFFER)
-        .max_headers(MAX_HEADERS);
+        .max_buf_size(HYPER_BUFFER)
+        .max_headers(HYPER_MAX_HEADERS);
     tokio::pin!(shutdown);
     let mut at_limit = false;
     let mut next_id = 0u64;
@@ -137,10 +160,14 @@ pub async fn serve(
             router: router.clone(),
             activity: activity.clone(),
         };
+        let (refuse, refused) = oneshot::channel();
         let io = TokioIo::new(Watched {
-            inner: stream,
+            inner: Some(stream),
             activity: activity.clone(),
+            head: HeadScan::default(),
+            refuse: Some(refuse),
         });
+        let router = router.clone();
         let connection = graceful.watch(http.serve_connection(io, service));
         let header_timeout = limits.header_timeout;
         let open = open.clone();
@@ -160,6 +187,9 @@ pub async fn serve(
                 () = activity.evicted.cancelled() => {
                     metrics::counter!("http_connections_evicted_total").increment(1);
                     tracing::debug!("closed an idle connection to make room at the connection limit");
+                }
+                Ok((stream, status)) = refused => {
+                    refuse_head(stream, status, router).await;
                 }
             }
             open.remove(id);
@@ -246,14 +276,21 @@ impl Activity {
         self.epoch.elapsed().as_millis() as u64 + 1
     }
 
-    /// Bytes arrived: with no request in flight they start a request head.
-    fn bytes_read(&self) {
-        if self.in_flight.load(Ordering::Acquire) == 0
-            && self.head_started.load(Ordering::Acquire) == 0
-        {
+    /// Bytes arrived: with no request in flight they start a request head (answers whether
+    /// they did).
+    fn bytes_read(&self) -> bool {
+        let starts = self.in_flight.load(Ordering::Acquire) == 0
+            && self.head_started.load(Ordering::Acquire) == 0;
+        if starts {
             self.head_started.store(self.now_ms(), Ordering::Release);
             self.head_begins.notify_one();
         }
+        starts
+    }
+
+    /// Whether bytes read now belong to a request head (no request is in flight).
+    fn reading_head(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
     }
 
     fn request_started(&self) {
@@ -285,10 +322,72 @@ impl Activity {
     }
 }
 
-/// The socket, telling [`Activity`] when bytes arrive.
+/// How far a request head has come, to refuse one larger than we read.
+#[derive(Default)]
+struct HeadScan {
+    bytes: usize,
+    /// Lines ended, not counting empty ones before the request line.
+    lines: usize,
+    /// Bytes of the current line, but `\r`.
+    line: usize,
+    /// The empty line that ends the head has arrived.
+    done: bool,
+    /// Where the request line ended, once it has.
+    request_line: Option<usize>,
+}
+
+impl HeadScan {
+    /// Reads on: the status to refuse the head with, once it is larger than we read.
+    fn read(&mut self, bytes: &[u8]) -> Option<StatusCode> {
+        if self.done {
+            return None;
+        }
+        let mut taken = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'\n' if self.line == 0 && self.lines > 0 => {
+                    // What follows is the body, or the next request.
+                    self.done = true;
+                    taken = i + 1;
+                    break;
+                }
+                b'\n' => {
+                    if self.line > 0 && self.lines == 0 {
+                        self.request_line = Some(self.bytes + i + 1);
+                    }
+                    self.lines += usize::from(self.line > 0);
+                    self.line = 0;
+                }
+                b'\r' => {}
+                _ => self.line += 1,
+            }
+        }
+        self.bytes += taken;
+        if self.bytes <= MAX_HEAD_BYTES && self.lines <= MAX_HEAD_LINES {
+            None
+        } else if self.request_line.is_none_or(|end| end > MAX_HEAD_BYTES) {
+            Some(StatusCode::URI_TOO_LONG)
+        } else {
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        }
+    }
+}
+
+/// The socket, telling [`Activity`] when bytes arrive, and handing itself over (to the
+/// connection's task, which answers and closes) instead of passing on a request head larger
+/// than we read.
 struct Watched {
-    inner: TcpStream,
+    /// `None` once handed over: hyper then waits, until the task drops it.
+    inner: Option<TcpStream>,
     activity: Arc<Activity>,
+    head: HeadScan,
+    refuse: Option<oneshot::Sender<(TcpStream, StatusCode)>>,
+}
+
+impl Watched {
+    fn inner(&mut self) -> Option<Pin<&mut TcpStream>> {
+        self.inner.as_mut().map(Pin::new)
+    }
 }
 
 impl AsyncRead for Watched {
@@ -298,9 +397,24 @@ impl AsyncRead for Watched {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let Some(inner) = self.inner() else {
+            return Poll::Pending;
+        };
+        let polled = inner.poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.bytes_read();
+            if self.activity.bytes_read() {
+                self.head = HeadScan::default();
+            }
+            if self.activity.reading_head()
+                && let Some(status) = self.head.read(&buf.filled()[before..])
+            {
+                buf.set_filled(before);
+                if let (Some(stream), Some(refuse)) = (self.inner.take(), self.refuse.take()) {
+                    // The task answers; if it is gone, so is the connection.
+                    let _ = refuse.send((stream, status));
+                }
+                return Poll::Pending;
+            }
         }
         polled
     }
@@ -312,7 +426,10 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        match self.inner() {
+            Some(inner) => inner.poll_write(cx, buf),
+            None => Poll::Pending,
+        }
     }
 
     fn poll_write_vectored(
@@ -320,19 +437,85 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        match self.inner() {
+            Some(inner) => inner.poll_write_vectored(cx, bufs),
+            None => Poll::Pending,
+        }
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.inner.as_ref().is_some_and(|s| s.is_write_vectored())
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        match self.inner() {
+            Some(inner) => inner.poll_flush(cx),
+            None => Poll::Pending,
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        match self.inner() {
+            Some(inner) => inner.poll_shutdown(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// Answers a request head larger than we read on its connection, as the router answers one it
+/// can read that is too large, then closes the connection.
+async fn refuse_head(mut stream: TcpStream, status: StatusCode, router: Router) {
+    let request = axum::http::Request::builder()
+        .uri("/")
+        .extension(super::OversizedHead(status))
+        .body(Body::empty())
+        .expect("a request of constant parts");
+    let Ok(answer) = router.oneshot(request).await;
+    let (parts, body) = answer.into_parts();
+    // Our own problem document: small.
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let mut out = format!("HTTP/1.1 {}\r\n", parts.status).into_bytes();
+    for (name, value) in &parts.headers {
+        if ![
+            header::CONTENT_LENGTH,
+            header::CONNECTION,
+            header::TRANSFER_ENCODING,
+        ]
+        .contains(name)
+        {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(
+        format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&body);
+    let answered = async {
+        stream.write_all(&out).await?;
+        stream.shutdown().await?;
+        // Read on until the client closes, so that closing does not reset the connection
+        // under the answer.
+        let mut sink = vec![0u8; 16 * 1024];
+        let mut drained = 0;
+        while drained < LINGER_BYTES {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => drained += n,
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    if let Ok(Err(e)) = tokio::time::timeout(LINGER, answered).await {
+        tracing::debug!(error = %e, "could not answer an oversized request head");
     }
 }
 
@@ -390,5 +573,37 @@ impl HttpBody for TrackedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_is_measured_to_its_empty_line_across_reads_and_refused_past_our_limits() {
+        let mut scan = HeadScan::default();
+        assert_eq!(scan.read(b"\r\nGET / HTTP/1.1\r\nHost: x\r"), None);
+        // Its end, then a body larger than any head: not the head's.
+        let mut rest = b"\n\r\n".to_vec();
+        rest.extend(vec![b'x'; 2 * MAX_HEAD_BYTES]);
+        assert_eq!(scan.read(&rest), None);
+
+        let refused = |head: String| HeadScan::default().read(head.as_bytes());
+        let long_target = "a".repeat(MAX_HEAD_BYTES);
+        assert_eq!(
+            refused(format!("GET /{long_target} HTTP/1.1\r\nHost: x\r\n\r\n")),
+            Some(StatusCode::URI_TOO_LONG)
+        );
+        assert_eq!(
+            refused(format!("GET / HTTP/1.1\r\nX: {long_target}\r\n\r\n")),
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
+        let headers = |n: usize| format!("GET / HTTP/1.1\r\n{}\r\n", "a: 1\r\n".repeat(n));
+        assert_eq!(refused(headers(MAX_HEAD_LINES - 1)), None);
+        assert_eq!(
+            refused(headers(MAX_HEAD_LINES)),
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
     }
 }

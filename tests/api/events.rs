@@ -343,6 +343,44 @@ async fn a_ticket_opens_its_users_stream_once_and_expires() {
 }
 
 #[tokio::test]
+async fn an_open_refused_for_a_bad_last_event_id_or_a_full_cap_leaves_the_ticket_good_for_one_stream()
+ {
+    let mut setup = Setup::default();
+    setup.options.stream_limits = StreamLimits {
+        per_user: 1,
+        per_replica: 10,
+    };
+    let app = spawn_app_with(setup).await;
+    let ticket = ticket(&app, "alice").await;
+    let open = |last_event_id: &'static str| {
+        let request = app
+            .http
+            .get(format!("{}/v1/events", app.base))
+            .query(&[("ticket", ticket.as_str()), ("lastEventId", last_event_id)]);
+        async move { request.send().await.unwrap() }
+    };
+    let bad_id = open("yesterday").await;
+    assert_eq!(bad_id.status(), 400);
+    // Alice's one stream is open: the cap refuses another.
+    let first = Stream::open(&app, "alice", None).await;
+    let full = open("").await;
+    assert_eq!(full.status(), 429);
+    drop(first);
+    // Once there is room, the ticket opens its stream, and only one.
+    let mut opened = None;
+    for _ in 0..100 {
+        let r = open("").await;
+        if r.status() != 429 {
+            opened = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _stream = Stream::from(opened.expect("the closed stream's place came back"));
+    assert_eq!(open("").await.status(), 401);
+}
+
+#[tokio::test]
 async fn a_ticket_and_an_authorization_header_together_are_refused() {
     let app = spawn_app().await;
     let ticket = ticket(&app, "alice").await;
@@ -655,6 +693,120 @@ async fn a_delivery_the_backend_refuses_with_a_4xx_is_dead_and_does_not_hold_up_
         .filter(|u| *u == "mallory")
         .count();
     assert_eq!(tries, 1, "not retried");
+}
+
+/// Fills the outbox with `users` users' waiting deliveries, `per_user` each, event ids in turn
+/// (`user-0`'s first is `users`), after statistics that say it is empty and with autovacuum off,
+/// so the planner knows nothing of them.
+async fn long_queue(app: &TestApp, users: i64, per_user: i64) {
+    for statement in [
+        "alter table outbox set (autovacuum_enabled = false)",
+        "analyze outbox",
+    ] {
+        sqlx::query(statement).execute(&app.pool).await.unwrap();
+    }
+    sqlx::query(
+        "insert into outbox (event_id, app_user_id, body_sealed)
+         select g, 'user-' || (g % $1), '\\x00' from generate_series(1, $1 * $2) g",
+    )
+    .bind(users)
+    .bind(per_user)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// Every node of an `EXPLAIN (FORMAT JSON)` plan.
+fn plan_nodes(node: &Value, out: &mut Vec<Value>) {
+    out.push(node.clone());
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        plan_nodes(child, out);
+    }
+}
+
+#[tokio::test]
+async fn a_claim_reads_a_few_pages_of_a_long_queue_even_with_statistics_from_when_it_was_empty() {
+    let app = spawn_app().await;
+    long_queue(&app, 5, 20_000).await;
+    // The claim itself, run and rolled back.
+    let mut tx = app.pool.begin().await.unwrap();
+    // Our own query text, prefixed.
+    let explain = format!(
+        "explain (analyze, buffers, format json) {}",
+        basiq_bff::db::events::CLAIM_DUE_SQL
+    );
+    let (plan,): (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(explain))
+        .bind(16i64)
+        .bind("")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let mut nodes = Vec::new();
+    plan_nodes(&plan[0]["Plan"], &mut nodes);
+    for node in &nodes {
+        let what = format!(
+            "{} {}",
+            node["Node Type"],
+            node["Index Name"].as_str().unwrap_or("")
+        );
+        assert!(
+            !(node["Node Type"] == "Seq Scan" && node["Relation Name"] == "outbox"),
+            "a scan of the whole outbox: {plan:#}"
+        );
+        // Five users' first deliveries: nothing reads thousands of rows, or the pages of the
+        // table (over a thousand) or of its indexes.
+        let rows = node["Actual Rows"].as_f64().unwrap() * node["Actual Loops"].as_f64().unwrap();
+        assert!(rows <= 100.0, "{what} read {rows} rows: {plan:#}");
+        let pages = node["Shared Hit Blocks"].as_i64().unwrap()
+            + node["Shared Read Blocks"].as_i64().unwrap();
+        assert!(pages <= 300, "{what} read {pages} pages: {plan:#}");
+    }
+    // And it claims what it should: each user's first delivery.
+    let claimed: HashSet<i64> = basiq_bff::db::events::claim_due(&app.pool, 16, "")
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.event_id)
+        .collect();
+    assert_eq!(claimed, HashSet::from([1, 2, 3, 4, 5]));
+}
+
+#[tokio::test]
+async fn users_take_turns_at_claims_and_only_a_users_oldest_waiting_delivery_is_claimed() {
+    let app = spawn_app().await;
+    long_queue(&app, 5, 3).await;
+    let claim = |after: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            basiq_bff::db::events::claim_due(&pool, 2, after)
+                .await
+                .unwrap()
+                .iter()
+                .map(|d| (d.app_user_id.clone(), d.event_id))
+                .collect::<Vec<_>>()
+        }
+    };
+    let first = claim("").await;
+    assert_eq!(first, [("user-0".into(), 5), ("user-1".into(), 1)]);
+    // The next claim goes on after the last user claimed, then round to the first.
+    assert_eq!(
+        claim("user-1").await,
+        [("user-2".into(), 2), ("user-3".into(), 3)]
+    );
+    assert_eq!(claim("user-3").await, [("user-4".to_owned(), 4)]);
+    // Leased, all of them: nothing behind them is claimed.
+    assert_eq!(claim("").await, []);
+    // Delivered (or given up on), a user's next delivery is claimed once it is due.
+    sqlx::raw_sql(
+        "update outbox set delivered_at = now() where event_id = 1;
+         update outbox set dead_at = now() where event_id = 2;
+         update outbox set next_attempt_at = now() + interval '1 minute' where event_id = 7",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(claim("").await, [("user-1".into(), 6)]);
 }
 
 #[tokio::test]

@@ -118,3 +118,99 @@ async fn a_body_that_never_arrives_is_answered_408_within_ten_seconds() {
     assert!(answer.contains("application/problem+json"), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(12));
 }
+
+#[tokio::test]
+async fn an_email_or_mobile_made_to_look_like_another_is_a_400_naming_it_and_never_reaches_basiq() {
+    let app = spawn_app().await;
+    for (field, value) in [
+        // A right-to-left override, a zero-width space, a Cyrillic "а" among Latin letters.
+        ("email", "alice\u{202e}@example.com"),
+        ("email", "al\u{200b}ice@example.com"),
+        ("email", "alice@p\u{430}ypal.com"),
+        // Too few digits for any country; a country code no country has.
+        ("mobile", "+12345678"),
+        ("mobile", "+2801234567"),
+    ] {
+        let a = app
+            .post(
+                "/v1/consent",
+                "alice",
+                serde_json::json!({"returnTo": RETURN_TO, field: value}),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{value:?}: {:?}", a.body);
+        assert_eq!(a.problem_field(), Some(field), "{value:?}");
+        let a = app
+            .patch("/v1/me", "alice", serde_json::json!({field: value}))
+            .await;
+        assert_eq!(a.status, 400, "{value:?}: {:?}", a.body);
+        assert_eq!(a.problem_field(), Some(field), "{value:?}");
+    }
+    let users_calls = app
+        .sim_requests()
+        .await
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/users")))
+        .count();
+    assert_eq!(users_calls, 0, "nothing reached Basiq");
+}
+
+#[tokio::test]
+async fn a_json_body_without_a_json_content_type_is_a_415_on_every_route_and_documented_so() {
+    let app = spawn_app().await;
+    let doc: Value = reqwest::get(format!("{}/openapi.json", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut refused = Vec::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "abc" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, operation) in operations.as_object().unwrap() {
+            if operation["requestBody"].is_null() {
+                continue;
+            }
+            let documented = !operation["responses"]["415"].is_null();
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for content_type in [None, Some("text/plain"), Some("application/jsonx")] {
+                let mut request = app
+                    .http
+                    .request(method.clone(), format!("{}{concrete}", app.base))
+                    .bearer_auth(jwt_for("alice"))
+                    .body(format!(r#"{{"returnTo":"{RETURN_TO}"}}"#));
+                if let Some(content_type) = content_type {
+                    request = request.header("content-type", content_type);
+                }
+                let r = request.send().await.unwrap();
+                let status = r.status().as_u16();
+                assert_eq!(
+                    status == 415,
+                    documented,
+                    "{method} {path} with {content_type:?}: {status}, 415 documented: {documented}"
+                );
+                if status == 415 {
+                    let problem: Value = r.json().await.unwrap();
+                    assert_eq!(problem["code"], "unsupported_media_type");
+                    assert_eq!(problem["field"], "Content-Type");
+                }
+            }
+            if documented {
+                refused.push(format!("{method} {path}"));
+            }
+        }
+    }
+    refused.sort();
+    assert_eq!(
+        refused,
+        [
+            "PATCH /v1/me",
+            "POST /v1/consent",
+            "POST /v1/jobs/{jobId}/mfa"
+        ]
+    );
+}

@@ -203,6 +203,76 @@ async fn an_overlong_uri_or_oversized_headers_answer_problem_json_with_our_heade
     check_problem(r, "headers_too_large").await;
 }
 
+/// Sends `head` on a connection of its own and reads until the server closes it: the answer.
+async fn raw_answer(app: &TestApp, head: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr(app)).await.unwrap();
+    stream.write_all(head).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("answered and closed")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_request_head_larger_than_the_server_reads_still_answers_problem_json_with_our_headers() {
+    let app = app_with(&[]).await;
+    let healthz = format!("{}/healthz", app.base);
+    // A 100 KB header, and more headers than any head may have.
+    let r = app
+        .http
+        .get(&healthz)
+        .header("x-filler", "b".repeat(100_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 431);
+    check_problem(r, "headers_too_large").await;
+    let mut many = reqwest::header::HeaderMap::new();
+    for i in 0..300 {
+        many.insert(
+            reqwest::header::HeaderName::from_bytes(format!("x-n-{i}").as_bytes()).unwrap(),
+            "1".parse().unwrap(),
+        );
+    }
+    let r = app.http.get(&healthz).headers(many).send().await.unwrap();
+    assert_eq!(r.status(), 431);
+    check_problem(r, "headers_too_large").await;
+
+    // A request line of 100 KB (longer than any URL a client library builds), and a 200 KB
+    // header sent whole before reading: answered, then closed.
+    for (head, status, code) in [
+        (
+            format!(
+                "GET /healthz?{} HTTP/1.1\r\nHost: x\r\n\r\n",
+                "a".repeat(100_000)
+            ),
+            "414",
+            "uri_too_long",
+        ),
+        (
+            format!(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: {}\r\n\r\n",
+                "b".repeat(200_000)
+            ),
+            "431",
+            "headers_too_large",
+        ),
+    ] {
+        let answer = raw_answer(&app, head.as_bytes()).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{answer}"
+        );
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        assert!(answer.contains("x-request-id"), "{answer}");
+        assert!(answer.contains(&format!("\"code\":\"{code}\"")), "{answer}");
+    }
+    // And the server goes on serving.
+    assert_eq!(app.http.get(&healthz).send().await.unwrap().status(), 200);
+}
+
 async fn check_problem(r: reqwest::Response, code: &str) {
     let headers = r.headers().clone();
     assert_eq!(headers["content-type"], "application/problem+json");

@@ -433,6 +433,92 @@ async fn a_coffee_basiq_lists_in_place_of_its_pending_one_leaves_the_other_coffe
     assert_eq!(copy.transactions[&second]["status"], "pending");
 }
 
+/// Adds two identical pending coffees after a first sync, and syncs them: their ids.
+async fn two_pending_coffees(app: &TestApp, basiq_user: &str, copy: &mut Copy) -> Vec<String> {
+    let coffees = change(
+        app,
+        basiq_user,
+        json!({"add": [{"description": "CAFE BONDI SYDNEY", "amount": "-4.50", "pending": true, "count": 2}]}),
+    )
+    .await;
+    refreshed(app, "alice", 2).await;
+    copy.sync(app, "alice").await;
+    coffees["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_posting_whose_pending_one_disappeared_a_refresh_before_leaves_an_identical_pending_one_listed()
+ {
+    let app = app_with_webhooks().await;
+    let (basiq_user, mut copy) = synced(&app, "alice").await;
+    let coffees = two_pending_coffees(&app, &basiq_user, &mut copy).await;
+    // The bank drops the first coffee's pending one, and its posting comes a refresh later,
+    // identical to the second coffee, which Basiq still lists as pending.
+    change(&app, &basiq_user, json!({"remove": [coffees[0]]})).await;
+    refreshed(&app, "alice", 3).await;
+    assert_eq!(copy.sync(&app, "alice").await.removed, [coffees[0].clone()]);
+    let posting = change(
+        &app,
+        &basiq_user,
+        json!({"add": [{"description": "CAFE BONDI SYDNEY", "amount": "-4.50"}]}),
+    )
+    .await;
+    let posted = posting["added"][0].as_str().unwrap().to_owned();
+    refreshed(&app, "alice", 4).await;
+    let changes = copy.sync(&app, "alice").await;
+    assert_eq!(changes.added, [posted]);
+    assert!(changes.removed.is_empty(), "{changes:?}");
+    assert_eq!(copy.transactions[&coffees[1]]["status"], "pending");
+    same_ids(
+        &copy.transactions,
+        &basiq_transactions(&app, &basiq_user).await,
+    );
+    // The second coffee posts in its turn: still Basiq's list.
+    change(&app, &basiq_user, json!({"post": [{"id": coffees[1]}]})).await;
+    refreshed(&app, "alice", 5).await;
+    let changes = copy.sync(&app, "alice").await;
+    assert_eq!(changes.removed, [coffees[1].clone()]);
+    same_ids(
+        &copy.transactions,
+        &basiq_transactions(&app, &basiq_user).await,
+    );
+}
+
+#[tokio::test]
+async fn a_pending_coffee_kept_out_for_an_identical_ones_posting_comes_back_when_that_one_disappears()
+ {
+    let app = app_with_webhooks().await;
+    let (basiq_user, mut copy) = synced(&app, "alice").await;
+    let mut coffees = two_pending_coffees(&app, &basiq_user, &mut copy).await;
+    // Of two identical coffees, matching keeps out the one first by id: the other posts, so
+    // the wrong one is kept out while Basiq lists both.
+    coffees.sort();
+    let done = change(
+        &app,
+        &basiq_user,
+        json!({"post": [{"id": coffees[1], "keepPending": true}]}),
+    )
+    .await;
+    let posted = done["posted"][0]["postedId"].as_str().unwrap().to_owned();
+    refreshed(&app, "alice", 3).await;
+    let changes = copy.sync(&app, "alice").await;
+    assert_eq!(changes.added, std::slice::from_ref(&posted));
+    assert_eq!(changes.removed.len(), 1, "{changes:?}");
+    // Basiq settles: the pending one that posted disappears. The other is still pending, and
+    // the copy shows it again.
+    change(&app, &basiq_user, json!({"remove": [coffees[1]]})).await;
+    refreshed(&app, "alice", 4).await;
+    copy.sync(&app, "alice").await;
+    let basiq = basiq_transactions(&app, &basiq_user).await;
+    assert!(basiq.contains_key(&coffees[0]) && basiq.contains_key(&posted));
+    same_ids(&copy.transactions, &basiq);
+}
+
 #[tokio::test]
 async fn an_amount_that_changes_at_posting_is_still_the_same_purchase() {
     let app = app_with_webhooks().await;
