@@ -72,7 +72,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's accounts, across all their connections. */
+        /**
+         * The caller's accounts, across all their connections.
+         * @description A deleted connection's accounts, which Basiq keeps, are left out. Kept until the user's data
+         *     changes: send the `ETag` back as `If-None-Match`.
+         */
         get: operations["listAccounts"];
         put?: never;
         post?: never;
@@ -336,7 +340,8 @@ export interface paths {
          * A ticket for a browser's `EventSource`.
          * @description `EventSource` cannot send an `Authorization` header, and an app JWT never goes in a URL:
          *     ask for a ticket with the JWT, then open `GET /v1/events?ticket=…` with it. A ticket opens
-         *     one stream, within a minute; a reconnect needs a new one.
+         *     one stream, within a minute; a reconnect needs a new one. An open that is refused (a bad
+         *     `lastEventId`, too many streams) leaves the ticket unused.
          */
         post: operations["createEventTicket"];
         delete?: never;
@@ -468,6 +473,9 @@ export interface paths {
         /**
          * The caller's transactions.
          * @description Filtered, newest first, a page at a time: pass `nextCursor` as `cursor` for the next page.
+         *     A deleted connection's transactions, which Basiq keeps, are left out, so a page may be short,
+         *     or even empty with a `nextCursor`: follow `nextCursor` until it is `null`. Kept until the
+         *     user's data changes: send the `ETag` back as `If-None-Match`.
          */
         get: operations["listTransactions"];
         put?: never;
@@ -1273,12 +1281,15 @@ export interface components {
             detail: string;
             /**
              * @description Stable machine code: `invalid_request`, `unauthorized`, `not_found`, `route_not_found`,
-             *     `method_not_allowed`, `cursor_expired`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
+             *     `method_not_allowed`, `unsupported_media_type`, `cursor_expired`, `not_configured`, `refresh_limit_reached`, `upstream_unavailable`,
              *     `upstream_token_unavailable`, `upstream_timeout`, `upstream_rate_limited`,
              *     `upstream_error`, `upstream_rejected`, `upstream_malformed`, `internal_error`, …
              */
             code: string;
-            /** @description On 400s: the query parameter, path segment or body field at fault. */
+            /**
+             * @description On 400s: the query parameter, path segment or body field at fault (on a 415, the
+             *     `Content-Type` header).
+             */
             field?: string | null;
             /** @description The request's `x-request-id`, to quote when reporting a problem. */
             requestId?: string | null;
@@ -1334,7 +1345,7 @@ export interface components {
         };
         /** @description A ticket for `GET /v1/events?ticket=…`. */
         StreamTicket: {
-            /** @description Opaque; good for one stream, within a minute. */
+            /** @description Opaque; good for one stream, within a minute (an open refused leaves it good). */
             ticket: string;
             /** Format: date-time */
             expiresAt: string;
@@ -1354,8 +1365,9 @@ export interface components {
             /** @description Transactions that changed since the cursor: replace your copy. */
             modified: components["schemas"]["TransactionView"][];
             /**
-             * @description Ids of transactions gone since the cursor: gone from Basiq, or pending ones whose
-             *     posted copy arrived.
+             * @description Ids of transactions gone since the cursor: gone from Basiq, pending ones whose posted
+             *     copy arrived, or a deleted connection's (the page after a deletion may carry more of
+             *     these than `limit`).
              */
             removed: string[];
             /** @description Pass as `cursor` next time. Opaque; only for the user it was issued to. */
@@ -1527,6 +1539,20 @@ export interface components {
             };
         };
         /**
+         * @description The answer the request's `If-None-Match` names is still current: no body; keep using yours
+         *     (its `ETag` and `Data-Read-At` come again).
+         */
+        NotModified: {
+            headers: {
+                /** @description When the answer's data was read from Basiq (RFC 3339) */
+                "Data-Read-At"?: string;
+                /** @description The answer's strong entity tag */
+                ETag?: string;
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /**
          * @description Basiq is unavailable (`upstream_unavailable`), no Basiq server token can be had
          *     (`upstream_token_unavailable`), our database cannot be reached (`database_unavailable`,
          *     with `Retry-After`), or the feature is not configured (`not_configured`).
@@ -1570,6 +1596,18 @@ export interface components {
          *     `field: "responses"`); the challenge stays open until its `expiresAt`.
          */
         Unprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The body is not sent as `application/json` (`unsupported_media_type`, with
+         *     `field: "Content-Type"`): a missing or other `Content-Type`.
+         */
+        UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1669,7 +1707,10 @@ export interface operations {
     listAccounts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of the answer held: `304` without a body while it is current */
+                "If-None-Match"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1678,12 +1719,19 @@ export interface operations {
             /** @description The caller's accounts. */
             200: {
                 headers: {
+                    /** @description `private, no-cache`: keep it, and ask again (with `If-None-Match`) before reusing it */
+                    "Cache-Control"?: string;
+                    /** @description When the answer's data was read from Basiq (RFC 3339): for "updated 3 minutes ago" */
+                    "Data-Read-At"?: string;
+                    /** @description The answer's strong entity tag: send it back as `If-None-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DataList_AccountView"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             414: components["responses"]["UriTooLong"];
@@ -1697,7 +1745,10 @@ export interface operations {
     getAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of the answer held: `304` without a body while it is current */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /** @description An account id from `GET /v1/accounts`. */
                 accountId: string;
@@ -1709,12 +1760,19 @@ export interface operations {
             /** @description The account. */
             200: {
                 headers: {
+                    /** @description `private, no-cache`: keep it, and ask again (with `If-None-Match`) before reusing it */
+                    "Cache-Control"?: string;
+                    /** @description When the answer's data was read from Basiq (RFC 3339): for "updated 3 minutes ago" */
+                    "Data-Read-At"?: string;
+                    /** @description The answer's strong entity tag: send it back as `If-None-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AccountDetail"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -1934,6 +1992,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
@@ -2222,6 +2281,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -2306,6 +2366,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
@@ -2334,7 +2395,10 @@ export interface operations {
                 /** @description `nextCursor` of the previous page: alone, or with the same filters as the first page. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of the answer held: `304` without a body while it is current */
+                "If-None-Match"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2343,12 +2407,19 @@ export interface operations {
             /** @description A page of transactions. */
             200: {
                 headers: {
+                    /** @description `private, no-cache`: keep it, and ask again (with `If-None-Match`) before reusing it */
+                    "Cache-Control"?: string;
+                    /** @description When the answer's data was read from Basiq (RFC 3339): for "updated 3 minutes ago" */
+                    "Data-Read-At"?: string;
+                    /** @description The answer's strong entity tag: send it back as `If-None-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TransactionPage"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -2385,6 +2456,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
             414: components["responses"]["UriTooLong"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -2396,7 +2468,10 @@ export interface operations {
     getTransaction: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of the answer held: `304` without a body while it is current */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /** @description A transaction id from `GET /v1/transactions`. */
                 transactionId: string;
@@ -2408,12 +2483,19 @@ export interface operations {
             /** @description The transaction. */
             200: {
                 headers: {
+                    /** @description `private, no-cache`: keep it, and ask again (with `If-None-Match`) before reusing it */
+                    "Cache-Control"?: string;
+                    /** @description When the answer's data was read from Basiq (RFC 3339): for "updated 3 minutes ago" */
+                    "Data-Read-At"?: string;
+                    /** @description The answer's strong entity tag: send it back as `If-None-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TransactionView"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];

@@ -8,11 +8,65 @@
 //   const page = await unwrap(bff.GET("/v1/transactions", { params: { query: { limit: 50 } } }));
 //   page.data[0]?.enrich?.merchant?.businessName; // string | null | undefined
 import createClient from "openapi-fetch";
-/** A client for basiq-bff that sends `Authorization: Bearer <getToken()>` on every request. */
-export function createBasiqBffClient({ getToken, ...options }) {
+/**
+ * A client for basiq-bff that sends `Authorization: Bearer <getToken()>` on every request, and
+ * asks again for an answer it holds with `If-None-Match` (see `keptAnswers`).
+ */
+export function createBasiqBffClient({ getToken, keptAnswers: keep = 50, ...options }) {
     const client = createClient(options);
     client.use(bearerToken(getToken));
+    if (keep > 0)
+        client.use(keptAnswers(keep));
     return client;
+}
+/**
+ * The openapi-fetch middleware that keeps the last answer of each `GET` that came with an
+ * `ETag` (basiq-bff's accounts and transactions), and asks for it again with `If-None-Match`:
+ * while the answer is unchanged, basiq-bff says `304 Not Modified` without a body (and calls
+ * no bank), and the kept answer is handed on as the `200` it stands for. A browser's HTTP
+ * cache may do this by itself; React Native's `fetch` does not. At most `max` answers are kept
+ * (least recently used go first), per user: the `Authorization` header is part of the key.
+ */
+export function keptAnswers(max = 50) {
+    const kept = new Map();
+    const keyOf = (request) => `${request.headers.get("Authorization") ?? ""} ${request.url}`;
+    return {
+        async onRequest({ request }) {
+            const held = request.method === "GET" ? kept.get(keyOf(request)) : undefined;
+            if (held && !request.headers.has("If-None-Match"))
+                request.headers.set("If-None-Match", held.etag);
+            return request;
+        },
+        async onResponse({ request, response }) {
+            if (request.method !== "GET")
+                return response;
+            const key = keyOf(request);
+            const held = kept.get(key);
+            if (response.status === 304 && held) {
+                kept.delete(key);
+                kept.set(key, held); // the most recently used last
+                const headers = new Headers(held.headers);
+                for (const name of ["ETag", "Data-Read-At"]) {
+                    const value = response.headers.get(name);
+                    if (value)
+                        headers.set(name, value);
+                }
+                return new Response(held.body.slice(0), { status: 200, statusText: "OK", headers });
+            }
+            const etag = response.headers.get("ETag");
+            if (response.ok && etag) {
+                const body = await response.clone().arrayBuffer();
+                kept.delete(key);
+                kept.set(key, { etag, body, headers: [...response.headers] });
+                for (const oldest of kept.keys()) {
+                    if (kept.size <= max)
+                        break;
+                    kept.delete(oldest);
+                }
+            }
+            return response;
+        },
+    };
 }
 /** The openapi-fetch middleware that puts the app user's JWT on each request. */
 export function bearerToken(getToken) {
